@@ -1,0 +1,396 @@
+"""The lab description: TOML in, frozen validated dataclasses out (ARCHITECTURE rule 5).
+
+Every node, the CLI and the tests build the same :class:`Lab` from the same file. An error names the file, the key and
+what was expected, so a typo in a lab file is a one-line fix, not a traceback.
+
+Each HTTP service has a *nominal* address — the host name and port that appear in URLs, DNS answers and logs, as on
+the real product (``cucm.lab.example:8443``) — and a loopback *listener* where it really accepts connections. The
+lab's resolver (:mod:`common.resolver`) maps one onto the other, so moving a node never changes code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_REQUIRED = object()
+_OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
+_CLIENT_ID = re.compile(r"^C[0-9a-f]{64}$")
+
+
+class ConfigError(ValueError):
+    """A lab description that cannot be used; the message says where and what was expected."""
+
+
+@dataclass(frozen=True)
+class Listener:
+    """An HTTP service: its name in URLs (``host:port``) and where it really listens on loopback."""
+
+    host: str
+    port: int
+    scheme: str
+    address: str
+    listen_port: int
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """Expressway-E: the client-facing edge in the DMZ."""
+
+    system_name: str
+    listener: Listener
+    txn_start: int
+    pid: int
+    max_header_bytes: int
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """Expressway-C: MRA access control and the services it proxies for the edge.
+
+    ``oauth_local`` is ``xConfiguration CollaborationEdge OAuthLocal`` ("Authorize by OAuth token with refresh" on the
+    web page); ``legacy_cred`` is ``LegacyCred`` ("Authorize by user credentials"); ``sso`` is "Authorize by OAuth token"
+    via SAML IdP; ``internal_auth_check`` is "Check for internal authentication availability".
+    """
+
+    system_name: str
+    listener: Listener
+    validator: Listener
+    txn_start: int
+    pid: int
+    version: str
+    mra_domains: tuple[str, ...]
+    axl_user: str
+    axl_password: str
+    oauth_local: bool
+    legacy_cred: bool
+    sso: bool
+    internal_auth_check: bool
+    http_allow_list: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """A CUCM cluster: for now its publisher only, with the IM&P nodes it knows of."""
+
+    name: str
+    uuid: str
+    version: str
+    listener: Listener
+    admin_user: str
+    admin_password: str
+    imp_hosts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    model: str
+    description: str
+
+
+@dataclass(frozen=True)
+class User:
+    userid: str
+    password: str
+    cluster: str
+    display_name: str
+    mra_enabled: bool
+    devices: tuple[Device, ...]
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    client_id: str
+    client_secret: str
+    name: str
+
+
+@dataclass(frozen=True)
+class JabberConfig:
+    address: str
+    userid: str
+    password: str
+    version: str
+    device_id: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class SrvRecord:
+    name: str
+    target: str
+    port: int
+    priority: int
+    weight: int
+
+
+@dataclass(frozen=True)
+class Lab:
+    source: str
+    domain: str
+    utc_offset: dt.timedelta
+    debug: bool
+    edge: EdgeConfig
+    core: CoreConfig
+    clusters: tuple[ClusterConfig, ...]
+    users: tuple[User, ...]
+    clients: tuple[OAuthClient, ...]
+    jabber: JabberConfig
+    srv: tuple[SrvRecord, ...]
+
+    def user(self, userid: str) -> User | None:
+        return next((u for u in self.users if u.userid == userid), None)
+
+    def cluster(self, name: str) -> ClusterConfig:
+        return next(c for c in self.clusters if c.name == name)
+
+    def client(self, client_id: str) -> OAuthClient | None:
+        return next((c for c in self.clients if c.client_id == client_id), None)
+
+    def listeners(self) -> dict[str, Listener]:
+        found = {"expressway-e": self.edge.listener, "expressway-c": self.core.listener,
+                 "oauthvalidator": self.core.validator}
+        found.update({f"cucm:{c.name}": c.listener for c in self.clusters})
+        return found
+
+    def with_ephemeral_ports(self) -> Lab:
+        """The same lab listening on free ports chosen by the kernel, for tests and parallel labs."""
+
+        def free(listener: Listener) -> Listener:
+            return dataclasses.replace(listener, listen_port=0)
+
+        return dataclasses.replace(
+            self,
+            edge=dataclasses.replace(self.edge, listener=free(self.edge.listener)),
+            core=dataclasses.replace(self.core, listener=free(self.core.listener), validator=free(self.core.validator)),
+            clusters=tuple(dataclasses.replace(c, listener=free(c.listener)) for c in self.clusters),
+        )
+
+    def replace_core(self, **changes: Any) -> Lab:
+        return dataclasses.replace(self, core=dataclasses.replace(self.core, **changes))
+
+
+DEFAULT_LAB = Path(__file__).resolve().parent.parent / "scenarios" / "labs" / "default.toml"
+
+
+def load_lab(path: str | Path = DEFAULT_LAB) -> Lab:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such lab file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return parse_lab(data, str(path))
+
+
+def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
+    root = _Table(source, "", data)
+    lab = root.table("lab")
+    domain = lab.str("domain").lower()
+    utc_offset = _offset(lab, "utc_offset", "+00:00")
+    debug = lab.bool("debug", True)
+    lab.done()
+
+    e = root.table("expressway_e")
+    edge = EdgeConfig(
+        system_name=e.str("system_name", "expe"),
+        listener=_listener(e, domain, default_host="expe"),
+        txn_start=e.int("txn_start", 2000, low=1),
+        pid=e.int("pid", 16087, low=1),
+        max_header_bytes=e.int("max_header_bytes", 8190, low=1024, high=65536),
+    )
+    e.done()
+
+    c = root.table("expressway_c")
+    core = CoreConfig(
+        system_name=c.str("system_name", "expc"),
+        listener=_listener(c, domain, default_host="expc"),
+        validator=Listener("127.0.0.1", c.int("validator_port", 9998, low=1, high=65535), "http",
+                           c.str("validator_address", "127.0.0.1"), c.int("validator_listen_port", 0, low=0, high=65535)),
+        txn_start=c.int("txn_start", 6000, low=1),
+        pid=c.int("pid", 14358, low=1),
+        version=c.str("version", "X14.2.5"),
+        mra_domains=tuple(d.lower() for d in c.str_list("mra_domains", [domain])),
+        axl_user=c.str("axl_user"),
+        axl_password=c.str("axl_password"),
+        oauth_local=c.on_off("oauth_local", True),
+        legacy_cred=c.on_off("legacy_cred", True),
+        sso=c.on_off("sso", False),
+        internal_auth_check=c.on_off("internal_auth_check", False),
+        http_allow_list=tuple(c.str_list("http_allow_list", [])),
+    )
+    c.done()
+
+    clusters = []
+    for cl in root.tables("clusters"):
+        clusters.append(ClusterConfig(
+            name=cl.str("name"),
+            uuid=cl.str("uuid"),
+            version=cl.str("version", "14.0.1.12900-161"),
+            listener=_listener(cl, domain, default_host="cucm"),
+            admin_user=cl.str("admin_user"),
+            admin_password=cl.str("admin_password"),
+            imp_hosts=tuple(_fqdn(h, domain) for h in cl.str_list("imp", [])),
+        ))
+        cl.done()
+    if not clusters:
+        raise ConfigError(f"{source}: [[clusters]]: expected at least one CUCM cluster")
+    names = {cl.name for cl in clusters}
+
+    clients = []
+    for ct in root.tables("clients"):
+        client_id = ct.str("client_id")
+        if not _CLIENT_ID.match(client_id):
+            raise ConfigError(f"{source}: [[clients]] client_id: expected 'C' and 64 hex digits, got {client_id!r}")
+        clients.append(OAuthClient(client_id, ct.str("client_secret"), ct.str("name", "Cisco Jabber")))
+        ct.done()
+
+    users = []
+    for ut in root.tables("users"):
+        devices = []
+        for dt_ in ut.tables("devices"):
+            devices.append(Device(dt_.str("name"), dt_.str("model", "Cisco Unified Client Services Framework"),
+                                  dt_.str("description", "")))
+            dt_.done()
+        cluster = ut.str("cluster", clusters[0].name)
+        if cluster not in names:
+            raise ConfigError(f"{source}: [[users]] cluster: expected one of {sorted(names)}, got {cluster!r}")
+        userid = ut.str("userid")
+        users.append(User(userid, ut.str("password"), cluster, ut.str("display_name", userid),
+                          ut.bool("mra_enabled", True), tuple(devices)))
+        ut.done()
+
+    j = root.table("jabber")
+    first_client = clients[0].client_id if clients else ""
+    jabber = JabberConfig(
+        address=j.str("address", "127.0.0.1"),
+        userid=j.str("userid", users[0].userid if users else ""),
+        password=j.str("password", users[0].password if users else ""),
+        version=j.str("version", "12.8.0.51920"),
+        device_id=j.str("device_id", "2c23dad7-ab7e-4686-a461-b23cffbaa15e"),
+        client_id=j.str("client_id", first_client),
+    )
+    j.done()
+
+    srv = []
+    for st in root.tables("srv"):
+        srv.append(SrvRecord(st.str("name"), _fqdn(st.str("target"), domain), st.int("port", 8443, low=1, high=65535),
+                             st.int("priority", 1, low=0), st.int("weight", 10, low=0)))
+        st.done()
+    if not srv:
+        srv.append(SrvRecord(f"_collab-edge._tls.{domain}", edge.listener.host, edge.listener.port, 1, 10))
+    root.done()
+    return Lab(source, domain, utc_offset, debug, edge, core, tuple(clusters), tuple(users), tuple(clients), jabber,
+               tuple(srv))
+
+
+def _fqdn(name: str, domain: str) -> str:
+    return name.lower() if "." in name else f"{name}.{domain}".lower()
+
+
+def _listener(t: _Table, domain: str, default_host: str) -> Listener:
+    scheme = t.str("scheme", "http")
+    if scheme not in ("http", "https"):
+        raise ConfigError(f"{t.where('scheme')}: expected 'http' or 'https', got {scheme!r}")
+    if scheme == "https":
+        raise ConfigError(f"{t.where('scheme')}: TLS on the hops is not built yet; use 'http'")
+    return Listener(
+        host=_fqdn(t.str("host", default_host), domain),
+        port=t.int("port", 8443, low=1, high=65535),
+        scheme=scheme,
+        address=t.str("address", "127.0.0.1"),
+        listen_port=t.int("listen_port", 0, low=0, high=65535),
+    )
+
+
+def _offset(t: _Table, key: str, default: str) -> dt.timedelta:
+    text = t.str(key, default)
+    match = _OFFSET.match(text)
+    if not match:
+        raise ConfigError(f"{t.where(key)}: expected an offset such as '-06:00', got {text!r}")
+    sign = -1 if match.group(1) == "-" else 1
+    return sign * dt.timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
+
+
+class _Table:
+    """A TOML table read key by key; unknown keys are reported by :meth:`done`."""
+
+    def __init__(self, source: str, prefix: str, data: Mapping[str, Any]) -> None:
+        self.source, self.prefix, self.data = source, prefix, data
+        self.seen: set[str] = set()
+
+    def where(self, key: str) -> str:
+        return f"{self.source}: {self.prefix}{'.' if self.prefix else ''}{key}"
+
+    def _get(self, key: str, default: Any) -> Any:
+        self.seen.add(key)
+        if key in self.data:
+            return self.data[key]
+        if default is _REQUIRED:
+            raise ConfigError(f"{self.where(key)}: required, but missing")
+        return default
+
+    def str(self, key: str, default: Any = _REQUIRED) -> str:
+        value = self._get(key, default)
+        if not isinstance(value, str) or not value and default is _REQUIRED:
+            raise ConfigError(f"{self.where(key)}: expected a non-empty string, got {value!r}")
+        return value
+
+    def int(self, key: str, default: Any = _REQUIRED, low: int | None = None, high: int | None = None) -> int:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{self.where(key)}: expected an integer, got {value!r}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ConfigError(f"{self.where(key)}: expected {low}..{high}, got {value}")
+        return value
+
+    def bool(self, key: str, default: Any = _REQUIRED) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.where(key)}: expected true or false, got {value!r}")
+        return value
+
+    def on_off(self, key: str, default: bool) -> bool:
+        """Accept the Expressway spelling ``"On"``/``"Off"`` as well as a TOML boolean."""
+        value = self._get(key, default)
+        if isinstance(value, str) and value.lower() in ("on", "off"):
+            return value.lower() == "on"
+        if not isinstance(value, bool):
+            raise ConfigError(f"{self.where(key)}: expected \"On\" or \"Off\", got {value!r}")
+        return value
+
+    def str_list(self, key: str, default: Any = _REQUIRED) -> list[str]:
+        value = self._get(key, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{self.where(key)}: expected a list of strings, got {value!r}")
+        return value
+
+    def table(self, key: str) -> _Table:
+        value = self._get(key, {})
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{self.where(key)}: expected a table, got {value!r}")
+        return _Table(self.source, f"{self.prefix}.{key}" if self.prefix else key, value)
+
+    def tables(self, key: str) -> list[_Table]:
+        value = self._get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            raise ConfigError(f"{self.where(key)}: expected an array of tables [[{key}]], got {value!r}")
+        name = f"{self.prefix}.{key}" if self.prefix else key
+        return [_Table(self.source, f"{name}[{i}]", v) for i, v in enumerate(value)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.seen)
+        if unknown:
+            raise ConfigError(f"{self.where(unknown[0])}: unknown key (known: {', '.join(sorted(self.seen))})")

@@ -1,0 +1,66 @@
+"""The base64 path segments of the Expressway edge URLs (mra-facts section 2).
+
+Jabber names the service domain in every edge URL as ``/<b64(domain)>/<op>`` and reaches internal HTTP servers as
+``/<b64("<domain>/<scheme>/<host>/<port>")>/<path>``. Expressway strips the ``=`` padding; so do we.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9+/_-]+$")
+_HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
+
+
+class SegmentError(ValueError):
+    """A path segment that is not the base64 form Jabber writes."""
+
+
+def encode_segment(text: str) -> str:
+    return base64.b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_segment(segment: str) -> str:
+    if not segment or not _SEGMENT.match(segment) or len(segment) % 4 == 1:
+        raise SegmentError(f"{segment!r} is not a base64 segment")
+    padded = segment.replace("-", "+").replace("_", "/") + "=" * (-len(segment) % 4)
+    try:
+        return base64.b64decode(padded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise SegmentError(f"{segment!r} does not decode to text") from exc
+
+
+@dataclass(frozen=True)
+class ProxyDescriptor:
+    """Where a proxied edge request goes: ``<domain>/<scheme>/<host>/<port>``."""
+
+    domain: str
+    scheme: str
+    host: str
+    port: int
+
+    def encode(self) -> str:
+        return encode_segment(f"{self.domain}/{self.scheme}/{self.host}/{self.port}")
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+def parse_edge_segment(segment: str) -> str | ProxyDescriptor:
+    """Decode the first path segment: a bare domain, or a proxy descriptor."""
+    text = decode_segment(segment)
+    parts = text.split("/")
+    if len(parts) == 1:
+        if not _HOST.match(text):
+            raise SegmentError(f"{text!r} is not a domain name")
+        return text.lower()
+    if len(parts) != 4:
+        raise SegmentError(f"{text!r} is neither a domain nor <domain>/<scheme>/<host>/<port>")
+    domain, scheme, host, port = parts
+    if scheme not in ("http", "https") or not _HOST.match(host) or not _HOST.match(domain) or not port.isdigit():
+        raise SegmentError(f"{text!r} is not a valid <domain>/<scheme>/<host>/<port> descriptor")
+    return ProxyDescriptor(domain.lower(), scheme, host.lower(), int(port))

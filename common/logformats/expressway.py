@@ -1,0 +1,211 @@
+"""Expressway syslog lines, as written to ``/var/log/network_log`` and shown in the seed article.
+
+Shape (mra-facts section 8)::
+
+    <ISO local time, ms, offset> <hostname> <process>[<pid>]: UTCTime="…" Module="…" Level="INFO": Detail="…" Txn-id="…"
+    HTTPMSG:
+    |<request or response>|
+
+The header varies by process, and this module knows each variant as a :class:`ProcessStyle`:
+
+* ``traffic_server[16087]:`` — pid, colon, and a colon after ``Level="…"``;
+* ``edgeconfigprovisioning UTCTime=…`` — no pid, no colon, for lines that carry a ``Module``;
+* ``edgeconfigprovisioning:`` and ``credentialmanager:`` — event lines that open with ``Level`` and close with
+  ``UTCTime``;
+* ``XCP_JABBERD[28071]:`` — pid and colon, plain ``Level``.
+
+A line with a ``Module`` field opens with ``UTCTime``; a line without one ends with it. Multi-line bodies follow a
+``HTTPMSG:`` or ``MSGBODY:`` tag on their own line and are wrapped in ``|…|``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+BLOCK_TAGS = ("HTTPMSG", "MSGBODY")
+
+
+@dataclass(frozen=True)
+class ProcessStyle:
+    process: str
+    pid: bool
+    colon: bool
+    level_colon: bool = False
+
+
+TRAFFIC_SERVER = ProcessStyle("traffic_server", pid=True, colon=True, level_colon=True)
+EDGECONFIG = ProcessStyle("edgeconfigprovisioning", pid=False, colon=False)
+EDGECONFIG_EVENT = ProcessStyle("edgeconfigprovisioning", pid=False, colon=True)
+CREDENTIALMANAGER = ProcessStyle("credentialmanager", pid=False, colon=True)
+XCP_JABBERD = ProcessStyle("XCP_JABBERD", pid=True, colon=True)
+
+
+@dataclass(frozen=True)
+class ExpresswayLine:
+    local_time: str
+    host: str
+    process: str
+    pid: int | None
+    colon: bool
+    fields: tuple[tuple[str, str], ...]
+    level_colon: bool = False
+    block_tag: str | None = None
+    block: str | None = None
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        for name, value in self.fields:
+            if name == key:
+                return value
+        return default
+
+    @property
+    def utc_time(self) -> dt.datetime:
+        stamp = self.get("UTCTime")
+        if stamp is None:
+            raise ValueError("line has no UTCTime")
+        return dt.datetime.strptime(stamp, UTC_FORMAT).replace(tzinfo=dt.timezone.utc)
+
+    def render(self) -> str:
+        head = self.process + (f"[{self.pid}]" if self.pid is not None else "") + (":" if self.colon else "")
+        parts = []
+        for name, value in self.fields:
+            part = f'{name}="{_clean(value)}"'
+            if name == "Level" and self.level_colon:
+                part += ":"
+            parts.append(part)
+        text = f"{self.local_time} {self.host} {head} {' '.join(parts)}"
+        if self.block_tag is not None:
+            text += f"\n{self.block_tag}:\n|{self.block or ''}|"
+        return text
+
+    @classmethod
+    def build(
+        cls,
+        when: dt.datetime,
+        host: str,
+        style: ProcessStyle,
+        level: str,
+        fields: Iterable[tuple[str, str]],
+        *,
+        module: str | None = None,
+        pid: int | None = None,
+        utc_offset: dt.timedelta = dt.timedelta(0),
+        block_tag: str | None = None,
+        block: str | None = None,
+    ) -> ExpresswayLine:
+        """Lay the fields out in the order the real process writes them."""
+        utc = ("UTCTime", format_utc(when))
+        body = [(k, str(v)) for k, v in fields]
+        if module is not None:
+            ordered = [utc, ("Module", module), ("Level", level), *body]
+        else:
+            ordered = [("Level", level), *body, utc]
+        return cls(
+            local_time=format_local(when, utc_offset),
+            host=host,
+            process=style.process,
+            pid=pid if style.pid else None,
+            colon=style.colon,
+            fields=tuple(ordered),
+            level_colon=style.level_colon,
+            block_tag=block_tag,
+            block=block,
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> ExpresswayLine:
+        first, _, rest = text.partition("\n")
+        match = _HEADER.match(first)
+        if not match:
+            raise ValueError(f"not an Expressway log line: {first[:120]!r}")
+        fields_text = match.group("fields")
+        fields = tuple((m.group(1), m.group(2)) for m in _FIELD.finditer(fields_text))
+        level_colon = bool(re.search(r'Level="[^"]*":', fields_text))
+        block_tag = block = None
+        if rest:
+            tag, _, body = rest.partition("\n")
+            block_tag = tag.rstrip(":")
+            block = body[1:-1] if body.startswith("|") and body.endswith("|") else body
+        pid = match.group("pid")
+        return cls(
+            local_time=match.group("time"),
+            host=match.group("host"),
+            process=match.group("process"),
+            pid=int(pid) if pid else None,
+            colon=bool(match.group("colon")),
+            fields=fields,
+            level_colon=level_colon,
+            block_tag=block_tag,
+            block=block,
+        )
+
+
+UTC_FORMAT = "%Y-%m-%d %H:%M:%S,%f"
+_HEADER = re.compile(
+    r"^(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d) (?P<host>\S+) "
+    r"(?P<process>[A-Za-z_][\w.-]*)(?:\[(?P<pid>\d+)\])?(?P<colon>:)? (?P<fields>[A-Za-z].*)$"
+)
+_FIELD = re.compile(r'([A-Za-z][\w.-]*)="(.*?)":?(?=\s+[A-Za-z][\w.-]*="|\s*$)')
+
+
+def _clean(value: str) -> str:
+    return value.replace('"', "'").replace("\n", " ")
+
+
+def format_utc(when: dt.datetime) -> str:
+    when = when.astimezone(dt.timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M:%S,") + f"{when.microsecond // 1000:03d}"
+
+
+def format_local(when: dt.datetime, offset: dt.timedelta) -> str:
+    local = when.astimezone(dt.timezone(offset))
+    return local.isoformat(timespec="milliseconds")
+
+
+def split_records(text: str) -> Iterator[str]:
+    """Split a log file into records: a header line plus any ``HTTPMSG``/``MSGBODY`` block that follows it."""
+    lines = iter(text.splitlines())
+    record: list[str] = []
+    for line in lines:
+        if record and line.endswith(":") and line[:-1] in BLOCK_TAGS:
+            record.append(line)
+            first = True
+            for body_line in lines:
+                record.append(body_line)
+                if body_line.endswith("|") and not (first and body_line == "|"):
+                    break
+                first = False
+            continue
+        if record:
+            yield "\n".join(record)
+        record = [line] if line.strip() else []
+    if record:
+        yield "\n".join(record)
+
+
+def parse_log(text: str) -> list[ExpresswayLine]:
+    return [ExpresswayLine.parse(record) for record in split_records(text) if record.strip()]
+
+
+@dataclass
+class HttpMessage:
+    """The text of a request or response as traffic_server prints it in a ``HTTPMSG`` block."""
+
+    start_line: str
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: str = ""
+
+    def render(self, list_values: bool = False) -> str:
+        """Raw HTTP (traffic_server), or ``Name: ['value']`` as the Python edgeconfigprovisioning prints headers."""
+        lines = [self.start_line]
+        for name, value in self.headers:
+            if list_values and value != "<CONCEALED>":
+                lines.append(f"{name}: ['{value}']")
+            else:
+                lines.append(f"{name}: {value}")
+        if self.body:
+            lines.append(self.body)
+        return "\n".join(lines)

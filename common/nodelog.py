@@ -1,0 +1,128 @@
+"""Each node's log: a structlog processor chain ending in that product's renderer, written to the node's own file.
+
+The chain is ``stamp`` (time from the lab clock) → vendor renderer (one of :mod:`common.logformats`) → :class:`LineSink`.
+Nodes never format log text themselves; they hand the renderer fields, and the one definition of the format does the
+rest. Each node gets its own chain (``structlog.wrap_logger``), so several nodes can share a process without sharing
+global logging configuration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import structlog
+
+from common.clock import LabClock
+from common.logformats.csf import CsfLine, LogPoint
+from common.logformats.expressway import ExpresswayLine, ProcessStyle
+from common.logformats.log4j import Log4jLine
+
+EventDict = dict[str, Any]
+
+
+class LineSink:
+    """The end of a chain: appends each rendered record to a file (if any) and keeps the recent ones in memory."""
+
+    def __init__(self, path: Path | None = None, keep: int = 100_000) -> None:
+        self.records: deque[str] = deque(maxlen=keep)
+        self._file: IO[str] | None = None
+        self.path = path
+        if path is not None:
+            self.open(path)
+
+    def open(self, path: Path) -> None:
+        self.close()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = path.open("a", encoding="utf-8")
+
+    def msg(self, record: str) -> None:
+        self.records.append(record)
+        if self._file is not None:
+            self._file.write(record + "\n")
+            self._file.flush()
+
+    debug = info = warning = error = critical = msg
+
+    def text(self) -> str:
+        return "\n".join(self.records) + ("\n" if self.records else "")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class _NodeLog:
+    def __init__(self, clock: LabClock, sink: LineSink, render: Callable[[EventDict], str], debug: bool) -> None:
+        self.clock = clock
+        self.sink = sink
+        self.debug_enabled = debug
+
+        def stamp(_: object, __: str, event: EventDict) -> EventDict:
+            event.setdefault("when", clock.now())
+            return event
+
+        def renderer(_: object, __: str, event: EventDict) -> str:
+            return render(event)
+
+        self._log = structlog.wrap_logger(
+            sink, processors=[stamp, renderer], wrapper_class=structlog.BoundLogger, context_class=dict
+        )
+
+    def _emit(self, level: str, **event: Any) -> None:
+        if level == "DEBUG" and not self.debug_enabled:
+            return
+        self._log.info("", level=level, **event)
+
+
+class ExpresswayLog(_NodeLog):
+    """An Expressway node's ``network_log``: traffic_server, edgeconfigprovisioning, credentialmanager lines."""
+
+    def __init__(self, host: str, clock: LabClock, sink: LineSink, utc_offset: dt.timedelta, pid: int,
+                 debug: bool = True) -> None:
+        def render(event: EventDict) -> str:
+            return ExpresswayLine.build(
+                event["when"], host, event["style"], event["level"], event["fields"],
+                module=event.get("module"), pid=pid, utc_offset=utc_offset,
+                block_tag=event.get("block_tag"), block=event.get("block"),
+            ).render()
+
+        super().__init__(clock, sink, render, debug)
+
+    def write(self, style: ProcessStyle, level: str, fields: Mapping[str, object] | Iterable[tuple[str, object]],
+              *, module: str | None = None, block_tag: str | None = None, block: str | None = None) -> None:
+        pairs = fields.items() if isinstance(fields, Mapping) else fields
+        self._emit(level, style=style, fields=[(k, str(v)) for k, v in pairs], module=module,
+                   block_tag=block_tag, block=block)
+
+
+class CsfLog(_NodeLog):
+    """Jabber's ``csf-unified.log``."""
+
+    def __init__(self, clock: LabClock, sink: LineSink, thread: int = 0x2B04, debug: bool = True) -> None:
+        def render(event: EventDict) -> str:
+            return CsfLine.build(event["when"], event["level"], thread, event["point"], event["message"]).render()
+
+        super().__init__(clock, sink, render, debug)
+
+    def write(self, level: str, point: LogPoint, message: str) -> None:
+        self._emit(level, point=point, message=message)
+
+
+class Log4jLog(_NodeLog):
+    """CUCM's Tomcat application logs (ssosp, UDS) in log4j layout."""
+
+    def __init__(self, clock: LabClock, sink: LineSink, utc_offset: dt.timedelta, debug: bool = True) -> None:
+        def render(event: EventDict) -> str:
+            return Log4jLine.build(event["when"], event["level"], event["thread"], event["category"],
+                                   event["message"], utc_offset).render()
+
+        super().__init__(clock, sink, render, debug)
+
+    def write(self, level: str, thread: str, category: str, message: str) -> None:
+        self._emit(level, thread=thread, category=category, message=message)

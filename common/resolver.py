@@ -1,0 +1,53 @@
+"""The lab's own DNS: host names to loopback listeners, and the SRV records Jabber looks up.
+
+Real nodes find each other by name (``cucm.lab.example:8443``). In the lab every name resolves to a loopback
+listener, so a request to ``http://cucm.lab.example:8443/cucm-uds/servers`` is carried to, say, ``127.0.0.1:18445``
+while its ``Host`` header and every log line keep the real name. The same table answers
+``_collab-edge._tls.<domain>`` for the client, which is how Jabber discovers Expressway-E from outside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from common.config import Lab, Listener, SrvRecord
+
+
+class NameError_(LookupError):
+    """NXDOMAIN: the lab knows no such name (or no listener on that port)."""
+
+
+class LabResolver:
+    def __init__(self, srv: Iterable[SrvRecord] = ()) -> None:
+        self._listeners: dict[tuple[str, int], tuple[str, int]] = {}
+        self._srv: dict[str, list[SrvRecord]] = {}
+        for record in srv:
+            self._srv.setdefault(record.name.lower(), []).append(record)
+
+    @classmethod
+    def from_lab(cls, lab: Lab) -> LabResolver:
+        resolver = cls(lab.srv)
+        for listener in lab.listeners().values():
+            resolver.bind(listener)
+        return resolver
+
+    def bind(self, listener: Listener, listen_port: int | None = None) -> None:
+        """Record where ``listener`` really is; ``listen_port`` overrides a port chosen at bind time."""
+        port = listener.listen_port if listen_port is None else listen_port
+        self._listeners[(listener.host.lower(), listener.port)] = (listener.address, port)
+
+    def locate(self, host: str, port: int) -> tuple[str, int]:
+        try:
+            address, listen_port = self._listeners[(host.lower(), port)]
+        except KeyError:
+            raise NameError_(f"{host}:{port} is not in the lab's DNS") from None
+        if listen_port == 0:
+            raise NameError_(f"{host}:{port} is not listening yet")
+        return address, listen_port
+
+    def srv(self, name: str) -> list[SrvRecord]:
+        """SRV answers ordered by priority, then by weight (RFC 2782, without the random draw)."""
+        records = self._srv.get(name.lower().rstrip("."), [])
+        if not records:
+            raise NameError_(f"no SRV record for {name}")
+        return sorted(records, key=lambda r: (r.priority, -r.weight))
