@@ -1,0 +1,107 @@
+"""The HTTP client a node uses to reach the next hop, by name, through the lab's resolver.
+
+A request to ``http://cucm.lab.example:8443/…`` is sent to the loopback listener the resolver names, with
+``Host: cucm.lab.example:8443``, so the receiving node sees what the real one would. Failures to reach the next hop
+are one exception, :class:`HopError`, which an Expressway turns into ``502 Next Hop Connection Failed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from common.resolver import LabResolver, NameError_
+
+
+class HopError(Exception):
+    """The next hop could not be reached or did not answer: ``kind`` is ``dns``, ``connect`` or ``timeout``."""
+
+    def __init__(self, url: str, kind: str, detail: str) -> None:
+        super().__init__(f"{url}: {kind}: {detail}")
+        self.url, self.kind, self.detail = url, kind, detail
+
+
+@dataclass(frozen=True)
+class HopResponse:
+    status: int
+    reason: str
+    headers: CIMultiDictProxy[str]
+    body: bytes
+    elapsed: float
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class HopClient:
+    """One per node: a pooled aiohttp session whose connections leave from the node's own address."""
+
+    def __init__(self, resolver: LabResolver, local_address: str = "127.0.0.1", timeout: float = 10.0) -> None:
+        self.resolver = resolver
+        self._local = local_address
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=0, local_addr=(self._local, 0), force_close=False)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
+                                                  skip_auto_headers=("User-Agent",), auto_decompress=True)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> HopClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    def target(self, url: str) -> tuple[URL, str]:
+        """The loopback URL to dial for ``url``, and the ``Host`` header that names the real one."""
+        nominal = URL(url)
+        if nominal.host is None or nominal.port is None:
+            raise HopError(url, "dns", "no host in URL")
+        try:
+            address, port = self.resolver.locate(nominal.host, nominal.port)
+        except NameError_ as exc:
+            raise HopError(url, "dns", str(exc)) from None
+        return nominal.with_host(address).with_port(port), f"{nominal.host}:{nominal.port}"
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | CIMultiDict[str] | None = None,
+        data: bytes | str | None = None,
+    ) -> HopResponse:
+        if self._session is None:
+            await self.start()
+        assert self._session is not None
+        target, host = self.target(url)
+        sent = CIMultiDict(headers or {})
+        sent["Host"] = host
+        started = time.perf_counter()
+        try:
+            async with self._session.request(method, target, headers=sent, data=data, allow_redirects=False) as resp:
+                body = await resp.read()
+                return HopResponse(resp.status, resp.reason or "", resp.headers, body, time.perf_counter() - started)
+        except asyncio.TimeoutError:
+            raise HopError(url, "timeout", "no answer in time") from None
+        except aiohttp.ClientConnectionError as exc:
+            raise HopError(url, "connect", str(exc) or type(exc).__name__) from None

@@ -1,0 +1,98 @@
+"""traffic_server's transaction log, shared by Expressway-E and Expressway-C (both run Apache Traffic Server).
+
+Every HTTP transaction gets the node's next Txn-id and these lines (seed article, E Txn-id 2004–2008, C Txn-id 6114):
+
+* INFO ``Detail="Receive Request" Txn-id Src-ip Src-port [Last-via-addr] Msg="<method> <url> HTTP/1.1"``;
+* DEBUG ``Detail="Receive Request"`` with the request in an ``HTTPMSG`` block;
+* DEBUG ``Detail="Sending Response"`` with status line and headers in an ``HTTPMSG`` block, and, when there is a body,
+  DEBUG ``Detail="Sending response" Response-code`` with the body in a ``MSGBODY`` block;
+* INFO ``Event="Sending HTTP error response" Status Reason`` for answers of 400 and above.
+
+The edge logs client URLs as ``https:///<path>`` (no host, as the seed shows); the core logs the absolute URL it was
+sent and the address of the Expressway-E the request came through (``Last-via-addr``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from common.conceal import conceal_body, conceal_header, conceal_location, conceal_params
+from common.logformats.expressway import TRAFFIC_SERVER, HttpMessage
+from common.nodelog import ExpresswayLog
+from common.txn import TxnCounter
+
+MODULE = "network.http.trafficserver"
+TXN_KEY = "mrasim.txn"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def peer(request: web.Request) -> tuple[str, int]:
+    info = request.transport.get_extra_info("peername") if request.transport else None
+    return (info[0], info[1]) if info else ("0.0.0.0", 0)
+
+
+def request_message(request: web.Request, url: str, body: bytes) -> str:
+    version = f"HTTP/{request.version.major}.{request.version.minor}"
+    headers = [(k, conceal_header(k, v)) for k, v in request.headers.items()]
+    text = conceal_body(body.decode("utf-8", "replace"), request.content_type) if body else ""
+    return HttpMessage(f"{request.method} {url} {version}", headers, text).render()
+
+
+def response_message(response: web.StreamResponse) -> str:
+    headers = []
+    for name, value in response.headers.items():
+        if name.lower() == "location":
+            value = conceal_location(value)
+        headers.append((name, conceal_header(name, value)))
+    return HttpMessage(f"HTTP/1.1 {response.status} {response.reason}", headers).render()
+
+
+def traffic_server_middleware(
+    log: ExpresswayLog, txn: TxnCounter, *, absolute_urls: bool, scheme: str
+) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """Log every transaction as traffic_server does; answer unexpected failures with 500 and keep serving."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        txn_id = txn.next()
+        request[TXN_KEY] = txn_id
+        src_ip, src_port = peer(request)
+        url = f"{scheme}://{request.host}{request.path_qs}" if absolute_urls else f"{scheme}:///{request.path_qs.lstrip('/')}"
+        url = conceal_params(url)
+        version = f"HTTP/{request.version.major}.{request.version.minor}"
+        where = {"Txn-id": txn_id, "Src-ip": src_ip, "Src-port": src_port}
+        if absolute_urls:
+            where["Last-via-addr"] = src_ip
+        log.write(TRAFFIC_SERVER, "INFO", {"Detail": "Receive Request", **where, "Msg": f"{request.method} {url} {version}"},
+                  module=MODULE)
+        if log.debug_enabled:
+            body = await request.read() if request.body_exists else b""
+            log.write(TRAFFIC_SERVER, "DEBUG", {"Detail": "Receive Request", "Txn-id": txn_id, "Src-ip": src_ip,
+                                                "Src-port": src_port},
+                      module=MODULE, block_tag="HTTPMSG", block=request_message(request, url, body))
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            kept = {k: v for k, v in exc.headers.items() if k.lower() != "content-length"}
+            response = web.Response(status=exc.status, reason=exc.reason, body=exc.body, headers=kept)
+        except Exception as exc:  # noqa: BLE001 - the edge answers and keeps serving whatever a handler did
+            log.write(TRAFFIC_SERVER, "ERROR", {"Detail": "Internal error", "Txn-id": txn_id,
+                                                "Reason": f"{type(exc).__name__}: {exc}"}, module=MODULE)
+            response = web.Response(status=500, text="Internal Server Error")
+        dst = {"Txn-id": txn_id, "Dst-ip": src_ip, "Dst-port": src_port}
+        if response.status >= 400:
+            log.write(TRAFFIC_SERVER, "INFO", {"Event": "Sending HTTP error response", **dst,
+                                               "Status": response.status, "Reason": response.reason}, module=MODULE)
+        if log.debug_enabled:
+            log.write(TRAFFIC_SERVER, "DEBUG", {"Detail": "Sending Response", **dst}, module=MODULE,
+                      block_tag="HTTPMSG", block=response_message(response))
+            body = getattr(response, "body", None)
+            if isinstance(body, bytes) and body:
+                text = conceal_body(body.decode("utf-8", "replace"), response.content_type)
+                log.write(TRAFFIC_SERVER, "DEBUG", {"Detail": "Sending response", "Response-code": response.status,
+                                                    **dst}, module=MODULE, block_tag="MSGBODY", block=text)
+        return response
+
+    return middleware

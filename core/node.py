@@ -1,0 +1,102 @@
+"""Expressway-C as a running node: its traffic_server listener and its credentialmanager OAuthvalidator.
+
+Requests arrive from Expressway-E as ``<method> http://<expc>:8443/<b64 segment>/<operation or path>``. The first
+segment is either an MRA domain (edge operations) or a proxy descriptor (internal HTTP); anything else is refused
+with ``403`` before any work is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from common.clock import LabClock
+from common.config import Lab
+from common.domain import ProxyDescriptor, SegmentError, parse_edge_segment
+from common.hop import HopClient
+from common.logformats.expressway import TRAFFIC_SERVER
+from common.nodelog import ExpresswayLog, LineSink
+from common.resolver import LabResolver
+from common.serve import Running, serve
+from common.trafficlog import MODULE, TXN_KEY, traffic_server_middleware
+from common.txn import TxnCounter
+from core.access import SERVER
+from core.credentialmanager import AuthzKeyStore, validator_app
+from core.oauth import access_token, localauthentication
+from core.provisioning import get_edge_config, get_edge_sso
+from core.proxy import relay
+from core.state import CORE_STATE, CoreState
+from core.upstream import Upstream
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+OPERATIONS: dict[tuple[str, str], Handler] = {
+    ("GET", "get_edge_sso"): get_edge_sso,
+    ("GET", "get_edge_config"): get_edge_config,
+    ("POST", "localauthentication"): localauthentication,
+    ("POST", "access_token"): access_token,
+}
+
+
+def forbidden(state: CoreState, request: web.Request, reason: str) -> web.Response:
+    state.log.write(TRAFFIC_SERVER, "INFO", {"Detail": "Request refused", "Txn-id": request.get(TXN_KEY, ""),
+                                             "Reason": reason}, module=MODULE)
+    return web.Response(status=403, text=f"Forbidden: {reason}\n", headers={"Server": SERVER})
+
+
+async def edge_request(request: web.Request) -> web.Response:
+    state = request.app[CORE_STATE]
+    segment, tail = request.match_info["segment"], request.match_info["tail"]
+    try:
+        target = parse_edge_segment(segment)
+    except SegmentError as exc:
+        return forbidden(state, request, f"malformed domain segment ({exc})")
+    domain = target.domain if isinstance(target, ProxyDescriptor) else target
+    if domain not in state.config.mra_domains:
+        return forbidden(state, request, f"domain {domain} is not configured for MRA")
+    if isinstance(target, ProxyDescriptor):
+        return await relay(request, state, target, tail)
+    handler = OPERATIONS.get((request.method, tail))
+    if handler is None:
+        known = {op for _, op in OPERATIONS}
+        if tail in known:
+            raise web.HTTPMethodNotAllowed(request.method, [m for m, op in OPERATIONS if op == tail])
+        raise web.HTTPNotFound(text=f"no edge operation {tail!r}\n")
+    return await handler(request)
+
+
+@dataclass
+class CoreNode:
+    name: str
+    state: CoreState
+    traffic: Running
+    validator: Running
+    hop: HopClient
+
+    async def stop(self) -> None:
+        await self.traffic.stop()
+        await self.validator.stop()
+        await self.hop.close()
+
+
+async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: LineSink) -> CoreNode:
+    config = lab.core
+    log = ExpresswayLog(config.system_name, clock, sink, lab.utc_offset, config.pid, debug=lab.debug)
+    hop = HopClient(resolver, config.listener.address)
+    await hop.start()
+    upstream = Upstream(hop, log, f"TANDBERG-Video-Communication-Server/{config.version}")
+    keys = AuthzKeyStore(config, lab.clusters, upstream)
+    state = CoreState(lab, config, clock, log, upstream, keys)
+
+    validator = await serve(validator_app(keys, clock, log), config.validator)
+    resolver.bind(config.validator, validator.port)
+
+    app = web.Application(middlewares=[traffic_server_middleware(log, TxnCounter(config.txn_start),
+                                                                 absolute_urls=True, scheme=config.listener.scheme)])
+    app[CORE_STATE] = state
+    app.router.add_route("*", "/{segment}/{tail:.*}", edge_request)
+    traffic = await serve(app, config.listener)
+    resolver.bind(config.listener, traffic.port)
+    await keys.refresh()
+    return CoreNode("expressway-c", state, traffic, validator, hop)

@@ -1,0 +1,160 @@
+"""The OAuth legs Expressway-C carries for the edge: ``localauthentication`` and the token request.
+
+``POST localauthentication`` (seed, steps 3–5): C finds the user's home cluster with ``clusterUser``, then asks that
+CUCM for an authorization code with ``POST /ssosp/token/authorize_proxy`` — the user's credentials in
+``X-Credentials``, C's own AXL credentials in ``Authorization`` — and answers the edge with
+``302 Location: /OAuthcb#code=…``, logging "Successful authorization" and "Redirected client".
+
+The token request (seed, steps 7–8): C relays the client's code to the cluster that issued it
+(``/ssosp/token/access_token``) and checks the new access token with its own OAuthvalidator before handing the tokens
+back. The client-facing path, ``POST /<b64 domain>/access_token``, is modelled: the seed shows only C's leg.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from urllib.parse import urlsplit
+
+import jwt
+from aiohttp import web
+
+from common.basic import basic_header
+from common.conceal import hide_location
+from common.config import ClusterConfig
+from common.hop import HopError, HopResponse
+from common.logformats.expressway import EDGECONFIG_EVENT
+from common.oauthparams import AuthorizeRequest, ParamError, parse_form, single_values
+from common.tokens import token_digest
+from common.trafficlog import peer
+from core.access import SERVER, bad_gateway, find_home
+from core.state import CORE_STATE, CoreState
+from core.upstream import SSO_MODULE
+
+FORM_SECRETS = ("username", "password")
+
+
+def failure_page(status: int, reason: str) -> web.Response:
+    body = f"<html><head><title>Authentication failed</title></head><body><p>{escape(reason)}</p></body></html>"
+    return web.Response(status=status, text=body, content_type="text/html", headers={"Server": SERVER})
+
+
+async def localauthentication(request: web.Request) -> web.Response:
+    state = request.app[CORE_STATE]
+    pairs = parse_form(await request.read())
+    try:
+        values = single_values(pairs, required=FORM_SECRETS)
+        oauth = AuthorizeRequest.from_pairs([(k, v) for k, v in pairs if k not in FORM_SECRETS])
+    except ParamError as exc:
+        return web.json_response({"error": exc.error, "error_description": exc.description}, status=exc.status,
+                                 headers={"Server": SERVER})
+    user, password = values["username"], values["password"]
+    if not state.config.oauth_local:
+        _sso_event(request, state, "Edge OAuth/SSO", "Failed authorization", user, Reason="OAuth with refresh is off")
+        return failure_page(403, "Authorization by OAuth token with refresh is not enabled on Expressway-C")
+    try:
+        home = await find_home(state, user)
+        cluster = state.cluster_by_host(home.home_cluster) if home else None
+        if cluster is None:
+            _sso_event(request, state, "Edge OAuth/SSO", "Failed authorization", user, Reason="User not found")
+            return failure_page(401, "Authentication failed")
+        form = [("client_id", oauth.client_id), ("response_type", oauth.response_type), ("realm", oauth.realm),
+                ("state", oauth.state)]
+        response = await state.upstream.call(
+            SSO_MODULE, "POST", f"{cluster.listener.origin}/ssosp/token/authorize_proxy",
+            headers={"X-Credentials": basic_header(user, password),
+                     "Authorization": basic_header(state.config.axl_user, state.config.axl_password)},
+            form=form,
+        )
+    except HopError as exc:
+        return bad_gateway(f"CUCM unreachable: {exc.kind}")
+    redirect = _redirect_fragment(response) if response.status == 200 else None
+    if redirect is None:
+        reason = _oauth_error(response)
+        _sso_event(request, state, "Edge OAuth/SSO", "Failed authorization", user, Server=cluster.listener.host,
+                   Reason=reason)
+        return failure_page(401 if response.status in (401, 403) else 400, f"Authentication failed: {reason}")
+    code = dict(p.split("=", 1) for p in redirect.split("&") if "=" in p).get("code", "")
+    state.codes[token_digest(code)] = cluster.name
+    location = f"/OAuthcb#{redirect}"
+    _sso_event(request, state, "Edge OAuth/SSO", "Successful authorization", user, Server=cluster.listener.host)
+    _sso_event(request, state, "Edge SSO", "Redirected client", user, Redirect=hide_location(location))
+    return web.Response(status=302, headers={"Location": location})
+
+
+async def access_token(request: web.Request) -> web.Response:
+    state = request.app[CORE_STATE]
+    raw = await request.read()
+    pairs = parse_form(raw)
+    try:
+        values = single_values(pairs, required=("grant_type",))
+    except ParamError as exc:
+        return web.json_response({"error": exc.error, "error_description": exc.description}, status=400)
+    if not state.config.oauth_local:
+        return web.json_response({"error": "unauthorized_client",
+                                  "error_description": "OAuth with refresh is not enabled on Expressway-C"}, status=403)
+    cluster = _issuing_cluster(state, values)
+    headers = {"Authorization": request.headers["Authorization"]} if "Authorization" in request.headers else {}
+    try:
+        response = await state.upstream.call(SSO_MODULE, "POST", f"{cluster.listener.origin}/ssosp/token/access_token",
+                                             headers=headers, form=pairs)
+    except HopError as exc:
+        return bad_gateway(f"CUCM unreachable: {exc.kind}")
+    if response.status != 200:
+        return web.Response(status=response.status, body=response.body,
+                            content_type=response.headers.get("Content-Type", "application/json").split(";")[0])
+    tokens = response.json()
+    try:
+        check = await state.upstream.call(SSO_MODULE, "POST", state.validator_url,
+                                          json_text=json.dumps({"token": tokens.get("access_token", "")}))
+    except HopError as exc:
+        return bad_gateway(f"OAuthvalidator unreachable: {exc.kind}")
+    if check.status != 200:
+        reason = check.json().get("reason", "rejected") if check.body else "rejected"
+        return web.json_response({"error": "invalid_token", "error_description": f"Expressway-C: {reason}"},
+                                 status=401)
+    return web.Response(body=response.body, content_type="application/json",
+                        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+def _issuing_cluster(state: CoreState, values: dict[str, str]) -> ClusterConfig:
+    if "code" in values:
+        name = state.codes.pop(token_digest(values["code"]), None)
+        if name is not None:
+            return state.lab.cluster(name)
+    if "refresh_token" in values:
+        try:
+            issuer = jwt.decode(values["refresh_token"], options={"verify_signature": False}).get("iss", "")
+        except jwt.PyJWTError:
+            issuer = ""
+        found = state.cluster_by_uuid(str(issuer))
+        if found is not None:
+            return found
+    return state.lab.clusters[0]
+
+
+def _redirect_fragment(response: HopResponse) -> str | None:
+    try:
+        redirect_uri = response.json()["redirect_uri"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    fragment = urlsplit(str(redirect_uri)).fragment
+    return fragment if fragment.startswith("code=") else None
+
+
+def _oauth_error(response: HopResponse) -> str:
+    try:
+        body = response.json()
+        return f"{body.get('error', response.status)}: {body.get('error_description', '')}".rstrip(": ")
+    except (ValueError, AttributeError):
+        return f"CUCM answered {response.status}"
+
+
+def _sso_event(request: web.Request, state: CoreState, event: str, detail: str, user: str, **extra: str) -> None:
+    dst_ip, dst_port = peer(request)
+    local = request.transport.get_extra_info("sockname") if request.transport else None
+    fields = {"Event": event, "Service": "OAuth/SSO", "Detail": detail, "Dst-ip": dst_ip, "Dst-port": dst_port,
+              "Local-ip": local[0] if local else "", "Local-port": local[1] if local else ""}
+    fields.update(extra)
+    fields["Username"] = user
+    state.log.write(EDGECONFIG_EVENT, "INFO", fields)

@@ -1,0 +1,47 @@
+"""What Expressway-C keeps while it runs, shared by its handlers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from common.clock import LabClock
+from common.config import ClusterConfig, CoreConfig, Lab
+from common.nodelog import ExpresswayLog
+from core.credentialmanager import AuthzKeyStore
+from core.upstream import Upstream
+
+
+@dataclass
+class XAuthSession:
+    """An ``X-Auth`` cookie issued after a credential (Basic) login; C keeps the credentials, the client the cookie."""
+
+    user: str
+    authorization: str
+    expires: float
+
+
+@dataclass
+class CoreState:
+    lab: Lab
+    config: CoreConfig
+    clock: LabClock
+    log: ExpresswayLog
+    upstream: Upstream
+    keys: AuthzKeyStore
+    codes: dict[str, str] = field(default_factory=dict)
+    sessions: dict[str, XAuthSession] = field(default_factory=dict)
+
+    @property
+    def validator_url(self) -> str:
+        return f"{self.config.validator.origin}/OAuthvalidator?reqtype=access"
+
+    def cluster_by_host(self, host: str) -> ClusterConfig | None:
+        return next((c for c in self.lab.clusters if c.listener.host == host.lower()), None)
+
+    def cluster_by_uuid(self, uuid: str) -> ClusterConfig | None:
+        return next((c for c in self.lab.clusters if c.uuid == uuid), None)
+
+
+CORE_STATE = web.AppKey("core_state", CoreState)

@@ -1,0 +1,118 @@
+"""The CUCM database as UDS and ssosp see it: end users, their devices, and the application user Expressway-C uses.
+
+Users come from the lab file. A cluster *homes* the users whose ``cluster`` names it; it also knows every other
+user's home cluster, as CUCM does through ILS, so ``clusterUser`` can answer for users homed elsewhere while
+``/cucm-uds/user/<u>``, password checks and tokens are only for users homed here.
+
+User ids match case-sensitively: CUCM stores the id as entered and ``clusterUser?username=AOkanlawon`` does not find
+``aokanlawon``. Passwords never leave this module: :class:`EndUser` carries no password, so no repr or log of a
+user can print one, and checks use :func:`hmac.compare_digest`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import uuid
+from dataclasses import dataclass
+
+from common.config import ClusterConfig, Lab, User
+
+_NO_PASSWORD = "\x00no such user\x00"
+
+
+@dataclass(frozen=True)
+class PhoneDevice:
+    """A device associated with the user in CUCM (UDS ``/user/<u>/devices``)."""
+
+    pkid: str
+    name: str
+    model: str
+    description: str
+    type: str = "Phone"
+
+
+@dataclass(frozen=True)
+class EndUser:
+    """An end user as UDS renders it; ``home_origin`` is the home cluster's URL origin."""
+
+    pkid: str
+    userid: str
+    first_name: str
+    last_name: str
+    display_name: str
+    email: str
+    home_host: str
+    home_origin: str
+    home_local: bool
+    mra_enabled: bool
+    devices: tuple[PhoneDevice, ...]
+
+
+class Directory:
+    """One cluster's view of the lab's users: lookups and password checks, no I/O."""
+
+    def __init__(self, lab: Lab, cluster: ClusterConfig) -> None:
+        self.cluster = cluster
+        self._users: dict[str, EndUser] = {}
+        self._passwords: dict[str, str] = {}
+        for user in lab.users:
+            home = lab.cluster(user.cluster)
+            self._users[user.userid] = _end_user(user, home, lab.domain, home.name == cluster.name)
+            if home.name == cluster.name:
+                self._passwords[user.userid] = user.password
+
+    def find(self, userid: str) -> EndUser | None:
+        """Any user of the lab, wherever homed (the ILS-wide view ``clusterUser`` answers from)."""
+        return self._users.get(userid)
+
+    def local_user(self, userid: str) -> EndUser | None:
+        """A user homed on this cluster, or None."""
+        user = self._users.get(userid)
+        return user if user is not None and user.home_local else None
+
+    def check_end_user(self, userid: str, password: str) -> EndUser | None:
+        """The local user whose password this is, or None (unknown users cost a comparison too)."""
+        expected = self._passwords.get(userid, _NO_PASSWORD)
+        matched = hmac.compare_digest(expected.encode(), password.encode())
+        return self.local_user(userid) if matched and userid in self._passwords else None
+
+    def check_app_user(self, name: str, password: str) -> bool:
+        """The cluster's application user with the AXL role, as configured on Expressway-C and Unity Connection."""
+        name_ok = hmac.compare_digest(self.cluster.admin_user.encode(), name.encode())
+        password_ok = hmac.compare_digest(self.cluster.admin_password.encode(), password.encode())
+        return name_ok and password_ok
+
+
+def split_display_name(display_name: str) -> tuple[str, str]:
+    """``"Ayodeji Okanlawon"`` → ``("Ayodeji", "Okanlawon")``; CUCM requires a last name, the first is optional."""
+    first, _, last = display_name.strip().rpartition(" ")
+    return first.strip(), last
+
+
+def user_pkid(cluster_uuid: str, userid: str) -> str:
+    """A stable pkid: CUCM's is a random UUID made once, so ours is derived from what identifies the row."""
+    return str(uuid.uuid5(uuid.UUID(cluster_uuid), f"enduser:{userid}"))
+
+
+def device_pkid(cluster_uuid: str, name: str) -> str:
+    return str(uuid.uuid5(uuid.UUID(cluster_uuid), f"device:{name}"))
+
+
+def _end_user(user: User, home: ClusterConfig, domain: str, local: bool) -> EndUser:
+    first, last = split_display_name(user.display_name)
+    devices = tuple(
+        PhoneDevice(device_pkid(home.uuid, d.name), d.name, d.model, d.description) for d in user.devices
+    )
+    return EndUser(
+        pkid=user_pkid(home.uuid, user.userid),
+        userid=user.userid,
+        first_name=first,
+        last_name=last,
+        display_name=user.display_name,
+        email=f"{user.userid}@{domain}",
+        home_host=home.listener.host,
+        home_origin=home.listener.origin,
+        home_local=local,
+        mra_enabled=user.mra_enabled,
+        devices=devices,
+    )

@@ -1,0 +1,43 @@
+"""The E side of the traffic_server relay: carry a client request to Expressway-C and its answer back.
+
+Expressway-E authorizes nothing itself; every edge operation and proxied URL goes to Expressway-C, which decides.
+E adds what ATS adds — ``Via``, ``X-Forwarded-For`` and a ``TrackingID`` (X14+) that follows the request across hops —
+and drops hop-by-hop headers (RFC 9110 section 7.6.1). When C cannot be reached the client gets
+``502 Next Hop Connection Failed``, as with a broken SSH tunnel in the field.
+"""
+
+from __future__ import annotations
+
+from multidict import CIMultiDict
+
+from aiohttp import web
+
+from common.hop import HopClient, HopError
+from common.trafficlog import peer
+from common.txn import TRACKING_HEADER, new_tracking_id
+
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+                        "upgrade", "host", "content-length"})
+DROPPED_RESPONSE = HOP_BY_HOP | {"date"}
+
+
+def forward_headers(request: web.Request, via: str) -> CIMultiDict[str]:
+    headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP)
+    headers.setdefault(TRACKING_HEADER, new_tracking_id())
+    headers.add("Via", via)
+    client_ip, _ = peer(request)
+    headers["X-Forwarded-For"] = ", ".join(filter(None, [request.headers.get("X-Forwarded-For"), client_ip]))
+    return headers
+
+
+async def relay_to_core(request: web.Request, hop: HopClient, core_origin: str, via: str) -> web.Response:
+    body = await request.read() if request.body_exists else None
+    try:
+        answer = await hop.request(request.method, f"{core_origin}{request.path_qs}",
+                                   headers=forward_headers(request, via), data=body)
+    except HopError as exc:
+        return web.Response(status=502, reason="Next Hop Connection Failed",
+                            text=f"Next Hop Connection Failed: {exc.kind}\n", headers={"Server": "CE_E"})
+    headers = CIMultiDict((k, v) for k, v in answer.headers.items() if k.lower() not in DROPPED_RESPONSE)
+    headers.setdefault("Server", "CE_E")
+    return web.Response(status=answer.status, reason=answer.reason, body=answer.body, headers=headers)

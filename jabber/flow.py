@@ -1,0 +1,212 @@
+"""Jabber's MRA login as a generator of HTTP steps, free of sockets (STYLE: httpx auth flows, h11).
+
+:func:`login` yields a :class:`Step` for each request Jabber makes and receives the :class:`Reply`; it returns a
+:class:`Outcome`. The same flow is driven by the real client over loopback (:mod:`jabber.client`), by tests with
+canned replies, and later by a load runner.
+
+The order is the seed article's: ``get_edge_sso`` → (``Token reuse="true"``) ``authorize`` in the embedded browser →
+``localauthentication`` → ``302 /OAuthcb#code=…`` → ``OAuthcb`` → token request → ``get_edge_config`` with
+``Authorization: Bearer`` → UDS through the edge. With ``Token reuse="false"`` Jabber uses the credential path:
+``get_edge_config`` with Basic credentials, then the ``X-Auth`` cookie.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from urllib.parse import quote, urlencode, urlsplit
+
+import lxml.html
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from common.basic import basic_header
+from common.domain import ProxyDescriptor, encode_segment
+from common.edgexml import EdgeConfig, SSOResult, XmlError, parse_xml
+from common.nodelog import CsfLog
+from jabber import points
+
+AUTHENTICATOR = 1001
+SERVICES = ("_cisco-uds", "_cuplogin")
+
+
+@dataclass(frozen=True)
+class Settings:
+    domain: str
+    edge_origin: str
+    userid: str
+    password: str
+    client_id: str
+    client_secret: str
+    device_id: str
+    version: str
+    state: str
+
+    @property
+    def user_agent(self) -> str:
+        return f"Jabber/{self.version} (Windows;)"
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    form: list[tuple[str, str]] | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    reason: str
+    headers: CIMultiDictProxy[str] | CIMultiDict[str]
+    body: bytes
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    path: str
+    failed_step: str | None = None
+    reason: str = ""
+    access_token: str = ""
+    refresh_token: str = ""
+    edge_config: EdgeConfig | None = None
+    devices: tuple[str, ...] = ()
+
+
+Flow = Generator[Step, Reply, Outcome]
+
+
+def login(s: Settings, log: CsfLog) -> Flow:
+    segment = encode_segment(s.domain)
+    base = {"Accept": "*/*", "User-Agent": s.user_agent}
+    reply = yield Step("get_edge_sso", "GET", f"{s.edge_origin}/{segment}/get_edge_sso?email={s.userid}@{s.domain}", base)
+    if reply.status != 200:
+        return _fail(log, "get_edge_sso", reply, "oauth")
+    try:
+        sso = SSOResult.from_xml(reply.body)
+    except XmlError as exc:
+        return _fail(log, "get_edge_sso", reply, "oauth", str(exc))
+
+    if sso.token_reuse:
+        log.write("INFO", points.TOKEN_REUSE, f"TokenReuse enabled for {AUTHENTICATOR}")
+        log.write("DEBUG", points.AUTH_MODE, "")
+        log.write("INFO", points.CREDENTIALS, f"for authenticator: {AUTHENTICATOR}")
+        log.write("DEBUG", points.NEEDS_AUTH, f"creds->getSecureOAuthToken().empty() for service: {AUTHENTICATOR}")
+        tokens = yield from _oauth(s, segment, base, log)
+        if isinstance(tokens, Outcome):
+            return tokens
+        access, refresh = tokens
+        auth = {"Authorization": f"Bearer {access}"}
+        path = "oauth"
+    else:
+        log.write("INFO", points.TOKEN_REUSE, f"TokenReuse disabled for {AUTHENTICATOR}")
+        access = refresh = ""
+        auth = {"Authorization": basic_header(s.userid, s.password)}
+        path = "credentials"
+
+    query = urlencode([("service_name", name) for name in SERVICES])
+    reply = yield Step("get_edge_config", "GET", f"{s.edge_origin}/{segment}/get_edge_config?{query}", {**base, **auth})
+    if reply.status != 200:
+        return _fail(log, "get_edge_config", reply, path)
+    try:
+        config = EdgeConfig.from_xml(reply.body)
+    except XmlError as exc:
+        return _fail(log, "get_edge_config", reply, path, str(exc))
+    if not config.user_uds or not config.user_uds[0].address:
+        return _fail(log, "get_edge_config", reply, path, "XML didn't contain UDS server address")
+    uds = config.user_uds[0]
+    log.write("INFO", points.EDGE_CONFIG, f"Edge config received: UDS server {uds.address}:{uds.port}")
+    cookie = _xauth_cookie(reply.headers)
+    if cookie:
+        auth = {"Cookie": f"X-Auth={cookie}"}
+
+    descriptor = ProxyDescriptor(s.domain, "https" if uds.port == 8443 else "http", uds.address, uds.port).encode()
+    uds_base = f"{s.edge_origin}/{descriptor}/cucm-uds/user/{quote(s.userid)}"
+    reply = yield Step("uds_user", "GET", uds_base, {**base, **auth})
+    if reply.status != 200:
+        return _fail(log, "uds_user", reply, path)
+    log.write("INFO", points.UDS, f"UDS user {s.userid}: {reply.status}")
+    reply = yield Step("uds_devices", "GET", f"{uds_base}/devices", {**base, **auth})
+    if reply.status != 200:
+        return _fail(log, "uds_devices", reply, path)
+    try:
+        devices = tuple(str(n) for n in parse_xml(reply.body, "devices").xpath("device/name/text()"))
+    except XmlError as exc:
+        return _fail(log, "uds_devices", reply, path, str(exc))
+    log.write("INFO", points.UDS, f"UDS devices for {s.userid}: {', '.join(devices) or 'none'}")
+    return Outcome(True, path, access_token=access, refresh_token=refresh, edge_config=config, devices=devices)
+
+
+def _oauth(s: Settings, segment: str, base: dict[str, str], log: CsfLog) -> Generator[Step, Reply, Outcome | tuple[str, str]]:
+    query = urlencode([("response_type", "code"), ("realm", "local"), ("client_id", s.client_id),
+                       ("device_id", s.device_id), ("email", f"{s.userid}@{s.domain}"), ("state", s.state)],
+                      safe="@")
+    url = f"{s.edge_origin}/{segment}/authorize?{query}"
+    log.write("DEBUG", points.NAVIGATE, f"Enter - url = {url}")
+    reply = yield Step("authorize", "GET", url, base)
+    if reply.status != 200:
+        return _fail(log, "authorize", reply, "oauth")
+    try:
+        action, fields = _login_form(reply.body)
+    except ValueError as exc:
+        return _fail(log, "authorize", reply, "oauth", str(exc))
+    fields.update({"username": s.userid, "password": s.password})
+    headers = {**base, "Referer": url}
+    reply = yield Step("localauthentication", "POST", f"{s.edge_origin}{action}", headers, list(fields.items()))
+    location = reply.headers.get("Location", "")
+    if reply.status != 302 or "#" not in location:
+        return _fail(log, "localauthentication", reply, "oauth")
+    target = urlsplit(location)
+    reply = yield Step("OAuthcb", "GET", f"{s.edge_origin}{target.path}", headers)
+    if reply.status != 200:
+        return _fail(log, "OAuthcb", reply, "oauth")
+    fragment = dict(part.split("=", 1) for part in target.fragment.split("&") if "=" in part)
+    code = fragment.get("code", "")
+    if fragment.get("state", s.state) != s.state or not code:
+        return _fail(log, "OAuthcb", reply, "oauth", "authorization response state mismatch or no code")
+    log.write("INFO", points.AUTH_CODE, f"Authorization code received, expires_in={fragment.get('expires_in', '?')}")
+    form = [("grant_type", "authorization_code"), ("code", code), ("client_id", s.client_id)]
+    reply = yield Step("access_token", "POST", f"{s.edge_origin}/{segment}/access_token",
+                       {**base, "Authorization": basic_header(s.client_id, s.client_secret)}, form)
+    if reply.status != 200:
+        return _fail(log, "access_token", reply, "oauth")
+    try:
+        tokens = json.loads(reply.body)
+        access, refresh = tokens["access_token"], tokens.get("refresh_token", "")
+    except (ValueError, KeyError) as exc:
+        return _fail(log, "access_token", reply, "oauth", f"unreadable token response: {exc}")
+    log.write("INFO", points.TOKENS, f"Access token received, expires_in={tokens.get('expires_in')}, "
+                                     f"refresh token {'received' if refresh else 'absent'}")
+    return access, refresh
+
+
+def _login_form(body: bytes) -> tuple[str, dict[str, str]]:
+    page = lxml.html.fromstring(body)
+    forms = page.forms
+    if not forms:
+        raise ValueError("the authorize page has no login form")
+    form = forms[0]
+    fields = {name: value or "" for name, value in form.fields.items()}
+    if "username" not in fields or "password" not in fields or not form.action:
+        raise ValueError("the login form lacks username, password or action")
+    return form.action, fields
+
+
+def _xauth_cookie(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> str:
+    for value in headers.getall("Set-Cookie", []):
+        name, _, rest = value.partition("=")
+        if name.strip() == "X-Auth":
+            return rest.split(";", 1)[0]
+    return ""
+
+
+def _fail(log: CsfLog, step: str, reply: Reply, path: str, reason: str = "") -> Outcome:
+    reason = reason or f"HTTP {reply.status} {reply.reason}".strip()
+    log.write("ERROR", points.FAILURE, f"{step} failed: {reason}")
+    return Outcome(False, path, failed_step=step, reason=reason)

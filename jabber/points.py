@@ -1,0 +1,33 @@
+"""Where in Jabber's source each csf-unified line comes from.
+
+Lines marked *seed* are copied from the seed article's Jabber log; the others are modelled on Jabber's naming and
+are listed as such in ``docs/flow.md``.
+"""
+
+from __future__ import annotations
+
+from common.logformats.csf import LogPoint
+
+_SSO = r"dependencies\csf2g\services\impl\system\SingleSignOn.cpp"
+_PROFILE = r"dependencies\csf2g\services\impl\system\UserProfileManager.cpp"
+_BROWSER = r"jabberwerx\plugins\webwindowplugin\browsercontroller.cpp"
+_DNS = r"dependencies\csf2g\csfnetutils\src\dns\DnsUtils.cpp"
+_EDGE = r"dependencies\csf2g\services\impl\edge\EdgeConfigProvider.cpp"
+_UDS = r"dependencies\csf2g\services\impl\uds\UdsClient.cpp"
+_OAUTH = r"dependencies\csf2g\services\impl\system\OAuthTokenManager.cpp"
+
+TOKEN_REUSE = LogPoint(_SSO, 206, "Single-Sign-On-Logger",
+                       "CSFUnified::SingleSignOn::Impl::isAuthenticatorTokenReuseEnabled")  # seed
+AUTH_MODE = LogPoint(_SSO, 329, "Single-Sign-On-Logger",
+                     "CSFUnified::SingleSignOn::Impl::setCredentialAuthorizationMode")  # seed
+CREDENTIALS = LogPoint(_PROFILE, 153, "UserProfileManager",
+                       "CSFUnified::UserProfileManager::Impl::getCredentialsForAuthenticator")  # seed
+NEEDS_AUTH = LogPoint(_SSO, 2044, "Single-Sign-On-Logger",
+                      "CSFUnified::SingleSignOn::Impl::currentServiceNeedsAuthorization")  # seed
+NAVIGATE = LogPoint(_BROWSER, 167, "PluginUtils", "BrowserController::NavigateTo")  # seed
+DNS = LogPoint(_DNS, 312, "csf.dns", "csf::dns::mapFromDnsResult")
+AUTH_CODE = LogPoint(_SSO, 1187, "Single-Sign-On-Logger", "CSFUnified::SingleSignOn::Impl::onAuthorizationCodeReceived")
+TOKENS = LogPoint(_OAUTH, 421, "Single-Sign-On-Logger", "CSFUnified::OAuthTokenManager::Impl::handleTokenResponse")
+EDGE_CONFIG = LogPoint(_EDGE, 268, "EdgeConfigProvider", "CSFUnified::EdgeConfigProvider::Impl::handleEdgeConfig")
+UDS = LogPoint(_UDS, 590, "UdsClient", "CSFUnified::UdsClient::Impl::onResponse")
+FAILURE = LogPoint(_EDGE, 512, "EdgeConfigProvider", "CSFUnified::EdgeConfigProvider::Impl::handleFailure")

@@ -1,0 +1,175 @@
+"""``mrasim``: run the MRA lab, one node of it, or a whole login.
+
+    mrasim up                 start every node on loopback and wait; prints what you need to drive it with curl
+    mrasim serve NODE         run one node (expressway-e, expressway-c, cucm[:CLUSTER]) alone from the lab file
+    mrasim run [--out DIR]    start the lab, log in as Jabber, print the request sequence, write the four logs
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from common.clock import LabClock
+from common.config import DEFAULT_LAB, ConfigError, Lab, load_lab
+from common.domain import ProxyDescriptor, encode_segment
+from common.nodelog import LineSink
+from common.resolver import LabResolver
+from scenarios.lab import RunningLab, log_name, start_lab
+from scenarios.runner import Entry, run_login
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mrasim",
+        description="A lab in a box for Cisco Mobile and Remote Access: Jabber, Expressway-E, Expressway-C and CUCM "
+                    "as live services on loopback, with the real requests, tokens and log lines.",
+        epilog="Start with 'mrasim run' to watch one login, then 'mrasim up' to drive the lab yourself.",
+    )
+    parser.add_argument("--lab", type=Path, default=DEFAULT_LAB, help="lab description (TOML); default: %(default)s")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = sub.add_parser("up", help="start every node on loopback and wait (Ctrl-C stops)",
+                        description="Start the whole lab on the listen ports of the lab file and keep it running.")
+    up.add_argument("--logs", type=Path, default=Path("logs"), help="directory for the node logs (%(default)s)")
+
+    serve = sub.add_parser("serve", help="run one node alone from the lab file",
+                           description="Run one node on the fixed listen port of the lab file; the other nodes are "
+                                       "reached by name through the lab's resolver, wherever they run.")
+    serve.add_argument("node", help="expressway-e, expressway-c or cucm[:CLUSTER]")
+    serve.add_argument("--logs", type=Path, default=Path("logs"), help="directory for the node log (%(default)s)")
+
+    run = sub.add_parser("run", help="start the lab, log in as Jabber, print the request sequence",
+                         description="Start the lab on free ports, perform the Jabber MRA login, print each request "
+                                     "with its status and time, write the node logs; exit 0 only if the login worked.")
+    run.add_argument("--out", type=Path, default=Path("logs"), help="directory for the four logs (%(default)s)")
+    run.add_argument("--user", help="log in as this user instead of the lab's Jabber user")
+    run.add_argument("--password", help="with --user: the password to type into the login form")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        lab = load_lab(args.lab)
+    except ConfigError as exc:
+        print(f"mrasim: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "run":
+            return asyncio.run(_run(lab, args.out, args.user, args.password))
+        if args.command == "up":
+            return asyncio.run(_up(lab, args.logs))
+        return asyncio.run(_serve(lab, args.node, args.logs))
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"mrasim: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _run(lab: Lab, out: Path, user: str | None, password: str | None) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("jabber", "expressway-e", "expressway-c", *(f"cucm:{c.name}" for c in lab.clusters)):
+        (out / log_name(name, lab)).unlink(missing_ok=True)
+    started = time.perf_counter()
+    running = await start_lab(lab.with_ephemeral_ports(), out)
+    ready = (time.perf_counter() - started) * 1000
+    print(f"lab up in {ready:.0f} ms: {lab.edge.listener.host} → {lab.core.listener.host} → "
+          f"{', '.join(c.listener.host for c in lab.clusters)}")
+    print(f"logging in as {user or lab.jabber.userid}@{lab.domain}\n")
+
+    def show(entry: Entry) -> None:
+        print(entry.render(), flush=True)
+
+    try:
+        began = time.perf_counter()
+        outcome, _ = await run_login(running, show, user, password)
+        total = (time.perf_counter() - began) * 1000
+    finally:
+        await running.stop()
+    print()
+    if outcome.ok:
+        print(f"login succeeded ({outcome.path} path) in {total:.1f} ms; devices: {', '.join(outcome.devices)}")
+    else:
+        print(f"login FAILED at {outcome.failed_step}: {outcome.reason}")
+    print(f"logs: {', '.join(str(out / log_name(n, lab)) for n in ('expressway-e', 'expressway-c', 'cucm:' + lab.clusters[0].name, 'jabber'))}")
+    return 0 if outcome.ok else 1
+
+
+async def _up(lab: Lab, logs: Path) -> int:
+    running = await start_lab(lab, logs)
+    try:
+        print(describe(running))
+        await asyncio.Event().wait()
+    finally:
+        await running.stop()
+    return 0
+
+
+def describe(running: RunningLab) -> str:
+    lab = running.lab
+    edge = lab.edge.listener
+    seg = encode_segment(lab.domain)
+    user = lab.user(lab.jabber.userid)
+    client = lab.client(lab.jabber.client_id)
+    uds = ProxyDescriptor(lab.domain, "https", lab.clusters[0].listener.host, 8443).encode()
+    local = f"http://{edge.address}:{running.edge_port}"
+    return "\n".join([
+        "mrasim lab is up (Ctrl-C stops it)",
+        f"  Expressway-E   {edge.origin}  →  listening on {local}",
+        f"  domain         {lab.domain}  (base64 segment: {seg})",
+        f"  test user      {user.userid if user else '-'} / {user.password if user else '-'}",
+        f"  Jabber client  client_id={lab.jabber.client_id}",
+        f"                 client_secret={client.client_secret if client else '-'}",
+        f"  UDS via edge   /{uds}/cucm-uds/user/<user>",
+        "",
+        "Try:",
+        f"  curl -i '{local}/{seg}/get_edge_sso?email={lab.jabber.userid}@{lab.domain}'",
+        f"  curl -i -u {lab.jabber.userid}:{user.password if user else ''} "
+        f"'{local}/{seg}/get_edge_config?service_name=_cisco-uds&service_name=_cuplogin'",
+        f"Logs are written to {running.sinks['expressway-e'].path.parent if running.sinks['expressway-e'].path else '-'}/",
+    ])
+
+
+async def _serve(lab: Lab, node: str, logs: Path) -> int:
+    from core.node import start_core
+    from cucm_stub.app import start_cucm
+    from edge.node import start_edge
+
+    clock = LabClock()
+    resolver = LabResolver.from_lab(lab)
+    if node == "expressway-e":
+        sink = LineSink(logs / log_name(node, lab))
+        started = await start_edge(lab, clock, resolver, sink)
+        where = lab.edge.listener
+    elif node == "expressway-c":
+        sink = LineSink(logs / log_name(node, lab))
+        started = await start_core(lab, clock, resolver, sink)
+        where = lab.core.listener
+    elif node == "cucm" or node.startswith("cucm:"):
+        name = node.partition(":")[2] or lab.clusters[0].name
+        cluster = next((c for c in lab.clusters if c.name == name), None)
+        if cluster is None:
+            print(f"mrasim: no cluster {name!r} in {lab.source}", file=sys.stderr)
+            return 2
+        sink = LineSink(logs / log_name(f"cucm:{name}", lab))
+        started = await start_cucm(lab, cluster, clock, sink)
+        where = cluster.listener
+    else:
+        print(f"mrasim: unknown node {node!r}; expected expressway-e, expressway-c or cucm[:CLUSTER]", file=sys.stderr)
+        return 2
+    print(f"{node} serving {where.origin} on {where.address}:{where.listen_port}; log {sink.path} (Ctrl-C stops)")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await started.stop()
+        sink.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
