@@ -24,7 +24,7 @@ from common.nodelog import ExpresswayLog
 from common.txn import TxnCounter
 
 MODULE = "network.http.trafficserver"
-TXN_KEY = "mrasim.txn"
+TXN_KEY = web.RequestKey("txn", int)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

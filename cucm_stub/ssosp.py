@@ -77,7 +77,7 @@ class SsospServer:
         self.clock = clock
         self.lifetimes = lifetimes
         self.codes = CodeStore(lifetimes.code)
-        self.refresh_tokens: RefreshTokenStore = refresh_tokens or MemoryRefreshTokenStore()
+        self.refresh_tokens: RefreshTokenStore = MemoryRefreshTokenStore() if refresh_tokens is None else refresh_tokens
         context = GrantContext(directory, self.codes, self.refresh_tokens, TokenIssuer(keys, lifetimes),
                                KeyRing((keys,)))
         self.grants = {grant.GRANT_TYPE: grant(context) for grant in grants}

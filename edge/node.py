@@ -69,7 +69,7 @@ async def edge_request(request: web.Request) -> web.StreamResponse:
                                      headers={"Server": SERVER})
         return web.Response(body=login_form(segment, authorize), content_type="text/html",
                             headers={"Server": SERVER})
-    return await relay_to_core(request, state.hop, state.lab.core.listener.origin, state.via)
+    return await relay_to_core(request, state.hop, state.lab.core.listener.origin, state.via, state.log)
 
 
 class _ParserErrors(logging.Handler):

@@ -12,8 +12,11 @@ from multidict import CIMultiDict
 
 from aiohttp import web
 
+from common.conceal import conceal_header, conceal_params
 from common.hop import HopClient, HopError
-from common.trafficlog import peer
+from common.logformats.expressway import TRAFFIC_SERVER, HttpMessage
+from common.nodelog import ExpresswayLog
+from common.trafficlog import MODULE, TXN_KEY, peer
 from common.txn import TRACKING_HEADER, new_tracking_id
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
@@ -30,11 +33,20 @@ def forward_headers(request: web.Request, via: str) -> CIMultiDict[str]:
     return headers
 
 
-async def relay_to_core(request: web.Request, hop: HopClient, core_origin: str, via: str) -> web.Response:
+async def relay_to_core(request: web.Request, hop: HopClient, core_origin: str, via: str,
+                        log: ExpresswayLog) -> web.Response:
+    """Forward to C; the DEBUG ``Sending Request`` line shows the ``TrackingID`` that ties E's Txn-id to C's."""
     body = await request.read() if request.body_exists else None
+    headers = forward_headers(request, via)
+    url = f"{core_origin}{request.path_qs}"
+    if log.debug_enabled:
+        shown = [(k, conceal_header(k, v)) for k, v in headers.items()]
+        log.write(TRAFFIC_SERVER, "DEBUG", {"Detail": "Sending Request", "Txn-id": request.get(TXN_KEY, ""),
+                                            TRACKING_HEADER: headers[TRACKING_HEADER]}, module=MODULE,
+                  block_tag="HTTPMSG", block=HttpMessage(f"{request.method} {conceal_params(url)} HTTP/1.1",
+                                                         shown).render())
     try:
-        answer = await hop.request(request.method, f"{core_origin}{request.path_qs}",
-                                   headers=forward_headers(request, via), data=body)
+        answer = await hop.request(request.method, url, headers=headers, data=body)
     except HopError as exc:
         return web.Response(status=502, reason="Next Hop Connection Failed",
                             text=f"Next Hop Connection Failed: {exc.kind}\n", headers={"Server": "CE_E"})

@@ -1,0 +1,48 @@
+"""Shared fixtures: the default lab on free loopback ports, started for a test and stopped after it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from common.config import Lab, load_lab
+from common.domain import encode_segment
+from scenarios.lab import RunningLab, start_lab
+
+
+@pytest.fixture
+def lab() -> Lab:
+    return load_lab().with_ephemeral_ports()
+
+
+@pytest.fixture
+async def running(lab: Lab) -> AsyncIterator[RunningLab]:
+    started = await start_lab(lab)
+    try:
+        yield started
+    finally:
+        await started.stop()
+
+
+class EdgeClient:
+    """A plain HTTP client pointed at Expressway-E, as curl would be: no lab resolver, just the loopback port."""
+
+    def __init__(self, running: RunningLab, session: aiohttp.ClientSession) -> None:
+        self.running = running
+        self.session = session
+        self.base = f"http://127.0.0.1:{running.edge_port}"
+        self.segment = encode_segment(running.lab.domain)
+        self.host = f"{running.lab.edge.listener.host}:{running.lab.edge.listener.port}"
+
+    def request(self, method: str, path: str, **kwargs: object) -> aiohttp.client._RequestContextManager:
+        headers = {"Host": self.host, **dict(kwargs.pop("headers", {}) or {})}  # type: ignore[arg-type]
+        return self.session.request(method, f"{self.base}{path}", headers=headers, allow_redirects=False,
+                                    **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def edge(running: RunningLab) -> AsyncIterator[EdgeClient]:
+    async with aiohttp.ClientSession() as session:
+        yield EdgeClient(running, session)
