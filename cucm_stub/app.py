@@ -1,9 +1,10 @@
 """The CUCM node on a socket: an aiohttp application that adapts requests for :mod:`cucm_stub.ssosp` and
 :mod:`cucm_stub.uds`, writes the log events they return, and sends their replies.
 
-Each request gets the name of the Tomcat worker thread that would have served it, ``http-bio-8443-exec-<n>`` with
-``n`` cycling through a pool of 200 (Tomcat's default ``maxThreads``), so the lines of one request share a thread
-name as they do in a real ssosp log. Routes not listed answer aiohttp's 404, wrong methods its 405.
+Each routed request gets the name of the Tomcat worker thread that would have served it, ``http-bio-8443-exec-<n>``
+with ``n`` cycling through a pool of 200 (Tomcat's default ``maxThreads``), so the lines of one request share a
+thread name as they do in a real ssosp log. Routes not listed answer aiohttp's 404, wrong methods its 405; those
+write no line.
 """
 
 from __future__ import annotations
@@ -31,8 +32,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 SSOSP = web.AppKey("ssosp", SsospServer)
 UDS = web.AppKey("uds", UdsService)
-_THREADS = web.AppKey("threads", Iterator[int])
-_THREAD = "cucm.thread"
 
 
 @dataclass
@@ -52,20 +51,24 @@ class CucmNode:
 
 def build_app(lab: Lab, cluster: ClusterConfig, clock: LabClock, log: Log4jLog, keys: AuthzKeys) -> web.Application:
     directory = Directory(lab, cluster)
-    app = web.Application(middlewares=[_tomcat_thread(cluster.listener.port)])
+    app = web.Application()
     app[SSOSP] = ssosp = SsospServer(cluster, lab.clients, directory, keys, clock)
     app[UDS] = uds = UdsService(cluster, directory, keys, clock)
-    app[_THREADS] = itertools.cycle(range(1, THREAD_POOL + 1))
+    threads = _tomcat_threads(cluster.listener.port)
+
+    def adapt(decide: Decide) -> Handler:
+        return _adapt(decide, log, threads)
+
     app.router.add_routes([
-        web.get("/cucm-uds/version", _adapt(uds.version, log)),
-        web.get("/cucm-uds/servers", _adapt(uds.servers, log)),
-        web.get("/cucm-uds/clusterUser", _adapt(uds.cluster_user, log)),
-        web.get("/cucm-uds/user/{userid}", _adapt(uds.user, log)),
-        web.get("/cucm-uds/user/{userid}/devices", _adapt(uds.devices, log)),
-        web.get("/ssosp/ws/public/singleSignOn", _adapt(ssosp.single_sign_on, log)),
-        web.post("/ssosp/token/authorize_proxy", _adapt(ssosp.authorize_proxy, log)),
-        web.post("/ssosp/token/access_token", _adapt(ssosp.access_token, log)),
-        web.get("/ssosp/token/authz_keys", _adapt(ssosp.authz_keys, log)),
+        web.get("/cucm-uds/version", adapt(uds.version)),
+        web.get("/cucm-uds/servers", adapt(uds.servers)),
+        web.get("/cucm-uds/clusterUser", adapt(uds.cluster_user)),
+        web.get("/cucm-uds/user/{userid}", adapt(uds.user)),
+        web.get("/cucm-uds/user/{userid}/devices", adapt(uds.devices)),
+        web.get("/ssosp/ws/public/singleSignOn", adapt(ssosp.single_sign_on)),
+        web.post("/ssosp/token/authorize_proxy", adapt(ssosp.authorize_proxy)),
+        web.post("/ssosp/token/access_token", adapt(ssosp.access_token)),
+        web.get("/ssosp/token/authz_keys", adapt(ssosp.authz_keys)),
     ])
     return app
 
@@ -81,20 +84,16 @@ async def start_cucm(
     return CucmNode(f"cucm:{cluster.name}", cluster, running, keys, sink, app[SSOSP])
 
 
-def _tomcat_thread(port: int) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        request[_THREAD] = f"http-bio-{port}-exec-{next(request.app[_THREADS])}"
-        return await handler(request)
-
-    return middleware
+def _tomcat_threads(port: int) -> Iterator[str]:
+    return (f"http-bio-{port}-exec-{n}" for n in itertools.cycle(range(1, THREAD_POOL + 1)))
 
 
-def _adapt(decide: Decide, log: Log4jLog) -> Handler:
+def _adapt(decide: Decide, log: Log4jLog, threads: Iterator[str]) -> Handler:
     async def handler(request: web.Request) -> web.Response:
+        thread = next(threads)
         reply = decide(await _neutral(request))
         for event in reply.events:
-            log.write(event.level, request[_THREAD], event.category, event.message)
+            log.write(event.level, thread, event.category, event.message)
         return web.Response(status=reply.status, headers=dict(reply.headers), body=reply.body)
 
     return handler

@@ -18,6 +18,9 @@ from common.config import DEFAULT_LAB, ConfigError, Lab, load_lab
 from common.domain import ProxyDescriptor, encode_segment
 from common.nodelog import LineSink
 from common.resolver import LabResolver
+from core.node import CoreNode, start_core
+from cucm_stub.app import CucmNode, start_cucm
+from edge.node import EdgeNode, start_edge
 from scenarios.lab import RunningLab, log_name, start_lab
 from scenarios.runner import Entry, run_login
 
@@ -136,20 +139,17 @@ def describe(running: RunningLab) -> str:
 
 
 async def _serve(lab: Lab, node: str, logs: Path) -> int:
-    from core.node import start_core
-    from cucm_stub.app import start_cucm
-    from edge.node import start_edge
-
     clock = LabClock()
     resolver = LabResolver.from_lab(lab)
+    started: EdgeNode | CoreNode | CucmNode
     if node == "expressway-e":
         sink = LineSink(logs / log_name(node, lab))
-        started = await start_edge(lab, clock, resolver, sink)
-        where = lab.edge.listener
+        edge = await start_edge(lab, clock, resolver, sink)
+        started, where, port = edge, lab.edge.listener, edge.running.port
     elif node == "expressway-c":
         sink = LineSink(logs / log_name(node, lab))
-        started = await start_core(lab, clock, resolver, sink)
-        where = lab.core.listener
+        core = await start_core(lab, clock, resolver, sink)
+        started, where, port = core, lab.core.listener, core.traffic.port
     elif node == "cucm" or node.startswith("cucm:"):
         name = node.partition(":")[2] or lab.clusters[0].name
         cluster = next((c for c in lab.clusters if c.name == name), None)
@@ -157,12 +157,12 @@ async def _serve(lab: Lab, node: str, logs: Path) -> int:
             print(f"mrasim: no cluster {name!r} in {lab.source}", file=sys.stderr)
             return 2
         sink = LineSink(logs / log_name(f"cucm:{name}", lab))
-        started = await start_cucm(lab, cluster, clock, sink)
-        where = cluster.listener
+        cucm = await start_cucm(lab, cluster, clock, sink)
+        started, where, port = cucm, cluster.listener, cucm.running.port
     else:
         print(f"mrasim: unknown node {node!r}; expected expressway-e, expressway-c or cucm[:CLUSTER]", file=sys.stderr)
         return 2
-    print(f"{node} serving {where.origin} on {where.address}:{where.listen_port}; log {sink.path} (Ctrl-C stops)")
+    print(f"{node} serving {where.origin} on {where.address}:{port}; log {sink.path} (Ctrl-C stops)", flush=True)
     try:
         await asyncio.Event().wait()
     finally:

@@ -1,0 +1,133 @@
+"""Expressway-C alone, driven as Expressway-E drives it, in front of a real CUCM node; plus its pure decisions."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from common.basic import basic_header
+from common.clock import LabClock
+from common.config import Lab
+from common.domain import ProxyDescriptor, encode_segment
+from common.edgexml import EdgeConfig, SSOResult
+from common.logformats.expressway import parse_log
+from common.nodelog import LineSink
+from common.resolver import LabResolver
+from common.tokens import AuthzKeys, KeyRing, access_claims, issue_access_token
+from core.credentialmanager import inspect
+from core.node import CoreNode, start_core
+from core.provisioning import build_edge_config
+from core.proxy import allowed
+from cucm_stub.app import CucmNode, start_cucm
+
+SEG = encode_segment("lab.example")
+
+
+@pytest.fixture
+async def core_alone(lab: Lab) -> AsyncIterator[tuple[CoreNode, CucmNode, LineSink]]:
+    clock = LabClock()
+    resolver = LabResolver.from_lab(lab)
+    cucm = await start_cucm(lab, lab.clusters[0], clock, LineSink())
+    resolver.bind(lab.clusters[0].listener, cucm.running.port)
+    sink = LineSink()
+    core = await start_core(lab, clock, resolver, sink)
+    yield core, cucm, sink
+    await core.stop()
+    await cucm.stop()
+
+
+def url(core: CoreNode, path: str) -> str:
+    return f"http://127.0.0.1:{core.traffic.port}{path}"
+
+
+async def test_core_fetches_the_cluster_keys_at_start(core_alone) -> None:  # type: ignore[no-untyped-def]
+    core, cucm, sink = core_alone
+    assert core.state.keys.ring.signing(cucm.keys.signing.kid).checksum == cucm.keys.signing.checksum
+    assert "Axl!Pass123" not in sink.text()
+
+
+async def test_core_get_edge_sso_reports_token_reuse_from_oauth_local(core_alone) -> None:  # type: ignore[no-untyped-def]
+    core, _, _ = core_alone
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url(core, f"/{SEG}/get_edge_sso?email=aokanlawon@lab.example")) as resp:
+            assert resp.headers["Server"] == "CE_C ECS"
+            assert SSOResult.from_xml(await resp.read()) == SSOResult(False, True)
+        core.state.config = dataclasses.replace(core.state.config, oauth_local=False)
+        async with session.get(url(core, f"/{SEG}/get_edge_sso?email=aokanlawon@lab.example")) as resp:
+            assert SSOResult.from_xml(await resp.read()).token_reuse is False
+
+
+async def test_core_issues_the_code_redirect_and_logs_it(core_alone) -> None:  # type: ignore[no-untyped-def]
+    core, _, sink = core_alone
+    form = {"username": "aokanlawon", "password": "Cisco!123", "response_type": "code", "realm": "local",
+            "client_id": "C1b4b988f3efa1c3fc97d0d0a36f6b97f244b4fafe55e8d9d78774e305bae9ab1", "state": "7"}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url(core, f"/{SEG}/localauthentication"), data=form, allow_redirects=False) as resp:
+            assert resp.status == 302
+            location = resp.headers["Location"]
+    assert location.startswith("/OAuthcb#code=") and location.endswith("&expires_in=299&realm=local&state=7")
+    lines = parse_log(sink.text())
+    sent = [line for line in lines if line.get("Action") == "Send"]
+    assert [line.get("Url") for line in sent][-2:] == [
+        "http://cucm.lab.example:8443/cucm-uds/clusterUser?username=<CONCEALED>",
+        "http://cucm.lab.example:8443/ssosp/token/authorize_proxy",
+    ]
+    proxy_block = sent[-1].block or ""
+    assert "X-Credentials: <CONCEALED>" in proxy_block and "Authorization: <CONCEALED>" in proxy_block
+    assert "User-Agent: ['TANDBERG-Video-Communication-Server/X14.2.5']" in proxy_block
+    assert location.split("code=")[1].split("&")[0] not in sink.text()
+
+
+async def test_core_get_edge_config_with_basic_credentials(core_alone) -> None:  # type: ignore[no-untyped-def]
+    core, _, _ = core_alone
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url(core, f"/{SEG}/get_edge_config?service_name=_cisco-uds&service_name=_cuplogin"),
+                               headers={"Authorization": basic_header("aokanlawon", "Cisco!123")}) as resp:
+            assert resp.status == 200
+            config = EdgeConfig.from_xml(await resp.read())
+    assert config.user_uds[0].address == "cucm.lab.example"
+    assert [s.name for s in config.services] == ["_cisco-uds", "_cuplogin"]
+    assert config.service("_cuplogin").servers[0].address == "imp.lab.example"  # type: ignore[union-attr]
+    assert config.xmpp_edge[0].address == "expe.lab.example" and config.xmpp_edge[0].port == 5222
+
+
+def test_edge_config_for_a_user_without_home_cluster_has_no_uds_server(lab: Lab) -> None:
+    class State:
+        pass
+
+    state = State()
+    state.lab, state.config = lab, lab.core  # type: ignore[attr-defined]
+    config = EdgeConfig.from_xml(build_edge_config(state, ["_cisco-uds"], None, ()).to_xml())  # type: ignore[arg-type]
+    assert config.user_uds == ()
+    assert config.service("_cisco-uds").error == "NameError"  # type: ignore[union-attr]
+
+
+def test_allow_list_has_discovered_nodes_and_manual_entries(lab: Lab) -> None:
+    class State:
+        pass
+
+    state = State()
+    state.lab = lab  # type: ignore[attr-defined]
+    state.config = dataclasses.replace(lab.core, http_allow_list=("unity.lab.example:443",))  # type: ignore[attr-defined]
+    assert allowed(state, ProxyDescriptor("lab.example", "https", "cucm.lab.example", 8443))  # type: ignore[arg-type]
+    assert allowed(state, ProxyDescriptor("lab.example", "http", "imp.lab.example", 6970))  # type: ignore[arg-type]
+    assert allowed(state, ProxyDescriptor("lab.example", "https", "unity.lab.example", 443))  # type: ignore[arg-type]
+    assert not allowed(state, ProxyDescriptor("lab.example", "http", "cucm.lab.example", 22))  # type: ignore[arg-type]
+
+
+def test_oauthinspector_verdicts() -> None:
+    keys = AuthzKeys.generate("11111111-2222-3333-4444-555555555555")
+    ring = KeyRing()
+    ring.add(keys, issuer="cucm.lab.example")
+    now = time.time()
+    token = issue_access_token(keys, access_claims(keys.cluster_uuid, "u1", "C" + "0" * 64, now, 3600))
+    accepted = inspect(token, "access", ring, now)
+    assert (accepted.accepted, accepted.user, accepted.reason, accepted.issuer) == (
+        True, "u1", "Matched AuthZ key", "cucm.lab.example")
+    assert inspect(token, "access", ring, now + 3600).reason == "Token expired"
+    assert inspect(token, "access", KeyRing(), now).reason == "No matching AuthZ key"
+    assert inspect(token, "bogus", ring, now).reason == "Unsupported request type"
