@@ -28,6 +28,11 @@ from jabber import points
 
 AUTHENTICATOR = 1001
 SERVICES = ("_cisco-uds", "_cuplogin")
+BROWSER = {
+    "Accept": "image/gif, image/jpeg, image/pjpeg, application/x-ms-application, application/xaml+xml, "
+              "application/x-ms-xbap, */*",
+    "User-Agent": "Mozilla/5.0 (Windows NT 10.0; WOW64; Trident/7.0; rv:11.0) like Gecko",
+}
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ def _oauth(s: Settings, segment: str, base: dict[str, str], log: CsfLog) -> Gene
                       safe="@")
     url = f"{s.edge_origin}/{segment}/authorize?{query}"
     log.write("DEBUG", points.NAVIGATE, f"Enter - url = {url}")
-    reply = yield Step("authorize", "GET", url, base)
+    reply = yield Step("authorize", "GET", url, BROWSER)
     if reply.status != 200:
         return _fail(log, "authorize", reply, "oauth")
     try:
@@ -157,7 +162,7 @@ def _oauth(s: Settings, segment: str, base: dict[str, str], log: CsfLog) -> Gene
     except ValueError as exc:
         return _fail(log, "authorize", reply, "oauth", str(exc))
     fields.update({"username": s.userid, "password": s.password})
-    headers = {**base, "Referer": url}
+    headers = {**BROWSER, "Referer": url}
     reply = yield Step("localauthentication", "POST", f"{s.edge_origin}{action}", headers, list(fields.items()))
     location = reply.headers.get("Location", "")
     if reply.status != 302 or "#" not in location:
