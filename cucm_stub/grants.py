@@ -81,9 +81,10 @@ class TokenIssuer:
 
     @staticmethod
     def _lines(title: str, kind: str, claims: Mapping[str, Any], token: str) -> list[LogEvent]:
+        compact = json.dumps(dict(claims), separators=(",", ":"))
         return [
             LogEvent("DEBUG", TOKEN_MANAGER, f"TokenV2Manager.createTokens:  Issuing {title} Token"),
-            LogEvent("DEBUG", TOKEN_MANAGER, f"JWT claims beofre encryption:: {json.dumps(dict(claims), separators=(',', ':'))}"),
+            LogEvent("DEBUG", TOKEN_MANAGER, f"JWT claims beofre encryption:: {compact}"),
             LogEvent("DEBUG", TOKEN_MANAGER, f"SHA256 sum of the {kind} token : {token_digest(token)}"),
         ]
 

@@ -13,8 +13,9 @@ Endpoints, in the order an MRA login meets them (mra-facts §3):
   cluster's AuthZ keys. No public capture shows the real call; mra-facts §5 says only that it is a REST/AXL request
   authenticated with the AXL user configured for that CUCM. The body is :meth:`common.tokens.AuthzKeys.export`.
 
-Checks run in a fixed order so the same mistake always gets the same answer: caller authentication, then form
-syntax (RFC 6749 §3.1: repeats and empty values), then the client, then the request's meaning, then the user.
+Checks run in a fixed order so the same mistake always gets the same answer. ``authorize_proxy``: the application
+user, the form (RFC 6749 §3.1: no repeats, empty means absent), the client, ``response_type``, the end user, MRA.
+``access_token``: the form and ``grant_type`` (Authlib's order), client authentication, then the grant's own checks.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Iterable
-from typing import Protocol
 from urllib.parse import urlencode
 
 from lxml import etree
@@ -43,16 +43,12 @@ from cucm_stub.errors import (
 )
 from cucm_stub.grants import GRANTS, GrantContext, Lifetimes, TokenGrant, TokenIssuer, form_param
 from cucm_stub.stores import CodeStore, MemoryRefreshTokenStore, RefreshTokenStore
-from cucm_stub.wire import FORM, LogEvent, Reply, Request, parse_basic
+from cucm_stub.wire import FORM, Clock, LogEvent, Reply, Request, parse_basic
 
 AUTHORIZE_PROXY = "token.AuthorizeProxyServlet"
 ACCESS_TOKEN = "token.AccessTokenServlet"
 AUTHZ_KEYS = "token.AuthzKeysServlet"
 CALLBACK_PATH = "/ssosp/public/OAuthcb"
-
-
-class Clock(Protocol):
-    def timestamp(self) -> float: ...
 
 
 class SsospServer:

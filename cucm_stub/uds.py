@@ -16,7 +16,6 @@ Tomcat writes for non-cacheable resources (seed capture of ``clusterUser``).
 
 from __future__ import annotations
 
-from typing import Protocol
 from urllib.parse import quote
 
 from lxml import etree
@@ -25,7 +24,7 @@ from common.config import ClusterConfig
 from common.tokens import AuthzKeys, KeyRing, TokenError, read_access_token
 from cucm_stub.directory import Directory, EndUser
 from cucm_stub.errors import BadRequest, NotFound, Refusal, Unauthorized
-from cucm_stub.wire import ParameterError, Reply, Request, parse_basic, parse_bearer, required_param
+from cucm_stub.wire import Clock, ParameterError, Reply, Request, parse_basic, parse_bearer, required_param
 
 USER_RESOURCE = "uds.UserResource"
 CLUSTER_USER_RESOURCE = "uds.ClusterUserResource"
@@ -35,10 +34,6 @@ UDS_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Expires": "Wed, 31 Dec 1969 17:00:00 MST",
 }
-
-
-class Clock(Protocol):
-    def timestamp(self) -> float: ...
 
 
 def uds_version(full_version: str) -> str:

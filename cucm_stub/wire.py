@@ -12,12 +12,19 @@ import base64
 import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import unquote_plus
 
 from cucm_stub.errors import Refusal
 
 Pairs = tuple[tuple[str, str], ...]
 FORM = "application/x-www-form-urlencoded"
+
+
+class Clock(Protocol):
+    """Where the logic reads the time: :class:`common.clock.LabClock` in the lab (ARCHITECTURE rule 4)."""
+
+    def timestamp(self) -> float: ...
 
 
 @dataclass(frozen=True)

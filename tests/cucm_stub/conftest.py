@@ -100,3 +100,14 @@ async def http(node: CucmNode) -> AsyncIterator[aiohttp.ClientSession]:
         base_url=f"http://127.0.0.1:{node.running.port}", headers={"Host": HOST}
     ) as session:
         yield session
+
+
+@pytest.fixture
+def jabber(lab: Lab) -> OAuthClient:
+    """The Jabber client registered on CUCM (the lab's first client)."""
+    return lab.clients[0]
+
+
+@pytest.fixture
+def other(lab: Lab) -> OAuthClient:
+    return lab.clients[1]

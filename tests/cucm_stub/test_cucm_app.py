@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from typing import Any
 
@@ -14,6 +13,7 @@ from common.config import Lab, load_lab
 from common.logformats.log4j import parse_log
 from common.nodelog import LineSink
 from common.tokens import AuthzKeys, KeyRing, read_access_token, read_refresh_token
+from cucm_calls import basic
 from cucm_stub.app import CucmNode, start_cucm
 
 ADMIN = ("axladmin", "Axl!Pass123")
@@ -21,10 +21,6 @@ USER = ("aokanlawon", "Cisco!123")
 DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 ORIGIN = "http://cucm.lab.example:8443"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 async def authorize(http: aiohttp.ClientSession, lab: Lab, user: tuple[str, str] = USER) -> str:
@@ -250,7 +246,8 @@ async def test_reused_code_over_the_wire(http: aiohttp.ClientSession, lab: Lab, 
         assert response.status == 200
     async with await token(http, lab, form) as response:
         assert response.status == 400
-        assert await response.json() == {"error": "invalid_grant", "error_description": "authorization code already used"}
+        assert await response.json() == {"error": "invalid_grant",
+                                         "error_description": "authorization code already used"}
     assert parse_log(sink.text())[-1].message == "invalid_grant: authorization code already used"
     assert code not in sink.text()
 

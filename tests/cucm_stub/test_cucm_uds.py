@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from lxml import etree
 
 from common.clock import LabClock
 from common.tokens import AuthzKeys, access_claims, issue_access_token, issue_refresh_token, refresh_claims
+from cucm_calls import basic
 from cucm_stub.directory import device_pkid, user_pkid
 from cucm_stub.uds import UdsService, uds_version
 from cucm_stub.wire import Reply, Request
@@ -16,10 +15,6 @@ from cucm_stub.wire import Reply, Request
 DECL = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 ORIGIN = "http://cucm.lab.example:8443"
 ADMIN = ("axladmin", "Axl!Pass123")
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def get(path: str, userid: str = "", authorization: str | None = None,
@@ -84,7 +79,8 @@ def test_cluster_user_not_found(uds: UdsService, userid: str) -> None:
 def test_cluster_user_points_at_the_home_cluster(uds: UdsService) -> None:
     root = xml(uds.cluster_user(get("/cucm-uds/clusterUser", query=(("username", "remoteuser"),))))
     assert root.get("uri") == f"{ORIGIN}/cucm-uds/clusterUser?username=remoteuser"
-    assert root.find("result").get("uri") == "http://cucm2.lab.example:8443/cucm-uds/user/remoteuser"  # type: ignore[union-attr]
+    result = root.find("result")
+    assert result is not None and result.get("uri") == "http://cucm2.lab.example:8443/cucm-uds/user/remoteuser"
     home = root.find("homeCluster")
     assert home is not None and home.text == "cucm2.lab.example"
     assert home.get("serversUri") == "http://cucm2.lab.example:8443/cucm-uds/servers"
@@ -98,7 +94,7 @@ def test_cluster_user_needs_exactly_one_username(uds: UdsService, query: tuple[t
     assert reply.events[-1].category == "uds.ClusterUserResource"
 
 
-def test_user_resource(uds: UdsService, cluster: object) -> None:
+def test_user_resource(uds: UdsService) -> None:
     root = xml(uds.user(user_request("aokanlawon", basic("aokanlawon", "Cisco!123"))))
     assert root.tag == "user"
     assert dict(root.attrib) == {"version": "14.0.1", "uri": f"{ORIGIN}/cucm-uds/user/aokanlawon"}
