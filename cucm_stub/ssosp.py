@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 
 from lxml import etree
 
+from common.basic import parse_basic
 from common.config import ClusterConfig, OAuthClient
 from common.tokens import AuthzKeys, KeyRing
 from cucm_stub.directory import Directory, EndUser
@@ -43,7 +44,7 @@ from cucm_stub.errors import (
 )
 from cucm_stub.grants import GRANTS, GrantContext, Lifetimes, TokenGrant, TokenIssuer, form_param
 from cucm_stub.stores import CodeStore, MemoryRefreshTokenStore, RefreshTokenStore
-from cucm_stub.wire import FORM, Clock, LogEvent, Reply, Request, parse_basic
+from cucm_stub.wire import FORM, Clock, LogEvent, Reply, Request
 
 AUTHORIZE_PROXY = "token.AuthorizeProxyServlet"
 ACCESS_TOKEN = "token.AccessTokenServlet"

@@ -20,15 +20,16 @@ from urllib.parse import quote
 
 from lxml import etree
 
+from common.basic import parse_basic
 from common.config import ClusterConfig
 from common.tokens import AuthzKeys, KeyRing, TokenError, read_access_token
+from common.udsxml import XML_HEAD, ClusterUser, Servers
 from cucm_stub.directory import Directory, EndUser
 from cucm_stub.errors import BadRequest, NotFound, Refusal, Unauthorized
-from cucm_stub.wire import Clock, ParameterError, Reply, Request, parse_basic, parse_bearer, required_param
+from cucm_stub.wire import Clock, ParameterError, Reply, Request, parse_bearer, required_param
 
 USER_RESOURCE = "uds.UserResource"
 CLUSTER_USER_RESOURCE = "uds.ClusterUserResource"
-XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 UDS_HEADERS = {
     "Content-Type": "application/xml",
     "X-Content-Type-Options": "nosniff",
@@ -42,7 +43,7 @@ def uds_version(full_version: str) -> str:
 
 
 def render(root: etree._Element) -> bytes:
-    return XML_DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
+    return XML_HEAD + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
 
 
 class UdsService:
@@ -62,24 +63,21 @@ class UdsService:
         return self._ok(root)
 
     def servers(self, request: Request) -> Reply:
-        root = self._root("servers", f"{self.base}/servers")
-        etree.SubElement(root, "server").text = self.cluster.listener.host
-        return self._ok(root)
+        body = Servers(self.version_text, f"{self.base}/servers", (self.cluster.listener.host,))
+        return Reply(200, UDS_HEADERS, body.to_xml())
 
     def cluster_user(self, request: Request) -> Reply:
         try:
             userid = required_param(request.query, "username")
         except ParameterError as exc:
             return Reply.refused(BadRequest(str(exc)), CLUSTER_USER_RESOURCE)
-        root = self._root("clusterUser", f"{self.base}/clusterUser?username={_q(userid)}")
+        uri = f"{self.base}/clusterUser?username={_q(userid)}"
         user = self.directory.find(userid)
         if user is None:
-            etree.SubElement(root, "result", found="false")
-            return self._ok(root)
+            return Reply(200, UDS_HEADERS, ClusterUser(self.version_text, uri, found=False).to_xml())
         home = f"{user.home_origin}/cucm-uds"
-        etree.SubElement(root, "result", found="true", uri=f"{home}/user/{_q(userid)}", version=self.version_text)
-        etree.SubElement(root, "homeCluster", serversUri=f"{home}/servers").text = user.home_host
-        return self._ok(root)
+        body = ClusterUser(self.version_text, uri, True, f"{home}/user/{_q(userid)}", user.home_host, f"{home}/servers")
+        return Reply(200, UDS_HEADERS, body.to_xml())
 
     def user(self, request: Request) -> Reply:
         try:

@@ -7,7 +7,8 @@ import base64
 import pytest
 
 from cucm_stub.errors import InvalidGrant
-from cucm_stub.wire import LogEvent, ParameterError, Reply, optional_param, parse_basic, parse_bearer, required_param
+from common.basic import parse_basic
+from cucm_stub.wire import LogEvent, ParameterError, Reply, optional_param, parse_bearer, required_param
 
 
 def b64(text: bytes) -> str:
