@@ -8,12 +8,9 @@ thread name and the logic stays testable without a sink.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import unquote_plus
 
 from cucm_stub.errors import Refusal
 
