@@ -148,6 +148,7 @@ class Lab:
     clients: tuple[OAuthClient, ...]
     jabber: JabberConfig
     srv: tuple[SrvRecord, ...]
+    control: Listener
 
     def user(self, userid: str) -> User | None:
         return next((u for u in self.users if u.userid == userid), None)
@@ -162,6 +163,7 @@ class Lab:
         found = {"expressway-e": self.edge.listener, "expressway-c": self.core.listener,
                  "oauthvalidator": self.core.validator}
         found.update({f"cucm:{c.name}": c.listener for c in self.clusters})
+        found["control"] = self.control
         return found
 
     def with_ephemeral_ports(self) -> Lab:
@@ -175,6 +177,7 @@ class Lab:
             edge=dataclasses.replace(self.edge, listener=free(self.edge.listener)),
             core=dataclasses.replace(self.core, listener=free(self.core.listener), validator=free(self.core.validator)),
             clusters=tuple(dataclasses.replace(c, listener=free(c.listener)) for c in self.clusters),
+            control=free(self.control),
         )
 
     def replace_core(self, **changes: Any) -> Lab:
@@ -201,6 +204,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
     domain = lab.str("domain").lower()
     utc_offset = _offset(lab, "utc_offset", "+00:00")
     debug = lab.bool("debug", True)
+    control = Listener("control.mrasim", 8990, "http", "127.0.0.1", lab.int("control_port", 18990, low=0, high=65535))
     lab.done()
 
     e = root.table("expressway_e")
@@ -293,7 +297,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         srv.append(SrvRecord(f"_collab-edge._tls.{domain}", edge.listener.host, edge.listener.port, 1, 10))
     root.done()
     return Lab(source, domain, utc_offset, debug, edge, core, tuple(clusters), tuple(users), tuple(clients), jabber,
-               tuple(srv))
+               tuple(srv), control)
 
 
 def _fqdn(name: str, domain: str) -> str:

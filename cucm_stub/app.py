@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -74,7 +75,8 @@ def build_app(lab: Lab, cluster: ClusterConfig, clock: LabClock, log: Log4jLog, 
 
 
 async def start_cucm(
-    lab: Lab, cluster: ClusterConfig, clock: LabClock, sink: LineSink, keys: AuthzKeys | None = None
+    lab: Lab, cluster: ClusterConfig, clock: LabClock, sink: LineSink, keys: AuthzKeys | None = None,
+    state_dir: Path | None = None,
 ) -> CucmNode:
     """Start the publisher of ``cluster`` on its listener; generate its AuthZ keys unless given (as on install)."""
     keys = keys or AuthzKeys.generate(cluster.uuid)

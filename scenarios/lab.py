@@ -2,25 +2,38 @@
 
 ``start_lab`` is the one way a lab comes up — for ``mrasim up``, ``mrasim run`` and the tests (ARCHITECTURE rule 5).
 Nodes start inside-out (CUCM, then Expressway-C, which fetches the AuthZ keys, then Expressway-E), each on its own
-listener, and register where they really listen in the lab's resolver. Each node writes its own log.
+listener, and register where they really listen in the lab's resolver. Each node writes its own log; nodes that keep
+state across restarts (CUCM's database) keep it under the lab's state directory.
+
+A running lab can restart one node (``restart``), as an engineer restarts a service or a VM: the node stops, and starts
+again from the same lab description with the same log and state.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from common.clock import LabClock
 from common.config import Lab
 from common.nodelog import LineSink
 from common.resolver import LabResolver
-from core.node import CoreNode, start_core
-from cucm_stub.app import CucmNode, start_cucm
-from edge.node import EdgeNode, start_edge
+from core.node import start_core
+from cucm_stub.app import start_cucm
+from edge.node import start_edge
 from jabber.client import JabberClient
 
-LOG_NAMES = {"expressway-e": "expressway-e.log", "expressway-c": "expressway-c.log", "cucm": "cucm.log",
-             "jabber": "jabber.log"}
+LOG_NAMES = {"expressway-e": "expressway-e.log", "expressway-c": "expressway-c.log", "jabber": "jabber.log"}
+
+
+class Node(Protocol):
+    name: str
+
+    async def stop(self) -> None: ...
 
 
 def log_name(node: str, lab: Lab) -> str:
@@ -36,13 +49,28 @@ class RunningLab:
     clock: LabClock
     resolver: LabResolver
     sinks: dict[str, LineSink]
-    edge: EdgeNode
-    core: CoreNode
-    cucm: list[CucmNode] = field(default_factory=list)
+    state_dir: Path
+    nodes: dict[str, Node] = field(default_factory=dict)
+    _owned_state: bool = False
+
+    @property
+    def edge(self):  # type: ignore[no-untyped-def]
+        return self.nodes["expressway-e"]
+
+    @property
+    def core(self):  # type: ignore[no-untyped-def]
+        return self.nodes["expressway-c"]
+
+    @property
+    def cucm(self) -> list:  # type: ignore[type-arg]
+        return [node for name, node in self.nodes.items() if name.startswith("cucm:")]
 
     @property
     def edge_port(self) -> int:
         return self.edge.running.port
+
+    def node_names(self) -> list[str]:
+        return list(self.nodes)
 
     def jabber(self, userid: str | None = None, password: str | None = None, seed: int | None = None) -> JabberClient:
         return JabberClient(self.lab, self.clock, self.resolver, self.sinks["jabber"], userid, password, seed)
@@ -50,30 +78,50 @@ class RunningLab:
     def log_text(self, node: str) -> str:
         return self.sinks[node].text()
 
+    async def restart(self, name: str) -> None:
+        """Stop one node and start it again from the lab description, keeping its log and its state."""
+        if name not in self.nodes:
+            raise KeyError(f"no node {name!r}; nodes: {', '.join(self.nodes)}")
+        await self.nodes.pop(name).stop()
+        self.nodes[name] = await self._starters()[name]()
+
     async def stop(self) -> None:
-        await self.edge.stop()
-        await self.core.stop()
-        for node in self.cucm:
-            await node.stop()
+        for name in reversed(list(self.nodes)):
+            await self.nodes.pop(name).stop()
         for sink in self.sinks.values():
             sink.close()
+        if self._owned_state:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def _starters(self) -> dict[str, Callable[[], Awaitable[Node]]]:
+        lab, clock, resolver, sinks = self.lab, self.clock, self.resolver, self.sinks
+        starters: dict[str, Callable[[], Awaitable[Node]]] = {}
+        for cluster in lab.clusters:
+            name = f"cucm:{cluster.name}"
+
+            async def cucm(cluster=cluster, name=name) -> Node:  # type: ignore[no-untyped-def]
+                node = await start_cucm(lab, cluster, clock, sinks[name], state_dir=self.state_dir / name)
+                resolver.bind(cluster.listener, node.running.port)
+                return node
+
+            starters[name] = cucm
+        starters["expressway-c"] = lambda: start_core(lab, clock, resolver, sinks["expressway-c"])
+        starters["expressway-e"] = lambda: start_edge(lab, clock, resolver, sinks["expressway-e"])
+        return starters
 
 
-async def start_lab(lab: Lab, log_dir: Path | None = None, clock: LabClock | None = None) -> RunningLab:
-    clock = clock or LabClock()
-    resolver = LabResolver.from_lab(lab)
+async def start_lab(lab: Lab, log_dir: Path | None = None, clock: LabClock | None = None,
+                    state_dir: Path | None = None) -> RunningLab:
+    """Start every node; ``state_dir`` None means a private temporary directory removed at stop."""
+    owned = state_dir is None
+    state = Path(tempfile.mkdtemp(prefix="mrasim-")) if state_dir is None else state_dir
     names = ["jabber", "expressway-e", "expressway-c", *(f"cucm:{c.name}" for c in lab.clusters)]
     sinks = {name: LineSink(log_dir / log_name(name, lab) if log_dir else None) for name in names}
-    cucm: list[CucmNode] = []
+    running = RunningLab(lab, clock or LabClock(), LabResolver.from_lab(lab), sinks, state, _owned_state=owned)
     try:
-        for cluster in lab.clusters:
-            node = await start_cucm(lab, cluster, clock, sinks[f"cucm:{cluster.name}"])
-            resolver.bind(cluster.listener, node.running.port)
-            cucm.append(node)
-        core = await start_core(lab, clock, resolver, sinks["expressway-c"])
-        edge = await start_edge(lab, clock, resolver, sinks["expressway-e"])
+        for name, start in running._starters().items():
+            running.nodes[name] = await start()
     except BaseException:
-        for node in cucm:
-            await node.stop()
+        await running.stop()
         raise
-    return RunningLab(lab, clock, resolver, sinks, edge, core, cucm)
+    return running

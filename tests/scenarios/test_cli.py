@@ -53,11 +53,12 @@ async def test_up_describes_what_a_person_needs_to_drive_the_lab() -> None:
     running = await start_lab(load_lab().with_ephemeral_ports())
     try:
         text = describe(running)
+        port = running.edge_port
     finally:
         await running.stop()
     assert "bGFiLmV4YW1wbGU" in text and "aokanlawon / Cisco!123" in text
     assert "client_id=C1b4b988f3efa1c3fc97d0d0a36f6b97f244b4fafe55e8d9d78774e305bae9ab1" in text
-    assert f"127.0.0.1:{running.edge_port}" in text
+    assert f"127.0.0.1:{port}" in text
 
 
 async def test_serve_runs_one_node_alone_in_its_own_process(tmp_path: Path) -> None:
