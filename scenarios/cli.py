@@ -3,15 +3,19 @@
     mrasim up                 start every node on loopback and wait; prints what you need to drive it with curl
     mrasim serve NODE         run one node (expressway-e, expressway-c, cucm[:CLUSTER]) alone from the lab file
     mrasim run [--out DIR]    start the lab, log in as Jabber, print the request sequence, write the four logs
+    mrasim status | clock STEP | restart NODE     act on a lab started with 'mrasim up'
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from pathlib import Path
+
+import aiohttp
 
 from common.clock import LabClock
 from common.config import DEFAULT_LAB, ConfigError, Lab, load_lab
@@ -21,6 +25,7 @@ from common.resolver import LabResolver
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
 from edge.node import EdgeNode, start_edge
+from scenarios.control import start_control
 from scenarios.lab import RunningLab, log_name, start_lab
 from scenarios.runner import Entry, run_login
 
@@ -51,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("logs"), help="directory for the four logs (%(default)s)")
     run.add_argument("--user", help="log in as this user instead of the lab's Jabber user")
     run.add_argument("--password", help="with --user: the password to type into the login form")
+
+    sub.add_parser("status", help="show the nodes and the clock of a running lab ('mrasim up')")
+    clock = sub.add_parser("clock", help="move a running lab's clock forward, e.g. +61m or +60d",
+                           description="Advance the lab clock every node reads, so expiries happen without waiting.")
+    clock.add_argument("step", help="+<n>s, +<n>m, +<n>h or +<n>d")
+    restart = sub.add_parser("restart", help="restart one node of a running lab, keeping its log and state")
+    restart.add_argument("node", help="expressway-e, expressway-c or cucm:<cluster>")
     return parser
 
 
@@ -66,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run(lab, args.out, args.user, args.password))
         if args.command == "up":
             return asyncio.run(_up(lab, args.logs))
+        if args.command == "status":
+            return asyncio.run(_control(lab, "GET", "/status"))
+        if args.command == "clock":
+            return asyncio.run(_control(lab, "POST", "/clock", {"advance": args.step}))
+        if args.command == "restart":
+            return asyncio.run(_control(lab, "POST", f"/nodes/{args.node}/restart"))
         return asyncio.run(_serve(lab, args.node, args.logs))
     except KeyboardInterrupt:
         return 130
@@ -106,10 +124,34 @@ async def _run(lab: Lab, out: Path, user: str | None, password: str | None) -> i
 async def _up(lab: Lab, logs: Path) -> int:
     running = await start_lab(lab, logs)
     try:
-        print(describe(running))
+        control = await start_control(running)
+    except OSError:
+        await running.stop()
+        raise
+    try:
+        print(describe(running), flush=True)
         await asyncio.Event().wait()
     finally:
+        await control.stop()
         await running.stop()
+    return 0
+
+
+async def _control(lab: Lab, method: str, path: str, body: dict[str, str] | None = None) -> int:
+    """Call the control API of the lab that 'mrasim up' runs from the same lab file."""
+    url = f"http://{lab.control.address}:{lab.control.listen_port}{path}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.request(method, url, json=body) as response:
+                data = await response.json()
+    except aiohttp.ClientConnectionError:
+        print(f"mrasim: no lab answers on {lab.control.address}:{lab.control.listen_port}; start one with "
+              f"'mrasim up' (same --lab file)", file=sys.stderr)
+        return 1
+    if response.status != 200:
+        print(f"mrasim: {data.get('error', data)}", file=sys.stderr)
+        return 1
+    print(json.dumps(data, indent=2))
     return 0
 
 
