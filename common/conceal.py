@@ -67,14 +67,17 @@ def conceal_body(body: str, content_type: str = "") -> str:
         except ValueError:
             return conceal_params(body)
         if isinstance(data, dict):
-            return _conceal_json(data)
+            return _conceal_json(data, compact=bool(_COMPACT.match(body)))
         return body
     if "x-www-form-urlencoded" in content_type:
         return conceal_params(body)
     return body
 
 
-def _conceal_json(data: dict[str, object]) -> str:
+_COMPACT = re.compile(r'\s*\{\s*"(?:[^"\\]|\\.)*":\S')
+
+
+def _conceal_json(data: dict[str, object], compact: bool = False) -> str:
     out: dict[str, object] = {}
     for key, value in data.items():
         if key == "token" and isinstance(value, str):
@@ -87,5 +90,5 @@ def _conceal_json(data: dict[str, object]) -> str:
             out[key] = conceal_params(value, ("code",))
         else:
             out[key] = value
-    return json.dumps(out)
+    return json.dumps(out, separators=(",", ":") if compact else None)
 

@@ -193,8 +193,10 @@ def load_lab(path: str | Path = DEFAULT_LAB) -> Lab:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such lab file") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the lab file: {exc.strerror}") from None
     return parse_lab(data, str(path))
 
 
@@ -324,6 +326,8 @@ def _offset(t: _Table, key: str, default: str) -> dt.timedelta:
     match = _OFFSET.match(text)
     if not match:
         raise ConfigError(f"{t.where(key)}: expected an offset such as '-06:00', got {text!r}")
+    if int(match.group(2)) > 23 or int(match.group(3)) > 59:
+        raise ConfigError(f"{t.where(key)}: expected hours 00-23 and minutes 00-59, got {text!r}")
     sign = -1 if match.group(1) == "-" else 1
     return sign * dt.timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
 

@@ -61,6 +61,7 @@ def parse_edge_segment(segment: str) -> str | ProxyDescriptor:
     if len(parts) != 4:
         raise SegmentError(f"{text!r} is neither a domain nor <domain>/<scheme>/<host>/<port>")
     domain, scheme, host, port = parts
-    if scheme not in ("http", "https") or not _HOST.match(host) or not _HOST.match(domain) or not port.isdigit():
+    if (scheme not in ("http", "https") or not _HOST.match(host) or not _HOST.match(domain)
+            or not re.fullmatch(r"[0-9]{1,5}", port) or not 1 <= int(port) <= 65535):
         raise SegmentError(f"{text!r} is not a valid <domain>/<scheme>/<host>/<port> descriptor")
     return ProxyDescriptor(domain.lower(), scheme, host.lower(), int(port))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 LOCATION_WIDTH = 40
 _LINE = re.compile(
     r"^(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (?P<level>[A-Z]+) \[(?P<thread>0x[0-9a-f]{8})\] "
-    r"\[(?P<location>[^\]]*)\] \[(?P<logger>[^\]]*)\] \[(?P<function>[^\]]*)\] - (?P<message>.*)$"
+    r"\[(?P<location>[^\]]*)\] \[(?P<logger>[^\]]*)\] \[(?P<function>[^\]]*)\] -(?: (?P<message>.*))?$"
 )
 
 
@@ -43,10 +43,8 @@ class CsfLine:
     message: str
 
     def render(self) -> str:
-        return (
-            f"{self.time} {self.level} [{self.thread}] [{self.location}] [{self.logger}] [{self.function}] - "
-            f"{self.message}"
-        )
+        head = f"{self.time} {self.level} [{self.thread}] [{self.location}] [{self.logger}] [{self.function}] -"
+        return f"{head} {self.message}" if self.message else head
 
     @classmethod
     def build(cls, when: dt.datetime, level: str, thread: int, point: LogPoint, message: str) -> CsfLine:
@@ -57,7 +55,9 @@ class CsfLine:
         match = _LINE.match(text)
         if not match:
             raise ValueError(f"not a csf-unified line: {text[:120]!r}")
-        return cls(**match.groupdict())
+        fields = match.groupdict()
+        fields["message"] = fields["message"] or ""
+        return cls(**fields)
 
 
 def format_time(when: dt.datetime) -> str:

@@ -34,13 +34,14 @@ class ProcessStyle:
     pid: bool
     colon: bool
     level_colon: bool = False
+    lead: tuple[str, ...] = ()
 
 
 TRAFFIC_SERVER = ProcessStyle("traffic_server", pid=True, colon=True, level_colon=True)
 EDGECONFIG = ProcessStyle("edgeconfigprovisioning", pid=False, colon=False)
 EDGECONFIG_EVENT = ProcessStyle("edgeconfigprovisioning", pid=False, colon=True)
 CREDENTIALMANAGER = ProcessStyle("credentialmanager", pid=False, colon=True)
-XCP_JABBERD = ProcessStyle("XCP_JABBERD", pid=True, colon=True)
+XCP_JABBERD = ProcessStyle("XCP_JABBERD", pid=True, colon=True, lead=("ThreadID",))
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,9 @@ class ExpresswayLine:
         utc = ("UTCTime", format_utc(when))
         body = [(k, str(v)) for k, v in fields]
         if module is not None:
-            ordered = [utc, ("Module", module), ("Level", level), *body]
+            lead = [(k, v) for k, v in body if k in style.lead]
+            rest = [(k, v) for k, v in body if k not in style.lead]
+            ordered = [utc, *lead, ("Module", module), ("Level", level), *rest]
         else:
             ordered = [("Level", level), *body, utc]
         return cls(
