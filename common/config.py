@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.cucmversion import parse_version, refresh_days_range
+
 _REQUIRED = object()
 _OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
 _CLIENT_ID = re.compile(r"^C[0-9a-f]{64}$")
@@ -80,6 +82,23 @@ class CoreConfig:
 
 
 @dataclass(frozen=True)
+class EnterpriseParameters:
+    """CUCM's OAuth enterprise parameters (System > Enterprise Parameters > SSO and OAuth Configuration)."""
+
+    refresh_login_flow: bool = False
+    access_token_minutes: int = 60
+    refresh_token_days: int = 60
+
+    @property
+    def access_lifetime(self) -> int:
+        return self.access_token_minutes * 60
+
+    @property
+    def refresh_lifetime(self) -> int:
+        return self.refresh_token_days * 86400
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     """A CUCM cluster: for now its publisher only, with the IM&P nodes it knows of."""
 
@@ -90,6 +109,7 @@ class ClusterConfig:
     admin_user: str
     admin_password: str
     imp_hosts: tuple[str, ...]
+    enterprise: EnterpriseParameters = EnterpriseParameters()
 
 
 @dataclass(frozen=True)
@@ -241,14 +261,20 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
 
     clusters = []
     for cl in root.tables("clusters"):
+        version = cl.str("version", "14.0.1.12900-161")
+        try:
+            parse_version(version)
+        except ValueError as exc:
+            raise ConfigError(f"{cl.where('version')}: {exc}") from None
         clusters.append(ClusterConfig(
             name=cl.str("name"),
             uuid=cl.str("uuid"),
-            version=cl.str("version", "14.0.1.12900-161"),
+            version=version,
             listener=_listener(cl, domain, default_host="cucm"),
             admin_user=cl.str("admin_user"),
             admin_password=cl.str("admin_password"),
             imp_hosts=tuple(_fqdn(h, domain) for h in cl.str_list("imp", [])),
+            enterprise=_enterprise(cl.table("enterprise"), version),
         ))
         cl.done()
     if not clusters:
@@ -300,6 +326,25 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
     root.done()
     return Lab(source, domain, utc_offset, debug, edge, core, tuple(clusters), tuple(users), tuple(clients), jabber,
                tuple(srv), control)
+
+
+def _enterprise(t: _Table, version: str) -> EnterpriseParameters:
+    """Validated as CUCM's administration page does: each error names the parameter and its range."""
+    flow = t.str("oauth_refresh_login_flow", "Disabled")
+    if flow not in ("Enabled", "Disabled"):
+        raise ConfigError(f'{t.where("oauth_refresh_login_flow")}: "OAuth with Refresh Login Flow" must be '
+                          f'"Enabled" or "Disabled", got {flow!r}')
+    minutes = t.int("oauth_access_token_expiry_minutes", 60)
+    if not 1 <= minutes <= 1440:
+        raise ConfigError(f'{t.where("oauth_access_token_expiry_minutes")}: "OAuth Access Token Expiry Timer" '
+                          f"must be 1-1440 minutes, got {minutes}")
+    low, high = refresh_days_range(version)
+    days = t.int("oauth_refresh_token_expiry_days", 60)
+    if not low <= days <= high:
+        raise ConfigError(f'{t.where("oauth_refresh_token_expiry_days")}: "OAuth Refresh Token Expiry Timer" '
+                          f"must be {low}-{high} days on CUCM {version}, got {days}")
+    t.done()
+    return EnterpriseParameters(flow == "Enabled", minutes, days)
 
 
 def _fqdn(name: str, domain: str) -> str:

@@ -33,6 +33,7 @@ from common.tokens import (
     token_digest,
 )
 from cucm_stub.directory import Directory, EndUser
+from cucm_stub.platform import ClusterKeys
 from cucm_stub.errors import NO_STORE, AccessDenied, InvalidGrant, InvalidRequest
 from cucm_stub.stores import ACTIVE, CODE_LIFETIME, CodeStore, RefreshTokenRecord, RefreshTokenStore
 from cucm_stub.wire import LogEvent, ParameterError, Reply, Request, optional_param, required_param
@@ -63,9 +64,13 @@ def form_param(request: Request, name: str, *, required: bool = True) -> str | N
 class TokenIssuer:
     """CUCM's TokenV2Manager: signs (and for access tokens encrypts) with the cluster's AuthZ keys."""
 
-    def __init__(self, keys: AuthzKeys, lifetimes: Lifetimes) -> None:
-        self.keys = keys
+    def __init__(self, keys: ClusterKeys, lifetimes: Lifetimes) -> None:
+        self.holder = keys
         self.lifetimes = lifetimes
+
+    @property
+    def keys(self) -> AuthzKeys:
+        return self.holder.current
 
     def access_token(self, userid: str, client_id: str, now: float) -> tuple[str, list[LogEvent]]:
         claims = access_claims(self.keys.cluster_uuid, userid, client_id, now, self.lifetimes.access)
@@ -103,7 +108,11 @@ class GrantContext:
     codes: CodeStore
     refresh_tokens: RefreshTokenStore
     issuer: TokenIssuer
-    ring: KeyRing
+    keys: ClusterKeys
+
+    @property
+    def ring(self) -> KeyRing:
+        return self.keys.ring
 
 
 class TokenGrant:

@@ -29,7 +29,8 @@ from lxml import etree
 
 from common.basic import parse_basic
 from common.config import ClusterConfig, OAuthClient
-from common.tokens import AuthzKeys, KeyRing
+from common.cucmversion import supports_code_grant, supports_oauth
+from common.tokens import AuthzKeys
 from cucm_stub.directory import Directory, EndUser
 from cucm_stub.errors import (
     NO_STORE,
@@ -42,13 +43,15 @@ from cucm_stub.errors import (
     UnsupportedGrantType,
     UnsupportedResponseType,
 )
-from cucm_stub.grants import GRANTS, GrantContext, Lifetimes, TokenGrant, TokenIssuer, form_param
+from cucm_stub.grants import TOKEN_MANAGER, GRANTS, GrantContext, Lifetimes, TokenGrant, TokenIssuer, form_param
+from cucm_stub.platform import ClusterKeys
 from cucm_stub.stores import CodeStore, MemoryRefreshTokenStore, RefreshTokenStore
-from cucm_stub.wire import FORM, Clock, LogEvent, Reply, Request
+from cucm_stub.wire import FORM, Clock, LogEvent, ParameterError, Reply, Request, optional_param, required_param
 
 AUTHORIZE_PROXY = "token.AuthorizeProxyServlet"
 ACCESS_TOKEN = "token.AccessTokenServlet"
 AUTHZ_KEYS = "token.AuthzKeysServlet"
+REVOKE = "token.RevokeTokenServlet"
 CALLBACK_PATH = "/ssosp/public/OAuthcb"
 
 
@@ -60,24 +63,29 @@ class SsospServer:
         cluster: ClusterConfig,
         clients: Iterable[OAuthClient],
         directory: Directory,
-        keys: AuthzKeys,
+        keys: AuthzKeys | ClusterKeys,
         clock: Clock,
         *,
-        lifetimes: Lifetimes = Lifetimes(),
+        lifetimes: Lifetimes | None = None,
         refresh_tokens: RefreshTokenStore | None = None,
         grants: Iterable[type[TokenGrant]] = GRANTS,
     ) -> None:
         self.cluster = cluster
         self.clients = {client.client_id: client for client in clients}
         self.directory = directory
-        self.keys = keys
+        self.holder = keys if isinstance(keys, ClusterKeys) else ClusterKeys(keys)
         self.clock = clock
-        self.lifetimes = lifetimes
+        enterprise = cluster.enterprise
+        self.lifetimes = lifetimes = lifetimes or Lifetimes(enterprise.access_lifetime, enterprise.refresh_lifetime)
         self.codes = CodeStore(lifetimes.code)
         self.refresh_tokens: RefreshTokenStore = MemoryRefreshTokenStore() if refresh_tokens is None else refresh_tokens
-        context = GrantContext(directory, self.codes, self.refresh_tokens, TokenIssuer(keys, lifetimes),
-                               KeyRing((keys,)))
+        self.issuer = TokenIssuer(self.holder, lifetimes)
+        context = GrantContext(directory, self.codes, self.refresh_tokens, self.issuer, self.holder)
         self.grants = {grant.GRANT_TYPE: grant(context) for grant in grants}
+
+    @property
+    def keys(self) -> AuthzKeys:
+        return self.holder.current
 
     def single_sign_on(self, request: Request) -> Reply:
         """The status Jabber and Expressway read before choosing a login flow; SAML SSO is off in the lab."""
@@ -151,9 +159,10 @@ class SsospServer:
         client = self.clients.get(client_id)
         if client is None:
             raise InvalidClient("Unknown client_id", f"unknown client {client_id}", status=400)
-        if response_type != "code":
-            raise UnsupportedResponseType("response_type must be code", f"response_type {response_type} requested")
+        self._check_flow(response_type)
         user = self._end_user(request)
+        if response_type == "token":
+            return self._implicit(user, client, realm, state, now)
         code = self.codes.issue(user.userid, client.client_id, realm, now)
         fragment = [("code", code.value), ("expires_in", str(self.lifetimes.code)), ("realm", realm)]
         if state is not None:
@@ -162,6 +171,59 @@ class SsospServer:
         body = json.dumps({"redirect_uri": redirect}, separators=(",", ":")).encode()
         event = LogEvent("INFO", AUTHORIZE_PROXY,
                          f"Authorization code issued to user {user.userid} for client {client.client_id} realm {realm}")
+        return Reply(200, {"Content-Type": "application/json", **NO_STORE}, body, (event,))
+
+    def _check_flow(self, response_type: str) -> None:
+        """Which grant this CUCM offers: its release, then "OAuth with Refresh Login Flow" (mra-facts section 6)."""
+        version = self.cluster.version
+        if response_type == "code":
+            if not supports_code_grant(version):
+                raise UnsupportedResponseType("authorization code grant not supported",
+                                              f"CUCM {version} offers only the implicit grant")
+            if not self.cluster.enterprise.refresh_login_flow:
+                raise UnsupportedResponseType("authorization code grant not enabled",
+                                              "enterprise parameter OAuth with Refresh Login Flow is Disabled")
+        elif response_type == "token":
+            if not supports_oauth(version):
+                raise UnsupportedResponseType("OAuth not supported", f"CUCM {version} predates OAuth (10.5)")
+        else:
+            raise UnsupportedResponseType("response_type must be code or token",
+                                          f"response_type {response_type} requested")
+
+    def _implicit(self, user: EndUser, client: OAuthClient, realm: str, state: str | None, now: float) -> Reply:
+        """RFC 6749 §4.2.2: the access token itself in the redirect fragment, no refresh token."""
+        token, events = self.issuer.access_token(user.userid, client.client_id, now)
+        fragment = [("access_token", token), ("token_type", "Bearer"), ("expires_in", str(self.lifetimes.access))]
+        if state is not None:
+            fragment.append(("state", state))
+        redirect = f"{self.cluster.listener.origin}{CALLBACK_PATH}#{urlencode(fragment)}"
+        body = json.dumps({"redirect_uri": redirect}, separators=(",", ":")).encode()
+        events.append(LogEvent("INFO", AUTHORIZE_PROXY,
+                                f"Implicit grant: access token issued to user {user.userid} for client {client.client_id}"))
+        return Reply(200, {"Content-Type": "application/json", **NO_STORE}, body, tuple(events))
+
+    def revoke(self, request: Request) -> Reply:
+        """``/ssosp/token/revoke?user_id=<u>[&client_id=<c>]`` with admin credentials (mra-facts section 4).
+
+        Refresh tokens are marked revoked; access tokens already issued stay valid until they expire, as on CUCM.
+        """
+        try:
+            caller = parse_basic(request.header("authorization"))
+            if caller is None or not self.directory.check_app_user(*caller):
+                raise Unauthorized("Unauthorized", "token revocation needs the administrator's credentials")
+            params = request.query + request.form
+            try:
+                userid = required_param(params, "user_id")
+                client_id = optional_param(params, "client_id")
+            except ParameterError as exc:
+                raise InvalidRequest(str(exc)) from None
+        except Refusal as refusal:
+            return Reply.refused(refusal, REVOKE)
+        count = self.refresh_tokens.revoke(userid, client_id)
+        scope = f" for client {client_id}" if client_id else ""
+        event = LogEvent("INFO", TOKEN_MANAGER, f"TokenV2Manager.revokeTokens: revoked {count} refresh token(s) of "
+                                                f"user {userid}{scope}")
+        body = json.dumps({"user_id": userid, "client_id": client_id, "revoked": count}).encode()
         return Reply(200, {"Content-Type": "application/json", **NO_STORE}, body, (event,))
 
     def _end_user(self, request: Request) -> EndUser:

@@ -22,9 +22,10 @@ from lxml import etree
 
 from common.basic import parse_basic
 from common.config import ClusterConfig
-from common.tokens import AuthzKeys, KeyRing, TokenError, read_access_token
+from common.tokens import AuthzKeys, TokenError, read_access_token
 from common.udsxml import XML_HEAD, ClusterUser, Servers
 from cucm_stub.directory import Directory, EndUser
+from cucm_stub.platform import ClusterKeys
 from cucm_stub.errors import BadRequest, NotFound, Refusal, Unauthorized
 from cucm_stub.wire import Clock, ParameterError, Reply, Request, parse_bearer, required_param
 
@@ -49,10 +50,11 @@ def render(root: etree._Element) -> bytes:
 class UdsService:
     """One cluster's UDS; ``keys`` verify the access tokens presented as Bearer credentials."""
 
-    def __init__(self, cluster: ClusterConfig, directory: Directory, keys: AuthzKeys, clock: Clock) -> None:
+    def __init__(self, cluster: ClusterConfig, directory: Directory, keys: AuthzKeys | ClusterKeys,
+                 clock: Clock) -> None:
         self.cluster = cluster
         self.directory = directory
-        self.ring = KeyRing((keys,))
+        self.keys = keys if isinstance(keys, ClusterKeys) else ClusterKeys(keys)
         self.clock = clock
         self.version_text = uds_version(cluster.version)
         self.base = f"{cluster.listener.origin}/cucm-uds"
@@ -140,7 +142,7 @@ class UdsService:
         if token is None:
             raise Unauthorized("Unauthorized", "malformed Bearer credentials")
         try:
-            claims = read_access_token(token, self.ring, self.clock.timestamp())
+            claims = read_access_token(token, self.keys.ring, self.clock.timestamp())
         except TokenError as exc:
             raise Unauthorized("Unauthorized", f"access token refused: {exc.reason}") from None
         if claims.get("sub") != userid:

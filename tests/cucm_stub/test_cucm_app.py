@@ -176,7 +176,7 @@ def refusals(lab: Lab) -> dict[str, Case]:
         case("proxy-unknown-client", "POST", "/ssosp/token/authorize_proxy", 400,
              form={**ok_form, "client_id": "C" + "0" * 64}, headers=proxy, error="invalid_client"),
         case("proxy-response-type", "POST", "/ssosp/token/authorize_proxy", 400,
-             form={**ok_form, "response_type": "token"}, headers=proxy, error="unsupported_response_type"),
+             form={**ok_form, "response_type": "id_token"}, headers=proxy, error="unsupported_response_type"),
         case("proxy-missing-realm", "POST", "/ssosp/token/authorize_proxy", 400,
              form={k: v for k, v in ok_form.items() if k != "realm"}, headers=proxy, error="invalid_request"),
         case("proxy-duplicated-state", "POST", "/ssosp/token/authorize_proxy", 400,

@@ -93,8 +93,8 @@ def test_unregistered_client_is_invalid_client_400(server: SsospServer, jabber: 
     assert "WWW-Authenticate" not in reply.headers
 
 
-def test_only_the_code_response_type_is_supported(server: SsospServer, jabber: OAuthClient) -> None:
-    request = authorize(jabber, drop="response_type", extra=[("response_type", "token")])
+def test_only_code_and_token_response_types_are_supported(server: SsospServer, jabber: OAuthClient) -> None:
+    request = authorize(jabber, drop="response_type", extra=[("response_type", "id_token")])
     reply = server.authorize_proxy(request)
     assert (reply.status, error(reply)) == (400, "unsupported_response_type")
 
