@@ -79,6 +79,8 @@ class CoreConfig:
     sso: bool
     internal_auth_check: bool
     http_allow_list: tuple[str, ...]
+    admin_user: str = "admin"
+    admin_password: str = ""
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,8 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         sso=c.on_off("sso", False),
         internal_auth_check=c.on_off("internal_auth_check", False),
         http_allow_list=tuple(c.str_list("http_allow_list", [])),
+        admin_user=c.str("admin_user", "admin"),
+        admin_password=c.str("admin_password", ""),
     )
     c.done()
 

@@ -50,9 +50,12 @@ def response_message(response: web.StreamResponse) -> str:
 
 
 def traffic_server_middleware(
-    log: ExpresswayLog, txn: TxnCounter, *, absolute_urls: bool, scheme: str
+    log: ExpresswayLog, txn: TxnCounter, *, absolute_urls: bool, scheme: str, server: str
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
-    """Log every transaction as traffic_server does; answer unexpected failures with 500 and keep serving."""
+    """Log every transaction as traffic_server does; answer unexpected failures with 500 and keep serving.
+
+    Every answer names the product in ``Server`` (``CE_E``, ``CE_C ECS``) unless the handler named it already.
+    """
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -81,6 +84,7 @@ def traffic_server_middleware(
             log.write(TRAFFIC_SERVER, "ERROR", {"Detail": "Internal error", "Txn-id": txn_id,
                                                 "Reason": f"{type(exc).__name__}: {exc}"}, module=MODULE)
             response = web.Response(status=500, text="Internal Server Error")
+        response.headers.setdefault("Server", server)
         dst = {"Txn-id": txn_id, "Dst-ip": src_ip, "Dst-port": src_port}
         if response.status >= 400:
             log.write(TRAFFIC_SERVER, "INFO", {"Event": "Sending HTTP error response", **dst,

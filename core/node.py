@@ -23,6 +23,7 @@ from common.serve import Running, serve
 from common.trafficlog import MODULE, TXN_KEY, traffic_server_middleware
 from common.txn import TxnCounter
 from core.access import SERVER
+from core.admin import xcommand
 from core.credentialmanager import AuthzKeyStore, validator_app
 from core.oauth import access_token, localauthentication
 from core.provisioning import get_edge_config, get_edge_sso
@@ -93,8 +94,10 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     resolver.bind(config.validator, validator.port)
 
     app = web.Application(middlewares=[traffic_server_middleware(log, TxnCounter(config.txn_start),
-                                                                 absolute_urls=True, scheme=config.listener.scheme)])
+                                                                 absolute_urls=True, scheme=config.listener.scheme,
+                                                                 server=SERVER)])
     app[CORE_STATE] = state
+    app.router.add_post("/mrasim/xcommand", xcommand)
     app.router.add_route("*", "/{segment}/{tail:.*}", edge_request)
     traffic = await serve(app, config.listener)
     resolver.bind(config.listener, traffic.port)

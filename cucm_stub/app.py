@@ -9,7 +9,11 @@ write no line.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 import itertools
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,17 +21,22 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from common.basic import parse_basic
 from common.clock import LabClock
 from common.config import ClusterConfig, Lab
 from common.nodelog import LineSink, Log4jLog
 from common.serve import Running, serve
 from common.tokens import AuthzKeys
+from cucm_stub.database import ClusterDatabase, SqliteRefreshTokenStore
 from cucm_stub.directory import Directory
+from cucm_stub.platform import ClusterKeys, load_or_generate, run_command
 from cucm_stub.ssosp import SsospServer
 from cucm_stub.uds import UdsService
 from cucm_stub.wire import FORM, Reply, Request
 
 THREAD_POOL = 200
+DAILY_TICK = 1.0
+CLEANUP = "cleanup.RefreshTokenCleanupTask"
 Decide = Callable[[Request], Reply]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -42,20 +51,85 @@ class CucmNode:
     name: str
     cluster: ClusterConfig
     running: Running
-    keys: AuthzKeys
+    holder: ClusterKeys
     sink: LineSink
-    ssosp: SsospServer | None = None
+    ssosp: SsospServer
+    db: ClusterDatabase
+    daily: DailyJobs
+    _task: asyncio.Task[None] | None = None
+
+    @property
+    def keys(self) -> AuthzKeys:
+        return self.holder.current
 
     async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         await self.running.stop()
+        self.db.close()
 
 
-def build_app(lab: Lab, cluster: ClusterConfig, clock: LabClock, log: Log4jLog, keys: AuthzKeys) -> web.Application:
+class DailyJobs:
+    """CUCM's nightly maintenance on the lab clock: at 02:00 local time expired refresh tokens are deleted."""
+
+    HOUR = 2
+
+    def __init__(self, ssosp: SsospServer, clock: LabClock, log: Log4jLog, utc_offset: dt.timedelta) -> None:
+        self.ssosp, self.clock, self.log, self.offset = ssosp, clock, log, utc_offset
+        self.last = clock.timestamp()
+
+    def run_due(self) -> int | None:
+        """Run the flush if 02:00 passed since the last look (however far the lab clock jumped); rows deleted."""
+        now = self.clock.timestamp()
+        due = crossed_hour(self.last, now, self.HOUR, self.offset)
+        self.last = now
+        if not due:
+            return None
+        count = self.ssosp.refresh_tokens.flush_expired(now)
+        self.log.write("INFO", "Timer-0", CLEANUP,
+                       f"Deleted {count} expired refresh token(s) from refreshtokendetails")
+        return count
+
+    async def loop(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            self.run_due()
+
+
+def crossed_hour(last: float, now: float, hour: int, offset: dt.timedelta) -> bool:
+    """Whether a local ``hour``:00 lies in ``(last, now]``."""
+    if now <= last:
+        return False
+    shift = offset.total_seconds() - hour * 3600
+    return (now + shift) // 86400 > (last + shift) // 86400
+
+
+def build_app(lab: Lab, cluster: ClusterConfig, clock: LabClock, log: Log4jLog, keys: ClusterKeys,
+              db: ClusterDatabase) -> web.Application:
     directory = Directory(lab, cluster)
     app = web.Application()
-    app[SSOSP] = ssosp = SsospServer(cluster, lab.clients, directory, keys, clock)
+    app[SSOSP] = ssosp = SsospServer(cluster, lab.clients, directory, keys, clock,
+                                     refresh_tokens=SqliteRefreshTokenStore(db))
     app[UDS] = uds = UdsService(cluster, directory, keys, clock)
     threads = _tomcat_threads(cluster.listener.port)
+
+    async def cli(request: web.Request) -> web.Response:
+        """The platform CLI, reached over HTTP in the lab (modelled: the real one is an SSH session)."""
+        credentials = parse_basic(request.headers.get("Authorization"))
+        if credentials is None or not directory.check_app_user(*credentials):
+            return web.json_response({"error": "admin credentials required"}, status=401,
+                                     headers={"WWW-Authenticate": 'Basic realm="CUCM CLI"'})
+        try:
+            command = str(json.loads(await request.read())["command"])
+        except (ValueError, KeyError, TypeError):
+            return web.json_response({"error": 'expected {"command": "show key authz signing"}'}, status=400)
+        result = run_command(command, keys, db, publisher=True)
+        thread = next(threads)
+        for event in result.events:
+            log.write(event.level, thread, event.category, event.message)
+        return web.json_response({"command": command, "output": result.output, "ok": result.ok})
 
     def adapt(decide: Decide) -> Handler:
         return _adapt(decide, log, threads)
@@ -70,6 +144,9 @@ def build_app(lab: Lab, cluster: ClusterConfig, clock: LabClock, log: Log4jLog, 
         web.post("/ssosp/token/authorize_proxy", adapt(ssosp.authorize_proxy)),
         web.post("/ssosp/token/access_token", adapt(ssosp.access_token)),
         web.get("/ssosp/token/authz_keys", adapt(ssosp.authz_keys)),
+        web.get("/ssosp/token/revoke", adapt(ssosp.revoke)),
+        web.post("/ssosp/token/revoke", adapt(ssosp.revoke)),
+        web.post("/mrasim/cli", cli),
     ])
     return app
 
@@ -78,12 +155,27 @@ async def start_cucm(
     lab: Lab, cluster: ClusterConfig, clock: LabClock, sink: LineSink, keys: AuthzKeys | None = None,
     state_dir: Path | None = None,
 ) -> CucmNode:
-    """Start the publisher of ``cluster`` on its listener; generate its AuthZ keys unless given (as on install)."""
-    keys = keys or AuthzKeys.generate(cluster.uuid)
+    """Start the publisher of ``cluster`` on its listener.
+
+    Its database lives in ``state_dir`` (None: in memory). The AuthZ keys come from ``keys`` when given (and are
+    stored), else from the database, else the publisher generates them, as on install.
+    """
+    db = ClusterDatabase(state_dir / "ccm.sqlite" if state_dir is not None else None)
+    if keys is not None:
+        db.save_signing(keys.signing)
+        db.save_encryption(keys.encryption)
+    holder = ClusterKeys(keys or load_or_generate(db, cluster.uuid, publisher=True))
     log = Log4jLog(clock, sink, lab.utc_offset, debug=lab.debug)
-    app = build_app(lab, cluster, clock, log, keys)
-    running = await serve(app, cluster.listener)
-    return CucmNode(f"cucm:{cluster.name}", cluster, running, keys, sink, app[SSOSP])
+    app = build_app(lab, cluster, clock, log, holder, db)
+    try:
+        running = await serve(app, cluster.listener)
+    except OSError:
+        db.close()
+        raise
+    daily = DailyJobs(app[SSOSP], clock, log, lab.utc_offset)
+    node = CucmNode(f"cucm:{cluster.name}", cluster, running, holder, sink, app[SSOSP], db, daily)
+    node._task = asyncio.get_running_loop().create_task(daily.loop(DAILY_TICK), name=f"{node.name} daily jobs")
+    return node
 
 
 def _tomcat_threads(port: int) -> Iterator[str]:

@@ -112,7 +112,8 @@ async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     await hop.start()
     state = EdgeState(lab, log, hop, f"http/1.1 vcs[{uuid.uuid5(uuid.NAMESPACE_DNS, config.listener.host)}] (ATS)")
     app = web.Application(middlewares=[traffic_server_middleware(log, TxnCounter(config.txn_start),
-                                                                 absolute_urls=False, scheme=config.listener.scheme)])
+                                                                 absolute_urls=False, scheme=config.listener.scheme,
+                                                                 server=SERVER)])
     app[EDGE_STATE] = state
     app.router.add_get("/OAuthcb", oauthcb)
     app.router.add_route("*", "/{segment}/{tail:.*}", edge_request)

@@ -18,7 +18,7 @@ from common.hop import HopClient, HopError
 from common.nodelog import CsfLog, LineSink
 from common.resolver import LabResolver, NameError_
 from jabber import points
-from jabber.flow import Outcome, Reply, Settings, Step, login
+from jabber.flow import Flow, Outcome, Reply, Settings, Step, edge_config, login, refresh
 
 
 @dataclass(frozen=True)
@@ -31,15 +31,26 @@ class StepRecord:
     elapsed_ms: float
 
 
+REFRESH_MARGIN = 300
+
+
 class JabberClient:
+    """One Jabber installation: it remembers its tokens, refreshes them before they expire, and logs in again from
+    scratch when a refresh is refused (``handleRefreshTokenFailure``)."""
+
     def __init__(self, lab: Lab, clock: LabClock, resolver: LabResolver, sink: LineSink,
                  userid: str | None = None, password: str | None = None, seed: int | None = None) -> None:
         self.lab = lab
+        self.clock = clock
         self.resolver = resolver
         self.log = CsfLog(clock, sink, debug=lab.debug)
         self.userid = userid or lab.jabber.userid
         self.password = password if password is not None else lab.jabber.password
         self._random = random.Random(seed)
+        self.access_token = ""
+        self.refresh_token = ""
+        self.expires_at = 0.0
+        self._edge = ""
 
     def discover(self) -> str:
         """The edge origin from ``_collab-edge._tls.<domain>``, as Jabber finds it from outside."""
@@ -59,12 +70,52 @@ class JabberClient:
         )
 
     async def login(self, on_step: Callable[[StepRecord], None] | None = None) -> tuple[Outcome, list[StepRecord]]:
-        records: list[StepRecord] = []
+        """The full login: discovery, then :func:`jabber.flow.login`."""
         try:
             edge = self.discover()
         except NameError_ as exc:
-            return Outcome(False, "discovery", "discovery", str(exc)), records
-        flow = login(self.settings(edge), self.log)
+            return Outcome(False, "discovery", "discovery", str(exc)), []
+        self._edge = edge
+        outcome, records = await self._drive(login(self.settings(edge), self.log), on_step)
+        self._keep(outcome)
+        return outcome, records
+
+    async def refresh(self) -> Outcome:
+        """The refresh grant; on failure the tokens are dropped, as Jabber does before it logs in again."""
+        outcome, _ = await self._drive(refresh(self.settings(self._edge_origin()), self.refresh_token, self.log))
+        if outcome.ok:
+            self._keep(outcome)
+        else:
+            self.access_token = self.refresh_token = ""
+            self.expires_at = 0.0
+        return outcome
+
+    async def ensure_session(self) -> str:
+        """Keep a usable access token: ``valid``, ``refreshed``, or ``relogin`` (refresh refused, full login done),
+        or ``failed``."""
+        if self.access_token and self.clock.timestamp() < self.expires_at - REFRESH_MARGIN:
+            return "valid"
+        if self.refresh_token and (await self.refresh()).ok:
+            return "refreshed"
+        outcome, _ = await self.login()
+        return "relogin" if outcome.ok else "failed"
+
+    async def get_edge_config(self) -> Outcome:
+        outcome, _ = await self._drive(edge_config(self.settings(self._edge_origin()), self.access_token, self.log))
+        return outcome
+
+    def _edge_origin(self) -> str:
+        return self._edge or self.discover()
+
+    def _keep(self, outcome: Outcome) -> None:
+        if outcome.ok and outcome.access_token:
+            self.access_token = outcome.access_token
+            self.refresh_token = outcome.refresh_token or self.refresh_token
+            self.expires_at = self.clock.timestamp() + outcome.expires_in
+
+    async def _drive(self, flow: Flow,
+                     on_step: Callable[[StepRecord], None] | None = None) -> tuple[Outcome, list[StepRecord]]:
+        records: list[StepRecord] = []
         async with HopClient(self.resolver, self.lab.jabber.address) as hop:
             try:
                 step = next(flow)

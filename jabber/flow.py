@@ -80,6 +80,7 @@ class Outcome:
     reason: str = ""
     access_token: str = ""
     refresh_token: str = ""
+    expires_in: int = 0
     edge_config: EdgeConfig | None = None
     devices: tuple[str, ...] = ()
 
@@ -106,12 +107,13 @@ def login(s: Settings, log: CsfLog) -> Flow:
         tokens = yield from _oauth(s, segment, base, log)
         if isinstance(tokens, Outcome):
             return tokens
-        access, refresh = tokens
+        access, refresh, expires_in = tokens
         auth = {"Authorization": f"Bearer {access}"}
         path = "oauth"
     else:
         log.write("INFO", points.TOKEN_REUSE, f"TokenReuse disabled for {AUTHENTICATOR}")
         access = refresh = ""
+        expires_in = 0
         auth = {"Authorization": basic_header(s.userid, s.password)}
         path = "credentials"
 
@@ -145,10 +147,54 @@ def login(s: Settings, log: CsfLog) -> Flow:
     except XmlError as exc:
         return _fail(log, "uds_devices", reply, path, str(exc))
     log.write("INFO", points.UDS, f"UDS devices for {s.userid}: {', '.join(devices) or 'none'}")
-    return Outcome(True, path, access_token=access, refresh_token=refresh, edge_config=config, devices=devices)
+    return Outcome(True, path, access_token=access, refresh_token=refresh, expires_in=expires_in, edge_config=config,
+                   devices=devices)
 
 
-def _oauth(s: Settings, segment: str, base: dict[str, str], log: CsfLog) -> Generator[Step, Reply, Outcome | tuple[str, str]]:
+def refresh(s: Settings, refresh_token: str, log: CsfLog) -> Flow:
+    """The refresh grant through the edge (RFC 6749 §6): a new access token without asking the user again."""
+    segment = encode_segment(s.domain)
+    log.write("INFO", points.REFRESH, "Refreshing the access token with the refresh token")
+    form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", s.client_id)]
+    reply = yield Step("refresh_token", "POST", f"{s.edge_origin}/{segment}/access_token",
+                       {"Accept": "*/*", "User-Agent": s.user_agent,
+                        "Authorization": basic_header(s.client_id, s.client_secret)}, form)
+    try:
+        tokens = json.loads(reply.body) if reply.status == 200 else {}
+        access = tokens["access_token"] if reply.status == 200 else ""
+    except (ValueError, KeyError):
+        access = ""
+    if not access:
+        reason = _oauth_error(reply)
+        log.write("ERROR", points.REFRESH_FAILURE,
+                  f"handleRefreshTokenFailure: refresh failed ({reason}); clearing tokens, full authorization needed")
+        return Outcome(False, "refresh", failed_step="refresh_token", reason=reason)
+    log.write("INFO", points.TOKENS, f"Access token refreshed, expires_in={tokens.get('expires_in')}")
+    return Outcome(True, "refresh", access_token=access, refresh_token=tokens.get("refresh_token", refresh_token),
+                   expires_in=int(tokens.get("expires_in", 0)))
+
+
+def edge_config(s: Settings, access_token: str, log: CsfLog) -> Flow:
+    """``get_edge_config`` with the current access token, as Jabber repeats it on reconnect."""
+    segment = encode_segment(s.domain)
+    query = urlencode([("service_name", name) for name in SERVICES])
+    reply = yield Step("get_edge_config", "GET", f"{s.edge_origin}/{segment}/get_edge_config?{query}",
+                       {"Accept": "*/*", "User-Agent": s.user_agent, "Authorization": f"Bearer {access_token}"})
+    if reply.status != 200:
+        return _fail(log, "get_edge_config", reply, "oauth")
+    return Outcome(True, "oauth", access_token=access_token, edge_config=EdgeConfig.from_xml(reply.body))
+
+
+def _oauth_error(reply: Reply) -> str:
+    try:
+        body = json.loads(reply.body)
+        return f"{body.get('error', reply.status)}: {body.get('error_description', '')}".rstrip(": ")
+    except (ValueError, AttributeError):
+        return f"HTTP {reply.status} {reply.reason}".strip()
+
+
+def _oauth(s: Settings, segment: str, base: dict[str, str],
+           log: CsfLog) -> Generator[Step, Reply, Outcome | tuple[str, str, int]]:
     query = urlencode([("response_type", "code"), ("realm", "local"), ("client_id", s.client_id),
                        ("device_id", s.device_id), ("email", f"{s.userid}@{s.domain}"), ("state", s.state)],
                       safe="@")
@@ -188,7 +234,7 @@ def _oauth(s: Settings, segment: str, base: dict[str, str], log: CsfLog) -> Gene
         return _fail(log, "access_token", reply, "oauth", f"unreadable token response: {exc}")
     log.write("INFO", points.TOKENS, f"Access token received, expires_in={tokens.get('expires_in')}, "
                                      f"refresh token {'received' if refresh else 'absent'}")
-    return access, refresh
+    return access, refresh, int(tokens.get("expires_in", 0))
 
 
 def _login_form(body: bytes) -> tuple[str, dict[str, str]]:

@@ -31,3 +31,6 @@ TOKENS = LogPoint(_OAUTH, 421, "Single-Sign-On-Logger", "CSFUnified::OAuthTokenM
 EDGE_CONFIG = LogPoint(_EDGE, 268, "EdgeConfigProvider", "CSFUnified::EdgeConfigProvider::Impl::handleEdgeConfig")
 UDS = LogPoint(_UDS, 590, "UdsClient", "CSFUnified::UdsClient::Impl::onResponse")
 FAILURE = LogPoint(_EDGE, 512, "EdgeConfigProvider", "CSFUnified::EdgeConfigProvider::Impl::handleFailure")
+REFRESH = LogPoint(_OAUTH, 512, "Single-Sign-On-Logger", "CSFUnified::OAuthTokenManager::Impl::refreshAccessToken")
+REFRESH_FAILURE = LogPoint(_SSO, 1633, "Single-Sign-On-Logger",
+                           "CSFUnified::SingleSignOn::Impl::handleRefreshTokenFailure")

@@ -4,6 +4,8 @@
     mrasim serve NODE         run one node (expressway-e, expressway-c, cucm[:CLUSTER]) alone from the lab file
     mrasim run [--out DIR]    start the lab, log in as Jabber, print the request sequence, write the four logs
     mrasim status | clock STEP | restart NODE     act on a lab started with 'mrasim up'
+    mrasim cucm "show key authz signing"          CUCM CLI on a running lab
+    mrasim xcommand RefreshServers                 xCommand on Expressway-C of a running lab
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 import aiohttp
 
 from common.clock import LabClock
-from common.config import DEFAULT_LAB, ConfigError, Lab, load_lab
+from common.basic import basic_header
+from common.config import DEFAULT_LAB, ConfigError, Lab, Listener, load_lab
 from common.domain import ProxyDescriptor, encode_segment
 from common.nodelog import LineSink
 from common.resolver import LabResolver
@@ -38,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Start with 'mrasim run' to watch one login, then 'mrasim up' to drive the lab yourself.",
     )
     parser.add_argument("--lab", type=Path, default=DEFAULT_LAB, help="lab description (TOML); default: %(default)s")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="COMMAND")
 
     up = sub.add_parser("up", help="start every node on loopback and wait (Ctrl-C stops)",
                         description="Start the whole lab on the listen ports of the lab file and keep it running.")
@@ -63,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     clock.add_argument("step", help="+<n>s, +<n>m, +<n>h or +<n>d")
     restart = sub.add_parser("restart", help="restart one node of a running lab, keeping its log and state")
     restart.add_argument("node", help="expressway-e, expressway-c or cucm:<cluster>")
+
+    cucm = sub.add_parser("cucm", help='run a CUCM CLI command on a running lab, e.g. "show key authz signing"',
+                          description="Run a CUCM platform CLI command on the publisher of a cluster: "
+                                      "show key authz signing|encryption, set key regen authz signing|encryption.")
+    cucm.add_argument("command", help="the CLI command, quoted")
+    cucm.add_argument("--cluster", help="cluster name (default: the first in the lab file)")
+    xcommand = sub.add_parser("xcommand", help='run an xCommand on Expressway-C, e.g. "RefreshServers"',
+                              description="Run an xCommand on Expressway-C of a running lab. RefreshServers fetches "
+                                          "the AuthZ keys from every CUCM cluster again (\"Refresh servers\").")
+    xcommand.add_argument("command", help="the xCommand, e.g. RefreshServers or 'refresh servers'")
     return parser
 
 
@@ -74,16 +87,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mrasim: {exc}", file=sys.stderr)
         return 2
     try:
-        if args.command == "run":
+        if args.action == "run":
             return asyncio.run(_run(lab, args.out, args.user, args.password))
-        if args.command == "up":
+        if args.action == "up":
             return asyncio.run(_up(lab, args.logs))
-        if args.command == "status":
+        if args.action == "status":
             return asyncio.run(_control(lab, "GET", "/status"))
-        if args.command == "clock":
+        if args.action == "clock":
             return asyncio.run(_control(lab, "POST", "/clock", {"advance": args.step}))
-        if args.command == "restart":
+        if args.action == "restart":
             return asyncio.run(_control(lab, "POST", f"/nodes/{args.node}/restart"))
+        if args.action == "cucm":
+            cluster = next((c for c in lab.clusters if c.name == (args.cluster or lab.clusters[0].name)), None)
+            if cluster is None:
+                print(f"mrasim: no cluster {args.cluster!r} in {lab.source}", file=sys.stderr)
+                return 2
+            return asyncio.run(_admin(cluster.listener, "/mrasim/cli", args.command,
+                                      (cluster.admin_user, cluster.admin_password)))
+        if args.action == "xcommand":
+            return asyncio.run(_admin(lab.core.listener, "/mrasim/xcommand", args.command,
+                                      (lab.core.admin_user, lab.core.admin_password)))
         return asyncio.run(_serve(lab, args.node, args.logs))
     except KeyboardInterrupt:
         return 130
@@ -137,6 +160,25 @@ async def _up(lab: Lab, logs: Path) -> int:
     return 0
 
 
+async def _admin(listener: Listener, path: str, command: str, credentials: tuple[str, str]) -> int:
+    """Send an administration command to a node of a running lab, as its administrator."""
+    url = f"http://{listener.address}:{listener.listen_port}{path}"
+    headers = {"Host": f"{listener.host}:{listener.port}", "Authorization": basic_header(*credentials)}
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, json={"command": command}, headers=headers) as response:
+                data = await response.json()
+    except aiohttp.ClientConnectionError:
+        print(f"mrasim: {listener.host} does not answer on {listener.address}:{listener.listen_port}; start the lab "
+              "with 'mrasim up' (same --lab file)", file=sys.stderr)
+        return 1
+    if response.status != 200:
+        print(f"mrasim: {data.get('error', data)}", file=sys.stderr)
+        return 1
+    print(data["output"])
+    return 0 if data.get("ok", True) else 1
+
+
 async def _control(lab: Lab, method: str, path: str, body: dict[str, str] | None = None) -> int:
     """Call the control API of the lab that 'mrasim up' runs from the same lab file."""
     url = f"http://{lab.control.address}:{lab.control.listen_port}{path}"
@@ -174,7 +216,7 @@ def describe(running: RunningLab) -> str:
         "",
         "Try:",
         f"  curl -i '{local}/{seg}/get_edge_sso?email={lab.jabber.userid}@{lab.domain}'",
-        f"  curl -i -u {lab.jabber.userid}:{user.password if user else ''} "
+        f"  curl -i -u '{lab.jabber.userid}:{user.password if user else ''}' "
         f"'{local}/{seg}/get_edge_config?service_name=_cisco-uds&service_name=_cuplogin'",
         f"Logs are written to {running.sinks['expressway-e'].path.parent if running.sinks['expressway-e'].path else '-'}/",
     ])

@@ -100,7 +100,7 @@ class RunningLab:
             name = f"cucm:{cluster.name}"
 
             async def cucm(cluster=cluster, name=name) -> Node:  # type: ignore[no-untyped-def]
-                node = await start_cucm(lab, cluster, clock, sinks[name], state_dir=self.state_dir / name)
+                node = await start_cucm(lab, cluster, clock, sinks[name], state_dir=self.state_dir / f"cucm-{cluster.name}")
                 resolver.bind(cluster.listener, node.running.port)
                 return node
 
