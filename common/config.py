@@ -54,6 +54,7 @@ class EdgeConfig:
     txn_start: int
     pid: int
     max_header_bytes: int
+    xmpp: Listener = Listener("expe", 5222, "xmpp", "127.0.0.1", 0)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class CoreConfig:
     http_allow_list: tuple[str, ...]
     admin_user: str = "admin"
     admin_password: str = ""
+    xcp: Listener = Listener("expc", 7400, "xcp", "127.0.0.1", 0)
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,33 @@ class ClusterConfig:
     admin_password: str
     imp_hosts: tuple[str, ...]
     enterprise: EnterpriseParameters = EnterpriseParameters()
+    subscribers: tuple[Listener, ...] = ()
+
+    @property
+    def nodes(self) -> tuple[Listener, ...]:
+        """Publisher first, then the subscribers: every node that serves UDS and OAuth for this cluster."""
+        return (self.listener, *self.subscribers)
+
+    def node_name(self, listener: Listener) -> str:
+        """``cucm:<cluster>`` for the publisher, ``cucm:<cluster>:<host>`` for a subscriber."""
+        if listener == self.listener:
+            return f"cucm:{self.name}"
+        return f"cucm:{self.name}:{listener.host.split('.')[0]}"
+
+
+@dataclass(frozen=True)
+class ImpConfig:
+    """An IM&P node of a cluster: XMPP for clients (5222), XCP for Expressway-C's router (7400), EPAS SOAP (8443)."""
+
+    host: str
+    cluster: str
+    xmpp: Listener
+    xcp: Listener
+    epas: Listener
+
+    @property
+    def name(self) -> str:
+        return f"imp:{self.host.split('.')[0]}"
 
 
 @dataclass(frozen=True)
@@ -171,6 +200,10 @@ class Lab:
     jabber: JabberConfig
     srv: tuple[SrvRecord, ...]
     control: Listener
+    imps: tuple[ImpConfig, ...] = ()
+
+    def imp(self, host: str) -> ImpConfig | None:
+        return next((i for i in self.imps if i.host == host.lower()), None)
 
     def user(self, userid: str) -> User | None:
         return next((u for u in self.users if u.userid == userid), None)
@@ -184,8 +217,12 @@ class Lab:
     def listeners(self) -> dict[str, Listener]:
         found = {"expressway-e": self.edge.listener, "expressway-c": self.core.listener,
                  "oauthvalidator": self.core.validator}
-        found.update({f"cucm:{c.name}": c.listener for c in self.clusters})
+        found.update({c.node_name(node): node for c in self.clusters for node in c.nodes})
         found["control"] = self.control
+        found["expressway-e:xmpp"] = self.edge.xmpp
+        found["expressway-c:xcp"] = self.core.xcp
+        for imp in self.imps:
+            found.update({imp.name: imp.xmpp, f"{imp.name}:xcp": imp.xcp, f"{imp.name}:epas": imp.epas})
         return found
 
     def with_ephemeral_ports(self) -> Lab:
@@ -196,9 +233,14 @@ class Lab:
 
         return dataclasses.replace(
             self,
-            edge=dataclasses.replace(self.edge, listener=free(self.edge.listener)),
-            core=dataclasses.replace(self.core, listener=free(self.core.listener), validator=free(self.core.validator)),
-            clusters=tuple(dataclasses.replace(c, listener=free(c.listener)) for c in self.clusters),
+            edge=dataclasses.replace(self.edge, listener=free(self.edge.listener), xmpp=free(self.edge.xmpp)),
+            core=dataclasses.replace(self.core, listener=free(self.core.listener), validator=free(self.core.validator),
+                                     xcp=free(self.core.xcp)),
+            imps=tuple(dataclasses.replace(i, xmpp=free(i.xmpp), xcp=free(i.xcp), epas=free(i.epas))
+                       for i in self.imps),
+            clusters=tuple(dataclasses.replace(c, listener=free(c.listener),
+                                               subscribers=tuple(free(s) for s in c.subscribers))
+                           for c in self.clusters),
             control=free(self.control),
         )
 
@@ -238,6 +280,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         txn_start=e.int("txn_start", 2000, low=1),
         pid=e.int("pid", 16087, low=1),
         max_header_bytes=e.int("max_header_bytes", 8190, low=1024, high=65536),
+        xmpp=_stream_listener(e, _fqdn(e.str("host", "expe"), domain), "xmpp", 5222),
     )
     e.done()
 
@@ -260,6 +303,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         http_allow_list=tuple(c.str_list("http_allow_list", [])),
         admin_user=c.str("admin_user", "admin"),
         admin_password=c.str("admin_password", ""),
+        xcp=_stream_listener(c, _fqdn(c.str("host", "expc"), domain), "xcp", 7400),
     )
     c.done()
 
@@ -279,6 +323,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
             admin_password=cl.str("admin_password"),
             imp_hosts=tuple(_fqdn(h, domain) for h in cl.str_list("imp", [])),
             enterprise=_enterprise(cl.table("enterprise"), version),
+            subscribers=tuple(_subscriber(st, domain) for st in cl.tables("subscribers")),
         ))
         cl.done()
     if not clusters:
@@ -327,9 +372,49 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         st.done()
     if not srv:
         srv.append(SrvRecord(f"_collab-edge._tls.{domain}", edge.listener.host, edge.listener.port, 1, 10))
+    imps = _imps(root, clusters, domain)
     root.done()
     return Lab(source, domain, utc_offset, debug, edge, core, tuple(clusters), tuple(users), tuple(clients), jabber,
-               tuple(srv), control)
+               tuple(srv), control, imps)
+
+
+def _stream_listener(t: _Table, host: str, scheme: str, port: int, address: str = "127.0.0.1") -> Listener:
+    """A TCP stream service (XMPP 5222, XCP 7400): ``<scheme>_port`` names it, ``<scheme>_listen_port`` binds it."""
+    return Listener(host, t.int(f"{scheme}_port", port, low=1, high=65535), scheme, t.str("address", address),
+                    t.int(f"{scheme}_listen_port", 0, low=0, high=65535))
+
+
+def _imps(root: _Table, clusters: list[ClusterConfig], domain: str) -> tuple[ImpConfig, ...]:
+    """Every IM&P host a cluster lists (``imp = [...]``), with its listeners from an ``[[imp]]`` table if any."""
+    tables = {}
+    for t in root.tables("imp"):
+        host = _fqdn(t.str("host"), domain)
+        if not any(host in c.imp_hosts for c in clusters):
+            raise ConfigError(f"{t.where('host')}: {host} is not in any cluster's imp list")
+        if host in tables:
+            raise ConfigError(f"{t.where('host')}: {host} is described twice")
+        tables[host] = t
+    imps = []
+    for cluster in clusters:
+        for host in cluster.imp_hosts:
+            t = tables.get(host) or _Table(root.source, f"imp[{host}]", {})
+            address = t.str("address", "127.0.0.1")
+            t.str("host", host)
+            imps.append(ImpConfig(host, cluster.name, _stream_listener(t, host, "xmpp", 5222, address),
+                                  _stream_listener(t, host, "xcp", 7400, address),
+                                  Listener(host, t.int("epas_port", 8443, low=1, high=65535), "http", address,
+                                           t.int("epas_listen_port", 0, low=0, high=65535))))
+            t.done()
+    names = [imp.name for imp in imps]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{root.source}: IM&P hosts must differ in their first label, got {sorted(names)}")
+    return tuple(imps)
+
+
+def _subscriber(t: _Table, domain: str) -> Listener:
+    listener = _listener(t, domain, default_host=None)
+    t.done()
+    return listener
 
 
 def _enterprise(t: _Table, version: str) -> EnterpriseParameters:
@@ -355,14 +440,14 @@ def _fqdn(name: str, domain: str) -> str:
     return name.lower() if "." in name else f"{name}.{domain}".lower()
 
 
-def _listener(t: _Table, domain: str, default_host: str) -> Listener:
+def _listener(t: _Table, domain: str, default_host: str | None) -> Listener:
     scheme = t.str("scheme", "http")
     if scheme not in ("http", "https"):
         raise ConfigError(f"{t.where('scheme')}: expected 'http' or 'https', got {scheme!r}")
     if scheme == "https":
         raise ConfigError(f"{t.where('scheme')}: TLS on the hops is not built yet; use 'http'")
     return Listener(
-        host=_fqdn(t.str("host", default_host), domain),
+        host=_fqdn(t.str("host") if default_host is None else t.str("host", default_host), domain),
         port=t.int("port", 8443, low=1, high=65535),
         scheme=scheme,
         address=t.str("address", "127.0.0.1"),

@@ -25,7 +25,8 @@ from urllib.parse import quote
 from aiohttp import web
 
 from common.basic import parse_basic
-from common.hop import HopError
+from common.config import ClusterConfig
+from common.hop import HopError, HopResponse
 from common.logformats.expressway import EDGECONFIG_EVENT
 from common.udsxml import ClusterUser
 from common.edgexml import XmlError
@@ -58,9 +59,8 @@ def bad_gateway(reason: str) -> web.Response:
 async def find_home(state: CoreState, user: str) -> ClusterUser | None:
     """Ask the known CUCM clusters which one is ``user``'s home (``/cucm-uds/clusterUser``), first found wins."""
     for cluster in state.lab.clusters:
-        url = f"{cluster.listener.origin}/cucm-uds/clusterUser?username={quote(user)}"
-        response = await state.upstream.call(UDS_MODULE, "GET", url)
-        if response.status != 200:
+        response = await _cluster_user(state, cluster, user)
+        if response is None or response.status != 200:
             continue
         try:
             result = ClusterUser.from_xml(response.body)
@@ -68,6 +68,17 @@ async def find_home(state: CoreState, user: str) -> ClusterUser | None:
             continue
         if result.found:
             return result
+    return None
+
+
+async def _cluster_user(state: CoreState, cluster: ClusterConfig, user: str) -> HopResponse | None:
+    """``clusterUser`` from the first node of ``cluster`` that answers; None when none does."""
+    for node in cluster.nodes:
+        try:
+            return await state.upstream.call(UDS_MODULE, "GET",
+                                             f"{node.origin}/cucm-uds/clusterUser?username={quote(user)}")
+        except HopError:
+            continue
     return None
 
 

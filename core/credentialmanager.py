@@ -72,19 +72,27 @@ class AuthzKeyStore:
         failed = []
         ring = KeyRing()
         for cluster in self.clusters:
-            try:
-                response = await self.upstream.call(
-                    KEYS_MODULE, "GET", f"{cluster.listener.origin}/ssosp/token/authz_keys",
-                    headers={"Authorization": basic_header(self.config.axl_user, self.config.axl_password)},
-                )
-                if response.status != 200:
-                    failed.append(cluster.name)
-                    continue
-                ring.add(AuthzKeys.from_export(response.json()), issuer=cluster.listener.host)
-            except (HopError, ValueError):
+            keys = await self._fetch(cluster)
+            if keys is None:
                 failed.append(cluster.name)
+            else:
+                ring.add(keys, issuer=cluster.listener.host)
         self.ring = ring
         return failed
+
+    async def _fetch(self, cluster: ClusterConfig) -> AuthzKeys | None:
+        """The keys from the first node of ``cluster`` that hands them over."""
+        for node in cluster.nodes:
+            try:
+                response = await self.upstream.call(
+                    KEYS_MODULE, "GET", f"{node.origin}/ssosp/token/authz_keys",
+                    headers={"Authorization": basic_header(self.config.axl_user, self.config.axl_password)},
+                )
+                if response.status == 200:
+                    return AuthzKeys.from_export(response.json())
+            except (HopError, ValueError):
+                continue
+        return None
 
 
 def validator_app(keys: AuthzKeyStore, clock: LabClock, log: ExpresswayLog) -> web.Application:

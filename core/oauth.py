@@ -21,7 +21,7 @@ from aiohttp import web
 
 from common.basic import basic_header
 from common.conceal import hide_location
-from common.config import ClusterConfig
+from common.config import Listener
 from common.hop import HopError, HopResponse
 from common.logformats.expressway import EDGECONFIG_EVENT
 from common.oauthparams import AuthorizeRequest, ParamError, parse_form, single_values
@@ -60,24 +60,21 @@ async def localauthentication(request: web.Request) -> web.Response:
             return failure_page(401, "Authentication failed")
         form = [("client_id", oauth.client_id), ("response_type", oauth.response_type), ("realm", oauth.realm),
                 ("state", oauth.state)]
-        response = await state.upstream.call(
-            SSO_MODULE, "POST", f"{cluster.listener.origin}/ssosp/token/authorize_proxy",
-            headers={"X-Credentials": basic_header(user, password),
-                     "Authorization": basic_header(state.config.axl_user, state.config.axl_password)},
-            form=form,
-        )
+        headers = {"X-Credentials": basic_header(user, password),
+                   "Authorization": basic_header(state.config.axl_user, state.config.axl_password)}
+        node, response = await _first_answer(state, state.nodes_for(cluster, user), "/ssosp/token/authorize_proxy",
+                                             headers, form)
     except HopError as exc:
         return bad_gateway(f"CUCM unreachable: {exc.kind}")
     redirect = _redirect_fragment(response) if response.status == 200 else None
     if redirect is None:
         reason = _oauth_error(response)
-        _sso_event(request, state, "Edge OAuth/SSO", "Failed authorization", user, Server=cluster.listener.host,
-                   Reason=reason)
+        _sso_event(request, state, "Edge OAuth/SSO", "Failed authorization", user, Server=node.host, Reason=reason)
         return failure_page(401 if response.status in (401, 403) else 400, f"Authentication failed: {reason}")
     code = dict(p.split("=", 1) for p in redirect.split("&") if "=" in p).get("code", "")
-    state.codes[token_digest(code)] = cluster.name
+    state.codes[token_digest(code)] = node.origin
     location = f"/OAuthcb#{redirect}"
-    _sso_event(request, state, "Edge OAuth/SSO", "Successful authorization", user, Server=cluster.listener.host)
+    _sso_event(request, state, "Edge OAuth/SSO", "Successful authorization", user, Server=node.host)
     _sso_event(request, state, "Edge SSO", "Redirected client", user, Redirect=hide_location(location))
     return web.Response(status=302, headers={"Location": location})
 
@@ -93,17 +90,19 @@ async def access_token(request: web.Request) -> web.Response:
     if not state.config.oauth_local:
         return web.json_response({"error": "unauthorized_client",
                                   "error_description": "OAuth with refresh is not enabled on Expressway-C"}, status=403)
-    cluster = _issuing_cluster(state, values)
+    origin = _issuing_node(state, values)
     headers = {"Authorization": request.headers["Authorization"]} if "Authorization" in request.headers else {}
     try:
-        response = await state.upstream.call(SSO_MODULE, "POST", f"{cluster.listener.origin}/ssosp/token/access_token",
+        response = await state.upstream.call(SSO_MODULE, "POST", f"{origin}/ssosp/token/access_token",
                                              headers=headers, form=pairs)
     except HopError as exc:
-        return bad_gateway(f"CUCM unreachable: {exc.kind}")
+        return bad_gateway(f"CUCM node {origin} unreachable: {exc.kind}")
     if response.status != 200:
         return web.Response(status=response.status, body=response.body,
                             content_type=response.headers.get("Content-Type", "application/json").split(";")[0])
     tokens = response.json()
+    if tokens.get("refresh_token"):
+        state.refresh_nodes[token_digest(tokens["refresh_token"])] = origin
     try:
         check = await state.upstream.call(SSO_MODULE, "POST", state.validator_url,
                                           json_text=json.dumps({"token": tokens.get("access_token", "")}))
@@ -117,20 +116,39 @@ async def access_token(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-def _issuing_cluster(state: CoreState, values: dict[str, str]) -> ClusterConfig:
+def _issuing_node(state: CoreState, values: dict[str, str]) -> str:
+    """The node that issued the code or refresh token: the code goes back to the node that made it, and a refresh to
+    the node that issued the refresh token, as on the real system; failing that, the issuing cluster's publisher."""
     if "code" in values:
-        name = state.codes.pop(token_digest(values["code"]), None)
-        if name is not None:
-            return state.lab.cluster(name)
+        origin = state.codes.pop(token_digest(values["code"]), None)
+        if origin is not None:
+            return origin
     if "refresh_token" in values:
+        origin = state.refresh_nodes.get(token_digest(values["refresh_token"]))
+        if origin is not None:
+            return origin
         try:
             issuer = jwt.decode(values["refresh_token"], options={"verify_signature": False}).get("iss", "")
         except jwt.PyJWTError:
             issuer = ""
         found = state.cluster_by_uuid(str(issuer))
         if found is not None:
-            return found
-    return state.lab.clusters[0]
+            return found.listener.origin
+    return state.lab.clusters[0].listener.origin
+
+
+async def _first_answer(state: CoreState, nodes: list[Listener], path: str, headers: dict[str, str],
+                        form: list[tuple[str, str]]) -> tuple[Listener, HopResponse]:
+    """Send to the first node that answers; :class:`HopError` when none does."""
+    error: HopError | None = None
+    for node in nodes:
+        try:
+            return node, await state.upstream.call(SSO_MODULE, "POST", f"{node.origin}{path}", headers=headers,
+                                                   form=form)
+        except HopError as exc:
+            error = exc
+    assert error is not None
+    raise error
 
 
 def _redirect_fragment(response: HopResponse) -> str | None:

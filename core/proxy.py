@@ -25,9 +25,9 @@ def allow_list(state: CoreState) -> frozenset[tuple[str, int]]:
     """Automatic entries for every discovered node, plus the configured ones (``host`` or ``host:port``)."""
     entries: set[tuple[str, int]] = set()
     for cluster in state.lab.clusters:
-        for host in (cluster.listener.host, *cluster.imp_hosts):
+        for host in (*(node.host for node in cluster.nodes), *cluster.imp_hosts):
             entries.update((host, port) for port in AUTO_PORTS)
-        entries.add((cluster.listener.host, cluster.listener.port))
+        entries.update((node.host, node.port) for node in cluster.nodes)
     for item in state.config.http_allow_list:
         host, _, port = item.lower().partition(":")
         if port.isdigit():
@@ -44,7 +44,7 @@ def allowed(state: CoreState, target: ProxyDescriptor) -> bool:
 def internal_origin(state: CoreState, target: ProxyDescriptor) -> str:
     """Where to connect: a known node is reached with the scheme the lab gives it, whatever the client wrote."""
     for cluster in state.lab.clusters:
-        if target.host in (cluster.listener.host, *cluster.imp_hosts):
+        if target.host in (*(node.host for node in cluster.nodes), *cluster.imp_hosts):
             return f"{cluster.listener.scheme}://{target.host}:{target.port}"
     return target.origin
 

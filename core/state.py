@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from common.clock import LabClock
-from common.config import ClusterConfig, CoreConfig, Lab
+from common.config import ClusterConfig, CoreConfig, Lab, Listener
 from common.nodelog import ExpresswayLog
 from core.credentialmanager import AuthzKeyStore
 from core.upstream import Upstream
@@ -31,6 +32,7 @@ class CoreState:
     upstream: Upstream
     keys: AuthzKeyStore
     codes: dict[str, str] = field(default_factory=dict)
+    refresh_nodes: dict[str, str] = field(default_factory=dict)
     sessions: dict[str, XAuthSession] = field(default_factory=dict)
 
     @property
@@ -38,7 +40,16 @@ class CoreState:
         return f"{self.config.validator.origin}/OAuthvalidator?reqtype=access"
 
     def cluster_by_host(self, host: str) -> ClusterConfig | None:
-        return next((c for c in self.lab.clusters if c.listener.host == host.lower()), None)
+        """The cluster one of whose nodes is ``host``."""
+        return next((c for c in self.lab.clusters if any(n.host == host.lower() for n in c.nodes)), None)
+
+    @staticmethod
+    def nodes_for(cluster: ClusterConfig, user: str) -> list[Listener]:
+        """The cluster's nodes in the order C tries them for ``user``: a stable spread of users over the nodes,
+        then the others in turn if one does not answer (modelled on a CUCM group's ordered list)."""
+        nodes = list(cluster.nodes)
+        first = zlib.crc32(user.encode()) % len(nodes)
+        return nodes[first:] + nodes[:first]
 
     def cluster_by_uuid(self, uuid: str) -> ClusterConfig | None:
         return next((c for c in self.lab.clusters if c.uuid == uuid), None)

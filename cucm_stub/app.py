@@ -23,7 +23,7 @@ from aiohttp import web
 
 from common.basic import parse_basic
 from common.clock import LabClock
-from common.config import ClusterConfig, Lab
+from common.config import ClusterConfig, Lab, Listener
 from common.nodelog import LineSink, Log4jLog
 from common.serve import Running, serve
 from common.tokens import AuthzKeys
@@ -107,13 +107,15 @@ def crossed_hour(last: float, now: float, hour: int, offset: dt.timedelta) -> bo
 
 
 def build_app(lab: Lab, cluster: ClusterConfig, clock: LabClock, log: Log4jLog, keys: ClusterKeys,
-              db: ClusterDatabase) -> web.Application:
+              db: ClusterDatabase, node: Listener | None = None) -> web.Application:
+    node = node or cluster.listener
+    publisher = node == cluster.listener
     directory = Directory(lab, cluster)
     app = web.Application()
     app[SSOSP] = ssosp = SsospServer(cluster, lab.clients, directory, keys, clock,
-                                     refresh_tokens=SqliteRefreshTokenStore(db))
-    app[UDS] = uds = UdsService(cluster, directory, keys, clock)
-    threads = _tomcat_threads(cluster.listener.port)
+                                     refresh_tokens=SqliteRefreshTokenStore(db), origin=node.origin)
+    app[UDS] = uds = UdsService(cluster, directory, keys, clock, origin=node.origin)
+    threads = _tomcat_threads(node.port)
 
     async def cli(request: web.Request) -> web.Response:
         """The platform CLI, reached over HTTP in the lab (modelled: the real one is an SSH session)."""
@@ -125,7 +127,7 @@ def build_app(lab: Lab, cluster: ClusterConfig, clock: LabClock, log: Log4jLog, 
             command = str(json.loads(await request.read())["command"])
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": 'expected {"command": "show key authz signing"}'}, status=400)
-        result = run_command(command, keys, db, publisher=True)
+        result = run_command(command, keys, db, publisher=publisher)
         thread = next(threads)
         for event in result.events:
             log.write(event.level, thread, event.category, event.message)
@@ -153,29 +155,38 @@ def build_app(lab: Lab, cluster: ClusterConfig, clock: LabClock, log: Log4jLog, 
 
 async def start_cucm(
     lab: Lab, cluster: ClusterConfig, clock: LabClock, sink: LineSink, keys: AuthzKeys | None = None,
-    state_dir: Path | None = None,
+    state_dir: Path | None = None, node: Listener | None = None,
 ) -> CucmNode:
-    """Start the publisher of ``cluster`` on its listener.
+    """Start one node of ``cluster`` (its publisher unless ``node`` names a subscriber) on that node's listener.
 
-    Its database lives in ``state_dir`` (None: in memory). The AuthZ keys come from ``keys`` when given (and are
-    stored), else from the database, else the publisher generates them, as on install.
+    The cluster database lives in ``state_dir`` (None: in memory), shared by every node of the cluster. The AuthZ keys
+    come from ``keys`` when given (and are stored), else from the database, else the publisher generates them, as on
+    install; a node reads them once, when it starts, as Tomcat does.
     """
+    node = node or cluster.listener
+    publisher = node == cluster.listener
     db = ClusterDatabase(state_dir / "ccm.sqlite" if state_dir is not None else None)
     if keys is not None:
         db.save_signing(keys.signing)
         db.save_encryption(keys.encryption)
-    holder = ClusterKeys(keys or load_or_generate(db, cluster.uuid, publisher=True))
-    log = Log4jLog(clock, sink, lab.utc_offset, debug=lab.debug)
-    app = build_app(lab, cluster, clock, log, holder, db)
     try:
-        running = await serve(app, cluster.listener)
+        holder = ClusterKeys(keys or load_or_generate(db, cluster.uuid, publisher=publisher))
+    except RuntimeError:
+        db.close()
+        raise
+    log = Log4jLog(clock, sink, lab.utc_offset, debug=lab.debug)
+    app = build_app(lab, cluster, clock, log, holder, db, node)
+    try:
+        running = await serve(app, node)
     except OSError:
         db.close()
         raise
     daily = DailyJobs(app[SSOSP], clock, log, lab.utc_offset)
-    node = CucmNode(f"cucm:{cluster.name}", cluster, running, holder, sink, app[SSOSP], db, daily)
-    node._task = asyncio.get_running_loop().create_task(daily.loop(DAILY_TICK), name=f"{node.name} daily jobs")
-    return node
+    started = CucmNode(cluster.node_name(node), cluster, running, holder, sink, app[SSOSP], db, daily)
+    if publisher:
+        started._task = asyncio.get_running_loop().create_task(daily.loop(DAILY_TICK),
+                                                               name=f"{started.name} daily jobs")
+    return started
 
 
 def _tomcat_threads(port: int) -> Iterator[str]:

@@ -69,8 +69,10 @@ class SsospServer:
         lifetimes: Lifetimes | None = None,
         refresh_tokens: RefreshTokenStore | None = None,
         grants: Iterable[type[TokenGrant]] = GRANTS,
+        origin: str | None = None,
     ) -> None:
         self.cluster = cluster
+        self.origin = origin or cluster.listener.origin
         self.clients = {client.client_id: client for client in clients}
         self.directory = directory
         self.holder = keys if isinstance(keys, ClusterKeys) else ClusterKeys(keys)
@@ -167,7 +169,7 @@ class SsospServer:
         fragment = [("code", code.value), ("expires_in", str(self.lifetimes.code)), ("realm", realm)]
         if state is not None:
             fragment.append(("state", state))
-        redirect = f"{self.cluster.listener.origin}{CALLBACK_PATH}#{urlencode(fragment)}"
+        redirect = f"{self.origin}{CALLBACK_PATH}#{urlencode(fragment)}"
         body = json.dumps({"redirect_uri": redirect}, separators=(",", ":")).encode()
         event = LogEvent("INFO", AUTHORIZE_PROXY,
                          f"Authorization code issued to user {user.userid} for client {client.client_id} realm {realm}")
@@ -196,7 +198,7 @@ class SsospServer:
         fragment = [("access_token", token), ("token_type", "Bearer"), ("expires_in", str(self.lifetimes.access))]
         if state is not None:
             fragment.append(("state", state))
-        redirect = f"{self.cluster.listener.origin}{CALLBACK_PATH}#{urlencode(fragment)}"
+        redirect = f"{self.origin}{CALLBACK_PATH}#{urlencode(fragment)}"
         body = json.dumps({"redirect_uri": redirect}, separators=(",", ":")).encode()
         events.append(LogEvent("INFO", AUTHORIZE_PROXY,
                                 f"Implicit grant: access token issued to user {user.userid} for client {client.client_id}"))

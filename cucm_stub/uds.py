@@ -51,13 +51,13 @@ class UdsService:
     """One cluster's UDS; ``keys`` verify the access tokens presented as Bearer credentials."""
 
     def __init__(self, cluster: ClusterConfig, directory: Directory, keys: AuthzKeys | ClusterKeys,
-                 clock: Clock) -> None:
+                 clock: Clock, origin: str | None = None) -> None:
         self.cluster = cluster
         self.directory = directory
         self.keys = keys if isinstance(keys, ClusterKeys) else ClusterKeys(keys)
         self.clock = clock
         self.version_text = uds_version(cluster.version)
-        self.base = f"{cluster.listener.origin}/cucm-uds"
+        self.base = f"{origin or cluster.listener.origin}/cucm-uds"
 
     def version(self, request: Request) -> Reply:
         root = self._root("versionInformation", f"{self.base}/version")
@@ -65,7 +65,7 @@ class UdsService:
         return self._ok(root)
 
     def servers(self, request: Request) -> Reply:
-        body = Servers(self.version_text, f"{self.base}/servers", (self.cluster.listener.host,))
+        body = Servers(self.version_text, f"{self.base}/servers", tuple(node.host for node in self.cluster.nodes))
         return Reply(200, UDS_HEADERS, body.to_xml())
 
     def cluster_user(self, request: Request) -> Reply:

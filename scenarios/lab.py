@@ -16,15 +16,15 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from common.clock import LabClock
-from common.config import Lab
+from common.config import ClusterConfig, Lab, Listener
 from common.nodelog import LineSink
 from common.resolver import LabResolver
-from core.node import start_core
-from cucm_stub.app import start_cucm
-from edge.node import start_edge
+from core.node import CoreNode, start_core
+from cucm_stub.app import CucmNode, start_cucm
+from edge.node import EdgeNode, start_edge
 from jabber.client import JabberClient
 
 LOG_NAMES = {"expressway-e": "expressway-e.log", "expressway-c": "expressway-c.log", "jabber": "jabber.log"}
@@ -38,9 +38,17 @@ class Node(Protocol):
 
 def log_name(node: str, lab: Lab) -> str:
     if node.startswith("cucm:"):
-        cluster = node.split(":", 1)[1]
-        return "cucm.log" if len(lab.clusters) == 1 else f"cucm-{cluster}.log"
+        parts = node.split(":")
+        if len(parts) == 3:
+            return f"{parts[2]}.log"
+        return "cucm.log" if len(lab.clusters) == 1 else f"cucm-{parts[1]}.log"
     return LOG_NAMES[node]
+
+
+def node_names(lab: Lab) -> list[str]:
+    """Every node the lab runs, in start order: CUCM nodes (publisher first), Expressway-C, Expressway-E."""
+    cucm = [cluster.node_name(node) for cluster in lab.clusters for node in cluster.nodes]
+    return [*cucm, "expressway-c", "expressway-e"]
 
 
 @dataclass
@@ -54,16 +62,18 @@ class RunningLab:
     _owned_state: bool = False
 
     @property
-    def edge(self):  # type: ignore[no-untyped-def]
-        return self.nodes["expressway-e"]
+    def edge(self) -> EdgeNode:
+        return cast(EdgeNode, self.nodes["expressway-e"])
 
     @property
-    def core(self):  # type: ignore[no-untyped-def]
-        return self.nodes["expressway-c"]
+    def core(self) -> CoreNode:
+        return cast(CoreNode, self.nodes["expressway-c"])
 
     @property
-    def cucm(self) -> list:  # type: ignore[type-arg]
-        return [node for name, node in self.nodes.items() if name.startswith("cucm:")]
+    def cucm(self) -> list[CucmNode]:
+        """The CUCM nodes, publisher first within each cluster."""
+        return [cast(CucmNode, self.nodes[name]) for name in node_names(self.lab)
+                if name.startswith("cucm:") and name in self.nodes]
 
     @property
     def edge_port(self) -> int:
@@ -97,17 +107,20 @@ class RunningLab:
         lab, clock, resolver, sinks = self.lab, self.clock, self.resolver, self.sinks
         starters: dict[str, Callable[[], Awaitable[Node]]] = {}
         for cluster in lab.clusters:
-            name = f"cucm:{cluster.name}"
-
-            async def cucm(cluster=cluster, name=name) -> Node:  # type: ignore[no-untyped-def]
-                node = await start_cucm(lab, cluster, clock, sinks[name], state_dir=self.state_dir / f"cucm-{cluster.name}")
-                resolver.bind(cluster.listener, node.running.port)
-                return node
-
-            starters[name] = cucm
+            for listener in cluster.nodes:
+                starters[cluster.node_name(listener)] = self._cucm_starter(cluster, listener)
         starters["expressway-c"] = lambda: start_core(lab, clock, resolver, sinks["expressway-c"])
         starters["expressway-e"] = lambda: start_edge(lab, clock, resolver, sinks["expressway-e"])
         return starters
+
+    def _cucm_starter(self, cluster: ClusterConfig, listener: Listener) -> Callable[[], Awaitable[Node]]:
+        async def start() -> Node:
+            node = await start_cucm(self.lab, cluster, self.clock, self.sinks[cluster.node_name(listener)],
+                                    state_dir=self.state_dir / f"cucm-{cluster.name}", node=listener)
+            self.resolver.bind(listener, node.running.port)
+            return node
+
+        return start
 
 
 async def start_lab(lab: Lab, log_dir: Path | None = None, clock: LabClock | None = None,
@@ -115,7 +128,7 @@ async def start_lab(lab: Lab, log_dir: Path | None = None, clock: LabClock | Non
     """Start every node; ``state_dir`` None means a private temporary directory removed at stop."""
     owned = state_dir is None
     state = Path(tempfile.mkdtemp(prefix="mrasim-")) if state_dir is None else state_dir
-    names = ["jabber", "expressway-e", "expressway-c", *(f"cucm:{c.name}" for c in lab.clusters)]
+    names = ["jabber", *node_names(lab)]
     sinks = {name: LineSink(log_dir / log_name(name, lab) if log_dir else None) for name in names}
     running = RunningLab(lab, clock or LabClock(), LabResolver.from_lab(lab), sinks, state, _owned_state=owned)
     try:
