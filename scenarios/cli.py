@@ -29,8 +29,11 @@ from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
 from edge.node import EdgeNode, start_edge
 from scenarios.control import start_control
-from scenarios.lab import RunningLab, log_name, start_lab
+from scenarios.lab import RunningLab, log_name, node_names, start_lab
 from scenarios.runner import Entry, run_login
+
+
+STATE = Path(".mrasim") / "state"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,12 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start every node on loopback and wait (Ctrl-C stops)",
                         description="Start the whole lab on the listen ports of the lab file and keep it running.")
     up.add_argument("--logs", type=Path, default=Path("logs"), help="directory for the node logs (%(default)s)")
+    up.add_argument("--state", type=Path, default=STATE, help="where CUCM keeps its database and keys (%(default)s)")
 
     serve = sub.add_parser("serve", help="run one node alone from the lab file",
                            description="Run one node on the fixed listen port of the lab file; the other nodes are "
                                        "reached by name through the lab's resolver, wherever they run.")
-    serve.add_argument("node", help="expressway-e, expressway-c or cucm[:CLUSTER]")
+    serve.add_argument("node", help="expressway-e, expressway-c, cucm, or cucm:CLUSTER[:HOST] for a subscriber")
     serve.add_argument("--logs", type=Path, default=Path("logs"), help="directory for the node log (%(default)s)")
+    serve.add_argument("--state", type=Path, default=STATE,
+                       help="CUCM's database and keys, shared by the nodes of a cluster (%(default)s)")
 
     run = sub.add_parser("run", help="start the lab, log in as Jabber, print the request sequence",
                          description="Start the lab on free ports, perform the Jabber MRA login, print each request "
@@ -90,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "run":
             return asyncio.run(_run(lab, args.out, args.user, args.password))
         if args.action == "up":
-            return asyncio.run(_up(lab, args.logs))
+            return asyncio.run(_up(lab, args.logs, args.state))
         if args.action == "status":
             return asyncio.run(_control(lab, "GET", "/status"))
         if args.action == "clock":
@@ -107,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "xcommand":
             return asyncio.run(_admin(lab.core.listener, "/mrasim/xcommand", args.command,
                                       (lab.core.admin_user, lab.core.admin_password)))
-        return asyncio.run(_serve(lab, args.node, args.logs))
+        return asyncio.run(_serve(lab, args.node, args.logs, args.state))
     except KeyboardInterrupt:
         return 130
     except OSError as exc:
@@ -117,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _run(lab: Lab, out: Path, user: str | None, password: str | None) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("jabber", "expressway-e", "expressway-c", *(f"cucm:{c.name}" for c in lab.clusters)):
+    for name in ("jabber", *node_names(lab)):
         (out / log_name(name, lab)).unlink(missing_ok=True)
     started = time.perf_counter()
     running = await start_lab(lab.with_ephemeral_ports(), out)
@@ -140,12 +146,12 @@ async def _run(lab: Lab, out: Path, user: str | None, password: str | None) -> i
         print(f"login succeeded ({outcome.path} path) in {total:.1f} ms; devices: {', '.join(outcome.devices)}")
     else:
         print(f"login FAILED at {outcome.failed_step}: {outcome.reason}")
-    print(f"logs: {', '.join(str(out / log_name(n, lab)) for n in ('expressway-e', 'expressway-c', 'cucm:' + lab.clusters[0].name, 'jabber'))}")
+    print(f"logs: {', '.join(str(out / log_name(n, lab)) for n in ('jabber', *reversed(node_names(lab))))}")
     return 0 if outcome.ok else 1
 
 
-async def _up(lab: Lab, logs: Path) -> int:
-    running = await start_lab(lab, logs)
+async def _up(lab: Lab, logs: Path, state: Path) -> int:
+    running = await start_lab(lab, logs, state_dir=state)
     try:
         control = await start_control(running)
     except OSError:
@@ -222,7 +228,7 @@ def describe(running: RunningLab) -> str:
     ])
 
 
-async def _serve(lab: Lab, node: str, logs: Path) -> int:
+async def _serve(lab: Lab, node: str, logs: Path, state: Path) -> int:
     clock = LabClock()
     resolver = LabResolver.from_lab(lab)
     started: EdgeNode | CoreNode | CucmNode
@@ -235,16 +241,19 @@ async def _serve(lab: Lab, node: str, logs: Path) -> int:
         core = await start_core(lab, clock, resolver, sink)
         started, where, port = core, lab.core.listener, core.traffic.port
     elif node == "cucm" or node.startswith("cucm:"):
-        name = node.partition(":")[2] or lab.clusters[0].name
-        cluster = next((c for c in lab.clusters if c.name == name), None)
-        if cluster is None:
-            print(f"mrasim: no cluster {name!r} in {lab.source}", file=sys.stderr)
+        name = node if node != "cucm" else lab.clusters[0].node_name(lab.clusters[0].listener)
+        found = [(c, n) for c in lab.clusters for n in c.nodes if c.node_name(n) == name]
+        if not found:
+            known = ", ".join(n for n in node_names(lab) if n.startswith("cucm:"))
+            print(f"mrasim: no CUCM node {name!r} in {lab.source}; known: {known}", file=sys.stderr)
             return 2
-        sink = LineSink(logs / log_name(f"cucm:{name}", lab))
-        cucm = await start_cucm(lab, cluster, clock, sink)
-        started, where, port = cucm, cluster.listener, cucm.running.port
+        cluster, listener = found[0]
+        sink = LineSink(logs / log_name(name, lab))
+        cucm = await start_cucm(lab, cluster, clock, sink, state_dir=state / f"cucm-{cluster.name}", node=listener)
+        started, where, port = cucm, listener, cucm.running.port
     else:
-        print(f"mrasim: unknown node {node!r}; expected expressway-e, expressway-c or cucm[:CLUSTER]", file=sys.stderr)
+        print(f"mrasim: unknown node {node!r}; expected expressway-e, expressway-c or cucm[:CLUSTER[:HOST]]",
+              file=sys.stderr)
         return 2
     print(f"{node} serving {where.origin} on {where.address}:{port}; log {sink.path} (Ctrl-C stops)", flush=True)
     try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from common.basic import basic_header
 from common.config import DEFAULT_LAB, load_lab
 from scenarios.cli import describe, main
 from scenarios.lab import start_lab
@@ -61,22 +62,37 @@ async def test_up_describes_what_a_person_needs_to_drive_the_lab() -> None:
     assert f"127.0.0.1:{port}" in text
 
 
-async def test_serve_runs_one_node_alone_in_its_own_process(tmp_path: Path) -> None:
+async def serve_node(lab_file: Path, node: str, tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen([sys.executable, "-m", "scenarios.cli", "--lab", str(lab_file), "serve", node,
+                             "--logs", str(tmp_path), "--state", str(tmp_path / "state")],
+                            stdout=subprocess.PIPE, text=True)
+    line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 20)  # type: ignore[union-attr]
+    return proc, int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))  # type: ignore[union-attr]
+
+
+async def test_serve_runs_cluster_nodes_in_their_own_processes_sharing_the_database(tmp_path: Path) -> None:
     data = tomllib.loads(DEFAULT_LAB.read_text())
     lab_file = tmp_path / "lab.toml"
     lab_file.write_text(DEFAULT_LAB.read_text().replace(f"listen_port = {data['clusters'][0]['listen_port']}",
-                                                        "listen_port = 0"))
-    proc = subprocess.Popen([sys.executable, "-m", "scenarios.cli", "--lab", str(lab_file), "serve", "cucm",
-                             "--logs", str(tmp_path)], stdout=subprocess.PIPE, text=True)
+                                                        "listen_port = 0")
+                        + '[[clusters.subscribers]]\nhost = "cucm-sub1"\nlisten_port = 0\n')
+    publisher, pub_port = await serve_node(lab_file, "cucm", tmp_path)
+    procs = [publisher]
     try:
-        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 20)  # type: ignore[union-attr]
-        port = int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))  # type: ignore[union-attr]
+        subscriber, sub_port = await serve_node(lab_file, "cucm:cluster1:cucm-sub1", tmp_path)
+        procs.append(subscriber)
+        kids = []
         async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{port}/cucm-uds/clusterUser?username=aokanlawon",
+            async with session.get(f"http://127.0.0.1:{pub_port}/cucm-uds/clusterUser?username=aokanlawon",
                                    headers={"Host": "cucm.lab.example:8443"}) as resp:
-                assert resp.status == 200
-                assert 'found="true"' in await resp.text()
+                assert resp.status == 200 and 'found="true"' in await resp.text()
+            for port in (pub_port, sub_port):
+                async with session.get(f"http://127.0.0.1:{port}/ssosp/token/authz_keys",
+                                       headers={"Authorization": basic_header("axladmin", "Axl!Pass123")}) as resp:
+                    kids.append((await resp.json())["signing_kid"])
     finally:
-        proc.terminate()
-        proc.wait(10)
-    assert (tmp_path / "cucm.log").exists()
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+    assert kids[0] == kids[1]
+    assert (tmp_path / "cucm.log").exists() and (tmp_path / "cucm-sub1.log").exists()
