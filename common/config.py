@@ -144,6 +144,16 @@ class ImpConfig:
 
 
 @dataclass(frozen=True)
+class UnityConfig:
+    """Unity Connection: a resource server that fetches the OAuth keys of one CUCM cluster ("AuthZ Servers")."""
+
+    listener: Listener
+    authz_cluster: str
+    axl_user: str
+    axl_password: str
+
+
+@dataclass(frozen=True)
 class Device:
     name: str
     model: str
@@ -201,6 +211,7 @@ class Lab:
     srv: tuple[SrvRecord, ...]
     control: Listener
     imps: tuple[ImpConfig, ...] = ()
+    unity: UnityConfig | None = None
 
     def imp(self, host: str) -> ImpConfig | None:
         return next((i for i in self.imps if i.host == host.lower()), None)
@@ -219,6 +230,8 @@ class Lab:
                  "oauthvalidator": self.core.validator}
         found.update({c.node_name(node): node for c in self.clusters for node in c.nodes})
         found["control"] = self.control
+        if self.unity is not None:
+            found["unity"] = self.unity.listener
         found["expressway-e:xmpp"] = self.edge.xmpp
         found["expressway-c:xcp"] = self.core.xcp
         for imp in self.imps:
@@ -242,6 +255,7 @@ class Lab:
                                                subscribers=tuple(free(s) for s in c.subscribers))
                            for c in self.clusters),
             control=free(self.control),
+            unity=dataclasses.replace(self.unity, listener=free(self.unity.listener)) if self.unity else None,
         )
 
     def replace_core(self, **changes: Any) -> Lab:
@@ -373,9 +387,23 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
     if not srv:
         srv.append(SrvRecord(f"_collab-edge._tls.{domain}", edge.listener.host, edge.listener.port, 1, 10))
     imps = _imps(root, clusters, domain)
+    unity = _unity(root, domain, names)
     root.done()
     return Lab(source, domain, utc_offset, debug, edge, core, tuple(clusters), tuple(users), tuple(clients), jabber,
-               tuple(srv), control, imps)
+               tuple(srv), control, imps, unity)
+
+
+def _unity(root: _Table, domain: str, clusters: set[str]) -> UnityConfig | None:
+    if "unity" not in root.data:
+        root.seen.add("unity")
+        return None
+    t = root.table("unity")
+    cluster = t.str("authz_cluster")
+    if cluster not in clusters:
+        raise ConfigError(f"{t.where('authz_cluster')}: expected one of {sorted(clusters)}, got {cluster!r}")
+    unity = UnityConfig(_listener(t, domain, default_host="cuc"), cluster, t.str("axl_user"), t.str("axl_password"))
+    t.done()
+    return unity
 
 
 def _stream_listener(t: _Table, host: str, scheme: str, port: int, address: str = "127.0.0.1") -> Listener:

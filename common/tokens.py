@@ -144,6 +144,19 @@ class AuthzKeys:
         return cls(cluster, signing, encryption)
 
 
+AUTHZ_KEYS_PATH = "/ssosp/token/authz_keys"
+
+
+def keys_from_response(status: int, body: bytes) -> AuthzKeys | None:
+    """The keys in an answer to ``GET /ssosp/token/authz_keys`` (modelled path), or None if it holds none."""
+    if status != 200:
+        return None
+    try:
+        return AuthzKeys.from_export(json.loads(body))
+    except ValueError:
+        return None
+
+
 class KeyRing:
     """The AuthZ keys a validator holds, found by kid (Expressway-C may hold several clusters' keys)."""
 

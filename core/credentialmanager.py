@@ -21,7 +21,7 @@ from common.config import ClusterConfig, CoreConfig
 from common.hop import HopError
 from common.logformats.expressway import CREDENTIALMANAGER
 from common.nodelog import ExpresswayLog
-from common.tokens import AuthzKeys, KeyRing, TokenError, read_access_token
+from common.tokens import AUTHZ_KEYS_PATH, AuthzKeys, KeyRing, TokenError, keys_from_response, read_access_token
 from common.basic import basic_header
 from core.upstream import Upstream
 
@@ -85,13 +85,14 @@ class AuthzKeyStore:
         for node in cluster.nodes:
             try:
                 response = await self.upstream.call(
-                    KEYS_MODULE, "GET", f"{node.origin}/ssosp/token/authz_keys",
+                    KEYS_MODULE, "GET", f"{node.origin}{AUTHZ_KEYS_PATH}",
                     headers={"Authorization": basic_header(self.config.axl_user, self.config.axl_password)},
                 )
-                if response.status == 200:
-                    return AuthzKeys.from_export(response.json())
-            except (HopError, ValueError):
+            except HopError:
                 continue
+            keys = keys_from_response(response.status, response.body)
+            if keys is not None:
+                return keys
         return None
 
 

@@ -28,6 +28,9 @@ def allow_list(state: CoreState) -> frozenset[tuple[str, int]]:
         for host in (*(node.host for node in cluster.nodes), *cluster.imp_hosts):
             entries.update((host, port) for port in AUTO_PORTS)
         entries.update((node.host, node.port) for node in cluster.nodes)
+    if state.lab.unity is not None:
+        unity = state.lab.unity.listener
+        entries.update({(unity.host, unity.port), (unity.host, 443)})
     for item in state.config.http_allow_list:
         host, _, port = item.lower().partition(":")
         if port.isdigit():
@@ -46,6 +49,9 @@ def internal_origin(state: CoreState, target: ProxyDescriptor) -> str:
     for cluster in state.lab.clusters:
         if target.host in (*(node.host for node in cluster.nodes), *cluster.imp_hosts):
             return f"{cluster.listener.scheme}://{target.host}:{target.port}"
+    unity = state.lab.unity
+    if unity is not None and target.host == unity.listener.host:
+        return f"{unity.listener.scheme}://{target.host}:{target.port}"
     return target.origin
 
 

@@ -24,10 +24,12 @@ from common.nodelog import LineSink
 from common.resolver import LabResolver
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
+from cucm_stub.unity import start_unity
 from edge.node import EdgeNode, start_edge
 from jabber.client import JabberClient
 
-LOG_NAMES = {"expressway-e": "expressway-e.log", "expressway-c": "expressway-c.log", "jabber": "jabber.log"}
+LOG_NAMES = {"expressway-e": "expressway-e.log", "expressway-c": "expressway-c.log", "jabber": "jabber.log",
+             "unity": "unity.log"}
 
 
 class Node(Protocol):
@@ -48,7 +50,8 @@ def log_name(node: str, lab: Lab) -> str:
 def node_names(lab: Lab) -> list[str]:
     """Every node the lab runs, in start order: CUCM nodes (publisher first), Expressway-C, Expressway-E."""
     cucm = [cluster.node_name(node) for cluster in lab.clusters for node in cluster.nodes]
-    return [*cucm, "expressway-c", "expressway-e"]
+    unity = ["unity"] if lab.unity is not None else []
+    return [*cucm, *unity, "expressway-c", "expressway-e"]
 
 
 @dataclass
@@ -109,6 +112,8 @@ class RunningLab:
         for cluster in lab.clusters:
             for listener in cluster.nodes:
                 starters[cluster.node_name(listener)] = self._cucm_starter(cluster, listener)
+        if lab.unity is not None:
+            starters["unity"] = lambda: start_unity(lab, clock, resolver, sinks["unity"])
         starters["expressway-c"] = lambda: start_core(lab, clock, resolver, sinks["expressway-c"])
         starters["expressway-e"] = lambda: start_edge(lab, clock, resolver, sinks["expressway-e"])
         return starters

@@ -25,8 +25,8 @@ def test_run_prints_the_seed_sequence_and_writes_four_logs(tmp_path: Path, capsy
                                    "authorize_proxy", "OAuthcb", "access_token", "OAuthvalidator"], start=1):
         assert f"{{{number}: {name}}}" in out
     assert "login succeeded (oauth path)" in out
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["cucm.log", "expressway-c.log", "expressway-e.log",
-                                                         "jabber.log"]
+    assert {"cucm.log", "expressway-c.log", "expressway-e.log", "jabber.log", "unity.log"} <= {
+        p.name for p in tmp_path.iterdir()}
 
 
 def test_run_exits_1_and_names_the_step_when_login_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
