@@ -16,7 +16,8 @@ CONCEALED = "<CONCEALED>"
 
 SECRET_HEADERS = frozenset({"authorization", "x-credentials", "cookie", "set-cookie", "proxy-authorization"})
 SECRET_PARAMS = frozenset(
-    {"password", "code", "token", "access_token", "refresh_token", "client_secret", "username", "j_password"}
+    {"password", "code", "token", "access_token", "refresh_token", "client_secret", "username", "j_password",
+     "encryption_key"}
 )
 _TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
 _PARAM = re.compile(r"(?P<key>[A-Za-z_]+)=(?P<value>[^&#\s\"']*)")
@@ -71,7 +72,12 @@ def conceal_body(body: str, content_type: str = "") -> str:
         return body
     if "x-www-form-urlencoded" in content_type:
         return conceal_params(body)
+    if stripped.startswith("<"):
+        return _SECRET_XML.sub(lambda m: f"{m.group(1)}{CONCEALED}{m.group(3)}", body)
     return body
+
+
+_SECRET_XML = re.compile(r"(<(?:[\w.-]+:)?(password|session-key|token)>)[^<]*(</(?:[\w.-]+:)?\2>)")
 
 
 _COMPACT = re.compile(r'\s*\{\s*"(?:[^"\\]|\\.)*":\S')

@@ -8,6 +8,7 @@ import re
 from joserfc import jwe, jws
 from joserfc.jwk import OctKey, RSAKey
 
+from common.tokens import b64url
 from common.logformats.csf import parse_log as parse_csf
 from common.logformats.expressway import ExpresswayLine, parse_log
 from common.logformats.log4j import parse_log as parse_log4j
@@ -49,8 +50,10 @@ async def test_every_log_parses_with_its_format_and_holds_no_secret(running: Run
     c_lines = parse_log(texts["expressway-c"])
     assert e_lines and c_lines
     assert parse_csf(texts["jabber"]) and parse_log4j(texts["cucm:cluster1"])
+    keys = running.cucm[0].keys
     secrets = [outcome.access_token, outcome.refresh_token, "Cisco!123", "Axl!Pass123",
-               running.lab.clients[0].client_secret]
+               running.lab.clients[0].client_secret, b64url(keys.encryption.secret),
+               keys.signing.private_pem().splitlines()[1]]
     for name, text in texts.items():
         for secret in secrets:
             assert secret not in text, f"a secret reached {name}"
