@@ -180,10 +180,11 @@ class SsospServer:
         version = self.cluster.version
         if response_type == "code":
             if not supports_code_grant(version):
-                raise UnsupportedResponseType("authorization code grant not supported",
+                raise UnsupportedResponseType(f"authorization code grant not supported by CUCM {version}",
                                               f"CUCM {version} offers only the implicit grant")
             if not self.cluster.enterprise.refresh_login_flow:
-                raise UnsupportedResponseType("authorization code grant not enabled",
+                raise UnsupportedResponseType("authorization code grant not enabled: OAuth with Refresh Login Flow "
+                                              "is Disabled",
                                               "enterprise parameter OAuth with Refresh Login Flow is Disabled")
         elif response_type == "token":
             if not supports_oauth(version):
