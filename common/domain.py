@@ -65,3 +65,18 @@ def parse_edge_segment(segment: str) -> str | ProxyDescriptor:
             or not re.fullmatch(r"[0-9]{1,5}", port) or not 1 <= int(port) <= 65535):
         raise SegmentError(f"{text!r} is not a valid <domain>/<scheme>/<host>/<port> descriptor")
     return ProxyDescriptor(domain.lower(), scheme, host.lower(), int(port))
+
+
+def mra_target(segment: str, mra_domains: tuple[str, ...]) -> str | ProxyDescriptor:
+    """The edge segment decoded and checked against the MRA domains; :class:`SegmentError` says why not.
+
+    Both Expressways apply this check: E to refuse early (``403``, ``Server: CE_E``), C because it decides.
+    """
+    try:
+        target = parse_edge_segment(segment)
+    except SegmentError as exc:
+        raise SegmentError(f"malformed domain segment ({exc})") from None
+    domain = target.domain if isinstance(target, ProxyDescriptor) else target
+    if domain not in mra_domains:
+        raise SegmentError(f"domain {domain} is not configured for MRA")
+    return target

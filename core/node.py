@@ -14,7 +14,7 @@ from aiohttp import web
 
 from common.clock import LabClock
 from common.config import Lab
-from common.domain import ProxyDescriptor, SegmentError, parse_edge_segment
+from common.domain import ProxyDescriptor, SegmentError, mra_target
 from common.hop import HopClient
 from common.logformats.expressway import TRAFFIC_SERVER
 from common.nodelog import ExpresswayLog, LineSink
@@ -50,12 +50,9 @@ async def edge_request(request: web.Request) -> web.Response:
     state = request.app[CORE_STATE]
     segment, tail = request.match_info["segment"], request.match_info["tail"]
     try:
-        target = parse_edge_segment(segment)
+        target = mra_target(segment, state.config.mra_domains)
     except SegmentError as exc:
-        return forbidden(state, request, f"malformed domain segment ({exc})")
-    domain = target.domain if isinstance(target, ProxyDescriptor) else target
-    if domain not in state.config.mra_domains:
-        return forbidden(state, request, f"domain {domain} is not configured for MRA")
+        return forbidden(state, request, str(exc))
     if isinstance(target, ProxyDescriptor):
         return await relay(request, state, target, tail)
     handler = OPERATIONS.get((request.method, tail))

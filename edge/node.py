@@ -15,7 +15,7 @@ from aiohttp import web
 
 from common.clock import LabClock
 from common.config import Lab
-from common.domain import ProxyDescriptor, SegmentError, parse_edge_segment
+from common.domain import ProxyDescriptor, SegmentError, mra_target
 from common.hop import HopClient
 from common.logformats.expressway import TRAFFIC_SERVER
 from common.nodelog import ExpresswayLog, LineSink
@@ -55,12 +55,9 @@ async def edge_request(request: web.Request) -> web.StreamResponse:
     state = request.app[EDGE_STATE]
     segment, tail = request.match_info["segment"], request.match_info["tail"]
     try:
-        target = parse_edge_segment(segment)
+        target = mra_target(segment, state.lab.core.mra_domains)
     except SegmentError as exc:
-        return refuse(state, request, 403, f"Forbidden: malformed domain segment ({exc})")
-    domain = target.domain if isinstance(target, ProxyDescriptor) else target
-    if domain not in state.lab.core.mra_domains:
-        return refuse(state, request, 403, f"Forbidden: domain {domain} is not configured for MRA")
+        return refuse(state, request, 403, f"Forbidden: {exc}")
     if not isinstance(target, ProxyDescriptor) and tail == "authorize" and request.method == "GET":
         try:
             authorize = AuthorizeRequest.from_pairs(request.query.items())
