@@ -36,6 +36,26 @@ class LabClock:
         return self._offset
 
 
+class NodeClock(LabClock):
+    """One node's view of the lab clock: the lab's time plus a skew a fault can set (a node running ahead or behind,
+    as when NTP is missing). Advancing it advances the whole lab."""
+
+    def __init__(self, base: LabClock, skew: float = 0.0) -> None:
+        super().__init__()
+        self.base = base
+        self.skew = skew
+
+    def timestamp(self) -> float:
+        return self.base.timestamp() + self.skew
+
+    def advance(self, seconds: float) -> None:
+        self.base.advance(seconds)
+
+    @property
+    def offset(self) -> float:
+        return self.base.offset + self.skew
+
+
 def parse_step(text: str) -> int:
     """Parse a clock step such as ``+61m`` or ``60d`` into seconds."""
     match = _STEP.match(text.strip())

@@ -18,6 +18,7 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from common.faults import Exchange
 from common.resolver import LabResolver, NameError_
 
 
@@ -47,8 +48,10 @@ class HopResponse:
 class HopClient:
     """One per node: a pooled aiohttp session whose connections leave from the node's own address."""
 
-    def __init__(self, resolver: LabResolver, local_address: str = "127.0.0.1", timeout: float = 10.0) -> None:
+    def __init__(self, resolver: LabResolver, local_address: str = "127.0.0.1", timeout: float = 10.0,
+                 name: str = "") -> None:
         self.resolver = resolver
+        self.name = name
         self._local = local_address
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
@@ -97,6 +100,7 @@ class HopClient:
         sent = CIMultiDict(headers or {})
         sent["Host"] = host
         started = time.perf_counter()
+        await self._connection_faults(url, method)
         try:
             async with self._session.request(method, target, headers=sent, data=data, allow_redirects=False) as resp:
                 body = await resp.read()
@@ -105,3 +109,22 @@ class HopClient:
             raise HopError(url, "timeout", "no answer in time") from None
         except aiohttp.ClientConnectionError as exc:
             raise HopError(url, "connect", str(exc) or type(exc).__name__) from None
+
+    async def _connection_faults(self, url: str, method: str) -> None:
+        """Carry out the connection faults injected on this hop (:mod:`common.faults`)."""
+        engine = self.resolver.faults
+        if not engine.faults:
+            return
+        nominal = URL(url)
+        exchange = Exchange(self.resolver.node_name(nominal.host or "", nominal.port or 0), method, nominal.path,
+                            source=self.name, host=nominal.host or "")
+        for fault in engine.decide(exchange, http=False):
+            if fault.kind == "latency":
+                await asyncio.sleep(fault.seconds)
+            elif fault.kind == "refuse":
+                raise HopError(url, "connect", "Connection refused (fault)")
+            elif fault.kind == "reset":
+                raise HopError(url, "connect", "Connection reset by peer (fault)")
+            elif fault.kind == "blackhole":
+                await asyncio.sleep(fault.seconds)
+                raise HopError(url, "timeout", "no answer in time (fault: black hole)")

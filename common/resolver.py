@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from common.config import Lab, Listener, SrvRecord
+from common.faults import FaultEngine
 
 
 class NameError_(LookupError):
@@ -18,18 +19,27 @@ class NameError_(LookupError):
 
 
 class LabResolver:
-    def __init__(self, srv: Iterable[SrvRecord] = ()) -> None:
+    """The lab's network as the nodes see it: names, listeners, and the faults injected between them."""
+
+    def __init__(self, srv: Iterable[SrvRecord] = (), faults: FaultEngine | None = None) -> None:
         self._listeners: dict[tuple[str, int], tuple[str, int]] = {}
+        self._names: dict[tuple[str, int], str] = {}
         self._srv: dict[str, list[SrvRecord]] = {}
+        self.faults = faults or FaultEngine()
         for record in srv:
             self._srv.setdefault(record.name.lower(), []).append(record)
 
     @classmethod
     def from_lab(cls, lab: Lab) -> LabResolver:
         resolver = cls(lab.srv)
-        for listener in lab.listeners().values():
+        for name, listener in lab.listeners().items():
             resolver.bind(listener)
+            resolver._names[(listener.host.lower(), listener.port)] = name
         return resolver
+
+    def node_name(self, host: str, port: int) -> str:
+        """The lab's name for the node at ``host:port`` (``expressway-c``, ``cucm:cluster1`` …), else the host."""
+        return self._names.get((host.lower(), port), host)
 
     def bind(self, listener: Listener, listen_port: int | None = None) -> None:
         """Record where ``listener`` really is; ``listen_port`` overrides a port chosen at bind time."""

@@ -15,6 +15,7 @@ from aiohttp import web
 from common.clock import LabClock
 from common.config import Lab
 from common.domain import ProxyDescriptor, SegmentError, mra_target
+from common.faults import fault_middleware
 from common.hop import HopClient
 from common.logformats.expressway import TRAFFIC_SERVER
 from common.nodelog import ExpresswayLog, LineSink
@@ -81,7 +82,7 @@ class CoreNode:
 async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: LineSink) -> CoreNode:
     config = lab.core
     log = ExpresswayLog(config.system_name, clock, sink, lab.utc_offset, config.pid, debug=lab.debug)
-    hop = HopClient(resolver, config.listener.address)
+    hop = HopClient(resolver, config.listener.address, name="expressway-c")
     await hop.start()
     upstream = Upstream(hop, log, f"TANDBERG-Video-Communication-Server/{config.version}")
     keys = AuthzKeyStore(config, lab.clusters, upstream)
@@ -92,7 +93,8 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
 
     app = web.Application(middlewares=[traffic_server_middleware(log, TxnCounter(config.txn_start),
                                                                  absolute_urls=True, scheme=config.listener.scheme,
-                                                                 server=SERVER)])
+                                                                 server=SERVER),
+                                   fault_middleware(resolver.faults, "expressway-c")])
     app[CORE_STATE] = state
     app.router.add_post("/mrasim/xcommand", xcommand)
     app.router.add_route("*", "/{segment}/{tail:.*}", edge_request)

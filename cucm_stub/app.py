@@ -24,6 +24,7 @@ from aiohttp import web
 from common.basic import parse_basic
 from common.clock import LabClock
 from common.config import ClusterConfig, Lab, Listener
+from common.faults import FaultEngine, fault_middleware
 from common.nodelog import LineSink, Log4jLog
 from common.serve import Running, serve
 from common.tokens import AuthzKeys
@@ -107,11 +108,11 @@ def crossed_hour(last: float, now: float, hour: int, offset: dt.timedelta) -> bo
 
 
 def build_app(lab: Lab, cluster: ClusterConfig, clock: LabClock, log: Log4jLog, keys: ClusterKeys,
-              db: ClusterDatabase, node: Listener | None = None) -> web.Application:
+              db: ClusterDatabase, node: Listener | None = None, faults: FaultEngine | None = None) -> web.Application:
     node = node or cluster.listener
     publisher = node == cluster.listener
     directory = Directory(lab, cluster)
-    app = web.Application()
+    app = web.Application(middlewares=[fault_middleware(faults, cluster.node_name(node))] if faults else [])
     app[SSOSP] = ssosp = SsospServer(cluster, lab.clients, directory, keys, clock,
                                      refresh_tokens=SqliteRefreshTokenStore(db), origin=node.origin)
     app[UDS] = uds = UdsService(cluster, directory, keys, clock, origin=node.origin)
@@ -155,7 +156,7 @@ def build_app(lab: Lab, cluster: ClusterConfig, clock: LabClock, log: Log4jLog, 
 
 async def start_cucm(
     lab: Lab, cluster: ClusterConfig, clock: LabClock, sink: LineSink, keys: AuthzKeys | None = None,
-    state_dir: Path | None = None, node: Listener | None = None,
+    state_dir: Path | None = None, node: Listener | None = None, faults: FaultEngine | None = None,
 ) -> CucmNode:
     """Start one node of ``cluster`` (its publisher unless ``node`` names a subscriber) on that node's listener.
 
@@ -175,7 +176,7 @@ async def start_cucm(
         db.close()
         raise
     log = Log4jLog(clock, sink, lab.utc_offset, debug=lab.debug)
-    app = build_app(lab, cluster, clock, log, holder, db, node)
+    app = build_app(lab, cluster, clock, log, holder, db, node, faults)
     try:
         running = await serve(app, node)
     except OSError:
@@ -209,7 +210,7 @@ async def _neutral(request: web.Request) -> Request:
     for name, value in request.headers.items():
         headers.setdefault(name.lower(), value)
     form: tuple[tuple[str, str], ...] = ()
-    if request.content_type == FORM and request.can_read_body:
+    if request.content_type == FORM and request.body_exists:
         text = (await request.read()).decode("utf-8", "replace")
         form = tuple(parse_qsl(text, keep_blank_values=True))
     return Request(

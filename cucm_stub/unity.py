@@ -21,6 +21,7 @@ from lxml import etree
 from common.basic import basic_header, parse_basic
 from common.clock import LabClock
 from common.config import Lab, UnityConfig
+from common.faults import fault_middleware
 from common.hop import HopClient, HopError
 from common.nodelog import LineSink, Log4jLog
 from common.resolver import LabResolver
@@ -116,10 +117,12 @@ def _unauthorized(reason: str) -> web.Response:
 async def start_unity(lab: Lab, clock: LabClock, resolver: LabResolver, sink: LineSink) -> UnityNode:
     assert lab.unity is not None
     log = Log4jLog(clock, sink, lab.utc_offset, debug=lab.debug)
-    hop = HopClient(resolver, lab.unity.listener.address)
+    hop = HopClient(resolver, lab.unity.listener.address, name="unity")
     await hop.start()
     keys = UnityKeys(lab.unity, lab, hop, log)
     await keys.refresh()
-    running = await serve(unity_app(lab.unity, keys, clock, log), lab.unity.listener)
+    app = unity_app(lab.unity, keys, clock, log)
+    app.middlewares.append(fault_middleware(resolver.faults, "unity"))
+    running = await serve(app, lab.unity.listener)
     resolver.bind(lab.unity.listener, running.port)
     return UnityNode("unity", running, keys, hop)

@@ -16,6 +16,7 @@ from aiohttp import web
 from common.clock import LabClock
 from common.config import Lab
 from common.domain import ProxyDescriptor, SegmentError, mra_target
+from common.faults import fault_middleware
 from common.hop import HopClient
 from common.logformats.expressway import TRAFFIC_SERVER
 from common.nodelog import ExpresswayLog, LineSink
@@ -105,12 +106,13 @@ class EdgeNode:
 async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: LineSink) -> EdgeNode:
     config = lab.edge
     log = ExpresswayLog(config.system_name, clock, sink, lab.utc_offset, config.pid, debug=lab.debug)
-    hop = HopClient(resolver, config.listener.address)
+    hop = HopClient(resolver, config.listener.address, name="expressway-e")
     await hop.start()
     state = EdgeState(lab, log, hop, f"http/1.1 vcs[{uuid.uuid5(uuid.NAMESPACE_DNS, config.listener.host)}] (ATS)")
     app = web.Application(middlewares=[traffic_server_middleware(log, TxnCounter(config.txn_start),
                                                                  absolute_urls=False, scheme=config.listener.scheme,
-                                                                 server=SERVER)])
+                                                                 server=SERVER),
+                                   fault_middleware(resolver.faults, "expressway-e")])
     app[EDGE_STATE] = state
     app.router.add_get("/OAuthcb", oauthcb)
     app.router.add_route("*", "/{segment}/{tail:.*}", edge_request)

@@ -116,7 +116,7 @@ class JabberClient:
     async def _drive(self, flow: Flow,
                      on_step: Callable[[StepRecord], None] | None = None) -> tuple[Outcome, list[StepRecord]]:
         records: list[StepRecord] = []
-        async with HopClient(self.resolver, self.lab.jabber.address) as hop:
+        async with HopClient(self.resolver, self.lab.jabber.address, name="jabber") as hop:
             try:
                 step = next(flow)
                 while True:

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, cast
 
-from common.clock import LabClock
+from common.clock import LabClock, NodeClock
 from common.config import ClusterConfig, Lab, Listener
 from common.nodelog import LineSink
+from common.faults import FaultEngine
 from common.resolver import LabResolver
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
@@ -62,7 +63,24 @@ class RunningLab:
     sinks: dict[str, LineSink]
     state_dir: Path
     nodes: dict[str, Node] = field(default_factory=dict)
+    clocks: dict[str, NodeClock] = field(default_factory=dict)
     _owned_state: bool = False
+
+    def clock_for(self, name: str) -> NodeClock:
+        """The node's own clock: the lab clock plus the skew a fault may give it (``set_skew``)."""
+        if name not in self.clocks:
+            self.clocks[name] = NodeClock(self.clock)
+        return self.clocks[name]
+
+    def set_skew(self, name: str, seconds: float) -> None:
+        """Make a node's clock run ``seconds`` ahead (negative: behind) of the lab, as without NTP."""
+        if name not in self.nodes:
+            raise KeyError(f"no node {name!r}; nodes: {', '.join(self.nodes)}")
+        self.clock_for(name).skew = seconds
+
+    @property
+    def faults(self) -> FaultEngine:
+        return self.resolver.faults
 
     @property
     def edge(self) -> EdgeNode:
@@ -107,21 +125,24 @@ class RunningLab:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
     def _starters(self) -> dict[str, Callable[[], Awaitable[Node]]]:
-        lab, clock, resolver, sinks = self.lab, self.clock, self.resolver, self.sinks
+        lab, resolver, sinks, clock = self.lab, self.resolver, self.sinks, self.clock_for
         starters: dict[str, Callable[[], Awaitable[Node]]] = {}
         for cluster in lab.clusters:
             for listener in cluster.nodes:
                 starters[cluster.node_name(listener)] = self._cucm_starter(cluster, listener)
         if lab.unity is not None:
-            starters["unity"] = lambda: start_unity(lab, clock, resolver, sinks["unity"])
-        starters["expressway-c"] = lambda: start_core(lab, clock, resolver, sinks["expressway-c"])
-        starters["expressway-e"] = lambda: start_edge(lab, clock, resolver, sinks["expressway-e"])
+            starters["unity"] = lambda: start_unity(lab, clock("unity"), resolver, sinks["unity"])
+        starters["expressway-c"] = lambda: start_core(lab, clock("expressway-c"), resolver, sinks["expressway-c"])
+        starters["expressway-e"] = lambda: start_edge(lab, clock("expressway-e"), resolver, sinks["expressway-e"])
         return starters
 
     def _cucm_starter(self, cluster: ClusterConfig, listener: Listener) -> Callable[[], Awaitable[Node]]:
+        name = cluster.node_name(listener)
+
         async def start() -> Node:
-            node = await start_cucm(self.lab, cluster, self.clock, self.sinks[cluster.node_name(listener)],
-                                    state_dir=self.state_dir / f"cucm-{cluster.name}", node=listener)
+            node = await start_cucm(self.lab, cluster, self.clock_for(name), self.sinks[name],
+                                    state_dir=self.state_dir / f"cucm-{cluster.name}", node=listener,
+                                    faults=self.resolver.faults)
             self.resolver.bind(listener, node.running.port)
             return node
 
