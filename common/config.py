@@ -526,6 +526,14 @@ class _Table:
             raise ConfigError(f"{self.where(key)}: expected {low}..{high}, got {value}")
         return value
 
+    def float(self, key: str, default: Any = _REQUIRED, low: float | None = None, high: float | None = None) -> float:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{self.where(key)}: expected a number, got {value!r}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ConfigError(f"{self.where(key)}: expected {low}..{high}, got {value}")
+        return float(value)
+
     def bool(self, key: str, default: Any = _REQUIRED) -> bool:
         value = self._get(key, default)
         if not isinstance(value, bool):
@@ -564,3 +572,7 @@ class _Table:
         unknown = sorted(set(self.data) - self.seen)
         if unknown:
             raise ConfigError(f"{self.where(unknown[0])}: unknown key (known: {', '.join(sorted(self.seen))})")
+
+
+TomlTable = _Table
+"""The typed TOML reader every validated file in mrasim uses (lab files, scenario files)."""

@@ -83,6 +83,7 @@ class Outcome:
     expires_in: int = 0
     edge_config: EdgeConfig | None = None
     devices: tuple[str, ...] = ()
+    status: int = 0
 
 
 Flow = Generator[Step, Reply, Outcome]
@@ -168,7 +169,7 @@ def refresh(s: Settings, refresh_token: str, log: CsfLog) -> Flow:
         reason = _oauth_error(reply)
         log.write("ERROR", points.REFRESH_FAILURE,
                   f"handleRefreshTokenFailure: refresh failed ({reason}); clearing tokens, full authorization needed")
-        return Outcome(False, "refresh", failed_step="refresh_token", reason=reason)
+        return Outcome(False, "refresh", failed_step="refresh_token", reason=reason, status=reply.status)
     log.write("INFO", points.TOKENS, f"Access token refreshed, expires_in={tokens.get('expires_in')}")
     return Outcome(True, "refresh", access_token=access, refresh_token=tokens.get("refresh_token", refresh_token),
                    expires_in=int(tokens.get("expires_in", 0)))
@@ -260,4 +261,4 @@ def _xauth_cookie(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> str:
 def _fail(log: CsfLog, step: str, reply: Reply, path: str, reason: str = "") -> Outcome:
     reason = reason or f"HTTP {reply.status} {reply.reason}".strip()
     log.write("ERROR", points.FAILURE, f"{step} failed: {reason}")
-    return Outcome(False, path, failed_step=step, reason=reason)
+    return Outcome(False, path, failed_step=step, reason=reason, status=reply.status)

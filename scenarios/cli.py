@@ -20,7 +20,6 @@ from pathlib import Path
 import aiohttp
 
 from common.clock import LabClock
-from common.basic import basic_header
 from common.config import DEFAULT_LAB, ConfigError, Lab, Listener, load_lab
 from common.domain import ProxyDescriptor, encode_segment
 from common.nodelog import LineSink
@@ -28,6 +27,8 @@ from common.resolver import LabResolver
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
 from edge.node import EdgeNode, start_edge
+from scenarios import scenariocli
+from scenarios.adminclient import send_admin
 from scenarios.control import start_control
 from scenarios.lab import RunningLab, log_name, node_names, start_lab
 from scenarios.runner import Entry, run_login
@@ -82,11 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Run an xCommand on Expressway-C of a running lab. RefreshServers fetches "
                                           "the AuthZ keys from every CUCM cluster again (\"Refresh servers\").")
     xcommand.add_argument("command", help="the xCommand, e.g. RefreshServers or 'refresh servers'")
+    scenariocli.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.action == "scenario":
+        return scenariocli.main(args)
     try:
         lab = load_lab(args.lab)
     except ConfigError as exc:
@@ -168,17 +172,14 @@ async def _up(lab: Lab, logs: Path, state: Path) -> int:
 
 async def _admin(listener: Listener, path: str, command: str, credentials: tuple[str, str]) -> int:
     """Send an administration command to a node of a running lab, as its administrator."""
-    url = f"http://{listener.address}:{listener.listen_port}{path}"
-    headers = {"Host": f"{listener.host}:{listener.port}", "Authorization": basic_header(*credentials)}
     try:
-        async with aiohttp.ClientSession() as session:
-            async with session.post(url, json={"command": command}, headers=headers) as response:
-                data = await response.json()
+        status, data = await send_admin(listener.address, listener.listen_port, f"{listener.host}:{listener.port}",
+                                        path, command, credentials)
     except aiohttp.ClientConnectionError:
         print(f"mrasim: {listener.host} does not answer on {listener.address}:{listener.listen_port}; start the lab "
               "with 'mrasim up' (same --lab file)", file=sys.stderr)
         return 1
-    if response.status != 200:
+    if status != 200:
         print(f"mrasim: {data.get('error', data)}", file=sys.stderr)
         return 1
     print(data["output"])

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from yarl import URL
 
 from common.logformats.expressway import ExpresswayLine, split_records
-from jabber.client import StepRecord
+from jabber.client import JabberClient, StepRecord
 from jabber.flow import Outcome
 from scenarios.lab import RunningLab
 
@@ -74,7 +74,8 @@ def internal_calls(records: list[str]) -> list[tuple[str, str, str, int, float]]
 
 
 async def run_login(running: RunningLab, on_entry: Callable[[Entry], None] | None = None,
-                    userid: str | None = None, password: str | None = None) -> tuple[Outcome, list[Entry]]:
+                    userid: str | None = None, password: str | None = None,
+                    client: JabberClient | None = None) -> tuple[Outcome, list[Entry]]:
     entries: list[Entry] = []
     core_sink = running.sinks["expressway-c"]
     mark = len(core_sink.records)
@@ -99,7 +100,7 @@ async def run_login(running: RunningLab, on_entry: Callable[[Entry], None] | Non
                 number += 1
                 add(Entry(number, name, hop, method, _short(url), status, elapsed))
 
-    client = running.jabber(userid, password)
+    client = client or running.jabber(userid, password)
     outcome, _ = await client.login(on_step)
     return outcome, entries
 
