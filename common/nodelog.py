@@ -70,9 +70,10 @@ class _NodeLog:
         def renderer(_: object, __: str, event: EventDict) -> str:
             return render(event)
 
+        # ``bind()`` once: the lazy proxy ``wrap_logger`` returns would rebuild the bound logger on every line.
         self._log = structlog.wrap_logger(
             sink, processors=[stamp, renderer], wrapper_class=structlog.BoundLogger, context_class=dict
-        )
+        ).bind()
 
     def _emit(self, level: str, **event: Any) -> None:
         if level == "DEBUG" and not self.debug_enabled:

@@ -20,13 +20,16 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import padding, serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, padding, serialization
+from cryptography.hazmat.primitives.asymmetric import padding as rsa_padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -301,7 +304,53 @@ def decrypt_jwe(compact: str, ring: KeyRing) -> dict[str, Any]:
     return claims
 
 
+_COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+_PLAIN_HEADER = frozenset({"alg", "typ", "kid"})
+_CHECKED_CLAIMS = frozenset({"iat", "nbf", "aud"})
+
+
 def _verify_jws(token: str, ring: KeyRing) -> dict[str, Any]:
+    """Verify an RS256 JWS: the common case directly with ``cryptography``, anything unusual through PyJWT.
+
+    PyJWT 2.15 checks every base64 character in Python on each of its three parses (header, decode, kid), which was
+    the largest single cost of a login under load (docs/performance.md). A well-formed token signed by a lab key is
+    verified here in one pass; a token that is malformed, forged, oddly padded or carries claims PyJWT would check
+    goes to :func:`_verify_jws_pyjwt`, so every refusal keeps PyJWT's verdict and reason.
+    """
+    match = _COMPACT_JWS.fullmatch(token)
+    if match is None or any(len(part) % 4 == 1 for part in match.groups()):
+        return _verify_jws_pyjwt(token, ring)
+    try:
+        header = json.loads(b64url_decode(match[1]))
+    except ValueError:
+        return _verify_jws_pyjwt(token, ring)
+    if not isinstance(header, dict) or not set(header) <= _PLAIN_HEADER or not isinstance(header.get("kid", ""), str):
+        return _verify_jws_pyjwt(token, ring)
+    if header.get("alg") != "RS256":
+        raise TokenError("Invalid signature", f"algorithm {header.get('alg')!r} is not accepted")
+    key = ring.signing(str(header.get("kid", "")))
+    signing_input = f"{match[1]}.{match[2]}".encode()
+    try:
+        key.public_key.verify(b64url_decode(match[3]), signing_input, rsa_padding.PKCS1v15(), hashes.SHA256())
+        claims = json.loads(b64url_decode(match[2]))
+    except (InvalidSignature, ValueError):
+        return _verify_jws_pyjwt(token, ring)
+    if not isinstance(claims, dict) or _CHECKED_CLAIMS & set(claims):
+        return _verify_jws_pyjwt(token, ring)
+    return claims
+
+
+def token_kid(token: str) -> str:
+    """The ``kid`` of a JWS header, without verifying anything ("" when there is none or it cannot be read)."""
+    head = token.split(".", 1)[0]
+    try:
+        header = json.loads(b64url_decode(head))
+    except ValueError:
+        return ""
+    return str(header.get("kid", "")) if isinstance(header, dict) else ""
+
+
+def _verify_jws_pyjwt(token: str, ring: KeyRing) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:

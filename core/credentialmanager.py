@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import jwt
 from aiohttp import web
 
 from common.clock import LabClock
@@ -21,7 +20,8 @@ from common.config import ClusterConfig, CoreConfig
 from common.hop import HopError
 from common.logformats.expressway import CREDENTIALMANAGER
 from common.nodelog import ExpresswayLog
-from common.tokens import AUTHZ_KEYS_PATH, AuthzKeys, KeyRing, TokenError, keys_from_response, read_access_token
+from common.tokens import (AUTHZ_KEYS_PATH, AuthzKeys, KeyRing, TokenError, keys_from_response, read_access_token,
+                           token_kid)
 from common.basic import basic_header
 from core.upstream import Upstream
 
@@ -55,7 +55,7 @@ def inspect(token: str, reqtype: str, ring: KeyRing, now: float) -> Verdict:
 
 
 def _kid(token: str) -> str:
-    return str(jwt.get_unverified_header(token).get("kid", ""))
+    return token_kid(token)
 
 
 class AuthzKeyStore:

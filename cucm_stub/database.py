@@ -47,6 +47,11 @@ class ClusterDatabase:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(str(path) if path else ":memory:", isolation_level=None, check_same_thread=False)
+        if path is not None:
+            # WAL without a sync per commit: a login storm commits a refresh token per login, and the nodes of a
+            # cluster in separate processes read while one writes. A power cut may lose the last tokens, as a lab may.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:
