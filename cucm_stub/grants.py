@@ -179,7 +179,8 @@ class RefreshTokenGrant(TokenGrant):
         try:
             claims = read_refresh_token(token, self.context.ring, now)
         except TokenError as exc:
-            raise InvalidGrant("invalid refresh token", f"refresh token refused: {exc.reason}") from None
+            description = "refresh token expired" if exc.reason == "Token expired" else "invalid refresh token"
+            raise InvalidGrant(description, f"refresh token refused: {exc.reason}") from None
         tid = str(claims.get("tid", ""))
         row = self.context.refresh_tokens.get(tid)
         if row is None or row.index != token_digest(token):
