@@ -115,6 +115,7 @@ class ClusterConfig:
     imp_hosts: tuple[str, ...]
     enterprise: EnterpriseParameters = EnterpriseParameters()
     subscribers: tuple[Listener, ...] = ()
+    ils: bool = True
 
     @property
     def nodes(self) -> tuple[Listener, ...]:
@@ -168,6 +169,7 @@ class User:
     display_name: str
     mra_enabled: bool
     devices: tuple[Device, ...]
+    home_cluster: bool = True
 
 
 @dataclass(frozen=True)
@@ -338,6 +340,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
             imp_hosts=tuple(_fqdn(h, domain) for h in cl.str_list("imp", [])),
             enterprise=_enterprise(cl.table("enterprise"), version),
             subscribers=tuple(_subscriber(st, domain) for st in cl.tables("subscribers")),
+            ils=cl.bool("ils", True),
         ))
         cl.done()
     if not clusters:
@@ -364,7 +367,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
             raise ConfigError(f"{source}: [[users]] cluster: expected one of {sorted(names)}, got {cluster!r}")
         userid = ut.str("userid")
         users.append(User(userid, ut.str("password"), cluster, ut.str("display_name", userid),
-                          ut.bool("mra_enabled", True), tuple(devices)))
+                          ut.bool("mra_enabled", True), tuple(devices), ut.bool("home_cluster", True)))
         ut.done()
 
     j = root.table("jabber")

@@ -57,17 +57,25 @@ def bad_gateway(reason: str) -> web.Response:
 
 
 async def find_home(state: CoreState, user: str) -> ClusterUser | None:
-    """Ask the known CUCM clusters which one is ``user``'s home (``/cucm-uds/clusterUser``), first found wins."""
-    for cluster in state.lab.clusters:
+    """Ask one CUCM cluster which cluster is ``user``'s home (``/cucm-uds/clusterUser``).
+
+    Expressway-C sends each lookup to one of the clusters it discovered, in turn, and relies on ILS to let any cluster
+    answer for every user; a cluster is skipped only when none of its nodes answers. Without ILS between the clusters
+    the answer depends on which cluster was asked: the field's intermittent 401s.
+    """
+    clusters = state.lab.clusters
+    start = state.next_lookup()
+    for cluster in clusters[start:] + clusters[:start]:
         response = await _cluster_user(state, cluster, user)
-        if response is None or response.status != 200:
+        if response is None:
             continue
+        if response.status != 200:
+            return None
         try:
             result = ClusterUser.from_xml(response.body)
         except XmlError:
-            continue
-        if result.found:
-            return result
+            return None
+        return result if result.found else None
     return None
 
 
@@ -124,21 +132,22 @@ async def _basic(request: web.Request, header: str, state: CoreState) -> Princip
         return unauthorized("credential authorization is off")
     try:
         home = await find_home(state, user)
-        if home is None:
-            _event(state, "Edge Authentication", "Authentication failed", user, Reason="User not found")
-            return unauthorized("unknown user")
-        cluster = state.cluster_by_host(home.home_cluster)
-        if cluster is None:
-            _event(state, "Edge Authentication", "Authentication failed", user, Reason="Home cluster unknown")
-            return unauthorized("home cluster unknown")
-        url = f"{cluster.listener.origin}/cucm-uds/user/{quote(user)}/devices"
-        response = await state.upstream.call(UDS_MODULE, "GET", url, headers={"Authorization": header})
+        clusters = [state.cluster_by_host(home.home_cluster)] if home is not None else list(state.lab.clusters)
+        status = 0
+        for cluster in filter(None, clusters):
+            url = f"{cluster.listener.origin}/cucm-uds/user/{quote(user)}/devices"
+            response = await state.upstream.call(UDS_MODULE, "GET", url, headers={"Authorization": header})
+            status = response.status
+            if status == 200:
+                break
     except HopError as exc:
         return bad_gateway(f"UDS unreachable: {exc.kind}")
-    if response.status != 200:
-        _event(state, "Edge Authentication", "Authentication failed", user, Reason=f"UDS answered {response.status}")
+    if status != 200:
+        reason = f"UDS answered {status}" if home is not None else "User not found"
+        _event(state, "Edge Authentication", "Authentication failed", user, Reason=reason)
         return unauthorized("credentials refused by UDS")
-    _event(state, "Edge Authentication", "Authentication succeeded", user)
+    _event(state, "Edge Authentication", "Authentication succeeded", user,
+           **({} if home is not None else {"Reason": "No home cluster"}))
     cookie = str(uuid.uuid4())
     state.sessions[cookie] = XAuthSession(user, header, state.clock.timestamp() + XAUTH_LIFETIME)
     return Principal(user, header, "credentials", cookie)

@@ -34,6 +34,13 @@ class CoreState:
     codes: dict[str, str] = field(default_factory=dict)
     refresh_nodes: dict[str, str] = field(default_factory=dict)
     sessions: dict[str, XAuthSession] = field(default_factory=dict)
+    _lookups: int = 0
+
+    def next_lookup(self) -> int:
+        """Which cluster the next ``clusterUser`` lookup goes to (round robin over the discovered clusters)."""
+        index = self._lookups % len(self.lab.clusters)
+        self._lookups += 1
+        return index
 
     @property
     def validator_url(self) -> str:

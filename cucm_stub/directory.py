@@ -46,6 +46,8 @@ class EndUser:
     home_local: bool
     mra_enabled: bool
     devices: tuple[PhoneDevice, ...]
+    home_cluster: bool = True
+    home_ils: bool = True
 
 
 class Directory:
@@ -62,8 +64,15 @@ class Directory:
                 self._passwords[user.userid] = user.password
 
     def find(self, userid: str) -> EndUser | None:
-        """Any user of the lab, wherever homed (the ILS-wide view ``clusterUser`` answers from)."""
-        return self._users.get(userid)
+        """A user this cluster can name a home cluster for: its own users, and those of the clusters it shares an ILS
+        network with (the view ``clusterUser`` answers from). A user whose "Home Cluster" box is unchecked has no
+        home cluster anywhere."""
+        user = self._users.get(userid)
+        if user is None or not user.home_cluster:
+            return None
+        if user.home_local or (self.cluster.ils and user.home_ils):
+            return user
+        return None
 
     def local_user(self, userid: str) -> EndUser | None:
         """A user homed on this cluster, or None."""
@@ -115,4 +124,6 @@ def _end_user(user: User, home: ClusterConfig, domain: str, local: bool) -> EndU
         home_local=local,
         mra_enabled=user.mra_enabled,
         devices=devices,
+        home_cluster=user.home_cluster,
+        home_ils=home.ils,
     )
