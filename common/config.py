@@ -54,6 +54,10 @@ class EdgeConfig:
     txn_start: int
     pid: int
     max_header_bytes: int
+    intrusion_protection: bool = True
+    intrusion_trigger: int = 5
+    intrusion_window: int = 60
+    intrusion_block: int = 600
     xmpp: Listener = Listener("expe", 5222, "xmpp", "127.0.0.1", 0)
 
 
@@ -296,6 +300,10 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         txn_start=e.int("txn_start", 2000, low=1),
         pid=e.int("pid", 16087, low=1),
         max_header_bytes=e.int("max_header_bytes", 8190, low=1024, high=65536),
+        intrusion_protection=e.on_off("intrusion_protection", True),
+        intrusion_trigger=e.int("intrusion_trigger", 5, low=1, high=1000),
+        intrusion_window=e.int("intrusion_window", 60, low=1, high=86400),
+        intrusion_block=e.int("intrusion_block", 600, low=1, high=86400),
         xmpp=_stream_listener(e, _fqdn(e.str("host", "expe"), domain), "xmpp", 5222),
     )
     e.done()

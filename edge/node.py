@@ -25,6 +25,7 @@ from common.resolver import LabResolver
 from common.serve import Running, serve
 from common.trafficlog import MODULE, TXN_KEY, traffic_server_middleware
 from common.txn import TxnCounter
+from edge.intrusion import IntrusionProtection, intrusion_middleware
 from edge.pages import login_form, oauthcb_page
 from edge.relay import relay_to_core
 
@@ -109,7 +110,10 @@ async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     hop = HopClient(resolver, config.listener.address, name="expressway-e")
     await hop.start()
     state = EdgeState(lab, log, hop, f"http/1.1 vcs[{uuid.uuid5(uuid.NAMESPACE_DNS, config.listener.host)}] (ATS)")
-    app = web.Application(middlewares=[traffic_server_middleware(log, TxnCounter(config.txn_start),
+    protection = [intrusion_middleware(IntrusionProtection(config.intrusion_trigger, config.intrusion_window,
+                                                           config.intrusion_block), clock, log)]
+    app = web.Application(middlewares=[*(protection if config.intrusion_protection else []),
+                                       traffic_server_middleware(log, TxnCounter(config.txn_start),
                                                                  absolute_urls=False, scheme=config.listener.scheme,
                                                                  server=SERVER),
                                    fault_middleware(resolver.faults, "expressway-e")])

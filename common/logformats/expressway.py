@@ -41,6 +41,7 @@ TRAFFIC_SERVER = ProcessStyle("traffic_server", pid=True, colon=True, level_colo
 EDGECONFIG = ProcessStyle("edgeconfigprovisioning", pid=False, colon=False)
 EDGECONFIG_EVENT = ProcessStyle("edgeconfigprovisioning", pid=False, colon=True)
 CREDENTIALMANAGER = ProcessStyle("credentialmanager", pid=False, colon=True)
+FAIL2BAN = ProcessStyle("fail2ban", pid=False, colon=True)
 XCP_JABBERD = ProcessStyle("XCP_JABBERD", pid=True, colon=True, lead=("ThreadID",))
 
 
