@@ -14,7 +14,8 @@ from collections.abc import Iterable
 
 CONCEALED = "<CONCEALED>"
 
-SECRET_HEADERS = frozenset({"authorization", "x-credentials", "cookie", "set-cookie", "proxy-authorization"})
+SECRET_HEADERS = frozenset({"authorization", "x-credentials", "cookie", "set-cookie", "proxy-authorization",
+                            "x-traversal-auth"})
 SECRET_PARAMS = frozenset(
     {"password", "code", "token", "access_token", "refresh_token", "client_secret", "username", "j_password",
      "encryption_key"}

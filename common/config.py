@@ -86,6 +86,7 @@ class CoreConfig:
     http_allow_list: tuple[str, ...]
     admin_user: str = "admin"
     admin_password: str = ""
+    traversal_password: str = "traversal"
     xcp: Listener = Listener("expc", 7400, "xcp", "127.0.0.1", 0)
 
 
@@ -327,6 +328,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         http_allow_list=tuple(c.str_list("http_allow_list", [])),
         admin_user=c.str("admin_user", "admin"),
         admin_password=c.str("admin_password", ""),
+        traversal_password=c.str("traversal_password", "traversal"),
         xcp=_stream_listener(c, _fqdn(c.str("host", "expc"), domain), "xcp", 7400),
     )
     c.done()

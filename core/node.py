@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from common import traversal
 from common.clock import LabClock
 from common.config import Lab
 from common.domain import ProxyDescriptor, SegmentError, mra_target
@@ -32,7 +33,7 @@ from core.proxy import relay
 from core.state import CORE_STATE, CoreState
 from core.upstream import Upstream
 
-Handler = Callable[[web.Request], Awaitable[web.Response]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPERATIONS: dict[tuple[str, str], Handler] = {
     ("GET", "get_edge_sso"): get_edge_sso,
     ("GET", "get_edge_config"): get_edge_config,
@@ -45,6 +46,25 @@ def forbidden(state: CoreState, request: web.Request, reason: str) -> web.Respon
     state.log.write(TRAFFIC_SERVER, "INFO", {"Detail": "Request refused", "Txn-id": request.get(TXN_KEY, ""),
                                              "Reason": reason}, module=MODULE)
     return web.Response(status=403, text=f"Forbidden: {reason}\n", headers={"Server": SERVER})
+
+
+def traversal_middleware(state: CoreState) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    """Refuse what did not come over the authenticated traversal link, or came with a stamp from a skewed clock."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith("/mrasim/"):
+            return await handler(request)
+        reason = traversal.check(request.headers.get(traversal.HEADER), state.config.traversal_password,
+                                 state.clock.timestamp())
+        if reason is not None:
+            state.log.write(TRAFFIC_SERVER, "INFO", {"Detail": "Traversal authentication failed",
+                                                     "Txn-id": request.get(TXN_KEY, ""), "Reason": reason},
+                            module=MODULE)
+            return web.Response(status=403, text=f"Forbidden: {reason}\n", headers={"Server": SERVER})
+        return await handler(request)
+
+    return middleware
 
 
 async def edge_request(request: web.Request) -> web.Response:
@@ -94,7 +114,8 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     app = web.Application(middlewares=[traffic_server_middleware(log, TxnCounter(config.txn_start),
                                                                  absolute_urls=True, scheme=config.listener.scheme,
                                                                  server=SERVER),
-                                   fault_middleware(resolver.faults, "expressway-c")])
+                                       traversal_middleware(state),
+                                       fault_middleware(resolver.faults, "expressway-c")])
     app[CORE_STATE] = state
     app.router.add_post("/mrasim/xcommand", xcommand)
     app.router.add_route("*", "/{segment}/{tail:.*}", edge_request)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from common import traversal
 from common.clock import LabClock
 from common.config import Lab
 from common.domain import ProxyDescriptor, SegmentError, mra_target
@@ -38,6 +39,7 @@ class EdgeState:
     log: ExpresswayLog
     hop: HopClient
     via: str
+    clock: LabClock
 
 
 EDGE_STATE = web.AppKey("edge_state", EdgeState)
@@ -68,7 +70,8 @@ async def edge_request(request: web.Request) -> web.StreamResponse:
                                      headers={"Server": SERVER})
         return web.Response(body=login_form(segment, authorize), content_type="text/html",
                             headers={"Server": SERVER})
-    return await relay_to_core(request, state.hop, state.lab.core.listener.origin, state.via, state.log)
+    return await relay_to_core(request, state.hop, state.lab.core.listener.origin, state.via, state.log,
+                               traversal.stamp(state.lab.core.traversal_password, state.clock.timestamp()))
 
 
 class _ParserErrors(logging.Handler):
@@ -109,7 +112,8 @@ async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     log = ExpresswayLog(config.system_name, clock, sink, lab.utc_offset, config.pid, debug=lab.debug)
     hop = HopClient(resolver, config.listener.address, name="expressway-e")
     await hop.start()
-    state = EdgeState(lab, log, hop, f"http/1.1 vcs[{uuid.uuid5(uuid.NAMESPACE_DNS, config.listener.host)}] (ATS)")
+    state = EdgeState(lab, log, hop, f"http/1.1 vcs[{uuid.uuid5(uuid.NAMESPACE_DNS, config.listener.host)}] (ATS)",
+                      clock)
     protection = [intrusion_middleware(IntrusionProtection(config.intrusion_trigger, config.intrusion_window,
                                                            config.intrusion_block), clock, log)]
     app = web.Application(middlewares=[*(protection if config.intrusion_protection else []),

@@ -12,6 +12,7 @@ from multidict import CIMultiDict
 
 from aiohttp import web
 
+from common import traversal as traversal_auth
 from common.conceal import conceal_header, conceal_params
 from common.hop import HopClient, HopError
 from common.logformats.expressway import TRAFFIC_SERVER, HttpMessage
@@ -34,10 +35,14 @@ def forward_headers(request: web.Request, via: str) -> CIMultiDict[str]:
 
 
 async def relay_to_core(request: web.Request, hop: HopClient, core_origin: str, via: str,
-                        log: ExpresswayLog) -> web.Response:
-    """Forward to C; the DEBUG ``Sending Request`` line shows the ``TrackingID`` that ties E's Txn-id to C's."""
+                        log: ExpresswayLog, traversal: str) -> web.Response:
+    """Forward to C; the DEBUG ``Sending Request`` line shows the ``TrackingID`` that ties E's Txn-id to C's.
+
+    ``traversal`` is the link's authentication stamp for this moment (:mod:`common.traversal`).
+    """
     body = await request.read() if request.body_exists else None
     headers = forward_headers(request, via)
+    headers[traversal_auth.HEADER] = traversal
     url = f"{core_origin}{request.path_qs}"
     if log.debug_enabled:
         shown = [(k, conceal_header(k, v)) for k, v in headers.items()]

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from common import traversal
 from common.basic import basic_header
 from common.clock import LabClock
 from common.config import Lab
@@ -44,6 +45,12 @@ def url(core: CoreNode, path: str) -> str:
     return f"http://127.0.0.1:{core.traffic.port}{path}"
 
 
+def from_edge(core: CoreNode, skew: float = 0.0) -> aiohttp.ClientSession:
+    """A session that talks to C as Expressway-E does: over the traversal link, with its authentication stamp."""
+    stamp = traversal.stamp(core.state.config.traversal_password, core.state.clock.timestamp() + skew)
+    return aiohttp.ClientSession(headers={traversal.HEADER: stamp})
+
+
 async def test_core_fetches_the_cluster_keys_at_start(core_alone) -> None:  # type: ignore[no-untyped-def]
     core, cucm, sink = core_alone
     assert core.state.keys.ring.signing(cucm.keys.signing.kid).checksum == cucm.keys.signing.checksum
@@ -52,7 +59,7 @@ async def test_core_fetches_the_cluster_keys_at_start(core_alone) -> None:  # ty
 
 async def test_core_get_edge_sso_reports_token_reuse_from_oauth_local(core_alone) -> None:  # type: ignore[no-untyped-def]
     core, _, _ = core_alone
-    async with aiohttp.ClientSession() as session:
+    async with from_edge(core) as session:
         async with session.get(url(core, f"/{SEG}/get_edge_sso?email=aokanlawon@lab.example")) as resp:
             assert resp.headers["Server"] == "CE_C ECS"
             assert SSOResult.from_xml(await resp.read()) == SSOResult(False, True)
@@ -65,7 +72,7 @@ async def test_core_issues_the_code_redirect_and_logs_it(core_alone) -> None:  #
     core, _, sink = core_alone
     form = {"username": "aokanlawon", "password": "Cisco!123", "response_type": "code", "realm": "local",
             "client_id": "C1b4b988f3efa1c3fc97d0d0a36f6b97f244b4fafe55e8d9d78774e305bae9ab1", "state": "7"}
-    async with aiohttp.ClientSession() as session:
+    async with from_edge(core) as session:
         async with session.post(url(core, f"/{SEG}/localauthentication"), data=form, allow_redirects=False) as resp:
             assert resp.status == 302
             location = resp.headers["Location"]
@@ -84,7 +91,7 @@ async def test_core_issues_the_code_redirect_and_logs_it(core_alone) -> None:  #
 
 async def test_core_get_edge_config_with_basic_credentials(core_alone) -> None:  # type: ignore[no-untyped-def]
     core, _, _ = core_alone
-    async with aiohttp.ClientSession() as session:
+    async with from_edge(core) as session:
         async with session.get(url(core, f"/{SEG}/get_edge_config?service_name=_cisco-uds&service_name=_cuplogin"),
                                headers={"Authorization": basic_header("aokanlawon", "Cisco!123")}) as resp:
             assert resp.status == 200
@@ -131,3 +138,24 @@ def test_oauthinspector_verdicts() -> None:
     assert inspect(token, "access", ring, now + 3600).reason == "Token expired"
     assert inspect(token, "access", KeyRing(), now).reason == "No matching AuthZ key"
     assert inspect(token, "bogus", ring, now).reason == "Unsupported request type"
+
+
+async def test_core_refuses_requests_without_a_good_traversal_stamp(core_alone) -> None:  # type: ignore[no-untyped-def]
+    core, _, sink = core_alone
+    path = url(core, f"/{SEG}/get_edge_sso?email=aokanlawon@lab.example")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(path) as resp:
+            assert resp.status == 403
+        async with session.get(path, headers={traversal.HEADER: "1:forged"}) as resp:
+            assert resp.status == 403
+    async with from_edge(core, skew=-600) as session:
+        async with session.get(path) as resp:
+            assert resp.status == 403
+            assert "outside the allowed" in await resp.text()
+    async with from_edge(core) as session:
+        async with session.get(path) as resp:
+            assert resp.status == 200
+    reasons = [line.get("Reason") for line in parse_log(sink.text())
+               if line.get("Detail") == "Traversal authentication failed"]
+    assert reasons[:2] == ["no traversal authentication", "traversal credentials do not match"]
+    assert core.state.config.traversal_password not in sink.text()
