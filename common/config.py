@@ -87,6 +87,7 @@ class CoreConfig:
     admin_user: str = "admin"
     admin_password: str = ""
     traversal_password: str = "traversal"
+    http_allow_list_auto: bool = True
     xcp: Listener = Listener("expc", 7400, "xcp", "127.0.0.1", 0)
 
 
@@ -329,6 +330,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         admin_user=c.str("admin_user", "admin"),
         admin_password=c.str("admin_password", ""),
         traversal_password=c.str("traversal_password", "traversal"),
+        http_allow_list_auto=c.on_off("http_allow_list_auto", True),
         xcp=_stream_listener(c, _fqdn(c.str("host", "expc"), domain), "xcp", 7400),
     )
     c.done()

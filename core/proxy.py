@@ -22,13 +22,14 @@ PASSED_RESPONSE_HEADERS = ("Content-Type", "Cache-Control", "Expires", "ETag", "
 
 
 def allow_list(state: CoreState) -> frozenset[tuple[str, int]]:
-    """Automatic entries for every discovered node, plus the configured ones (``host`` or ``host:port``)."""
+    """Automatic entries for every discovered node (unless automatic rules are off), plus the configured ones
+    (``host`` or ``host:port``)."""
     entries: set[tuple[str, int]] = set()
-    for cluster in state.lab.clusters:
+    for cluster in state.lab.clusters if state.config.http_allow_list_auto else ():
         for host in (*(node.host for node in cluster.nodes), *cluster.imp_hosts):
             entries.update((host, port) for port in AUTO_PORTS)
         entries.update((node.host, node.port) for node in cluster.nodes)
-    if state.lab.unity is not None:
+    if state.lab.unity is not None and state.config.http_allow_list_auto:
         unity = state.lab.unity.listener
         entries.update({(unity.host, unity.port), (unity.host, 443)})
     for item in state.config.http_allow_list:
@@ -60,7 +61,7 @@ async def relay(request: web.Request, state: CoreState, target: ProxyDescriptor,
     url = f"{internal_origin(state, target)}/{tail}" + (f"?{request.query_string}" if request.query_string else "")
     if not allowed(state, target):
         state.log.write(TRAFFIC_SERVER, "INFO", {"Detail": "HTTP allow list check failed", "Txn-id": txn_id,
-                                                 "Url": f"{target.origin}/{tail}"}, module=MODULE)
+                                                 "Url": url.split("?", 1)[0]}, module=MODULE)
         return web.Response(status=403, text="Forbidden: host not on the HTTP allow list\n", headers={"Server": SERVER})
     principal = await authorize(request, state)
     if isinstance(principal, web.Response):
