@@ -47,11 +47,26 @@ class SSOResult:
 
     @classmethod
     def from_xml(cls, body: bytes | str) -> SSOResult:
-        root = parse_xml(body, "SSOResult")
-        status = root.find("Response/SingleSignOn/Status")
-        token = root.find("Response/SingleSignOn/Token")
+        return cls._read(parse_xml(body, "SSOResult").find("Response"))
+
+    def to_status_xml(self) -> bytes:
+        """CUCM's own answer to ``GET /ssosp/ws/public/singleSignOn``: the same ``Response`` without the envelope."""
+        root = etree.Element("Response")
+        sso = etree.SubElement(root, "SingleSignOn")
+        etree.SubElement(sso, "Status", enabled=_bool(self.sso_enabled))
+        etree.SubElement(sso, "Token", reuse=_bool(self.token_reuse))
+        return etree.tostring(root)
+
+    @classmethod
+    def from_status_xml(cls, body: bytes | str) -> SSOResult:
+        return cls._read(parse_xml(body, "Response"))
+
+    @classmethod
+    def _read(cls, response: etree._Element | None) -> SSOResult:
+        status = response.find("SingleSignOn/Status") if response is not None else None
+        token = response.find("SingleSignOn/Token") if response is not None else None
         if status is None:
-            raise XmlError("SSOResult without Response/SingleSignOn/Status")
+            raise XmlError("no Response/SingleSignOn/Status")
         return cls(status.get("enabled") == "true", token is not None and token.get("reuse") == "true")
 
 

@@ -33,8 +33,32 @@ def edge_sso_result(state: CoreState) -> SSOResult:
 
 async def get_edge_sso(request: web.Request) -> web.Response:
     state = request.app[CORE_STATE]
-    return web.Response(body=edge_sso_result(state).to_xml(), content_type="application/xml",
-                        headers={"Server": SERVER})
+    result = edge_sso_result(state)
+    if state.config.internal_auth_check and result.token_reuse:
+        try:
+            result = await _home_sso_status(state, request.query.get("email", "").split("@", 1)[0])
+        except HopError as exc:
+            return bad_gateway(f"CUCM unreachable: {exc.kind}")
+    return web.Response(body=result.to_xml(), content_type="application/xml", headers={"Server": SERVER})
+
+
+async def _home_sso_status(state: CoreState, user: str) -> SSOResult:
+    """"Check for internal authentication availability" = Yes: ask the user's home cluster what it supports.
+
+    A user with no home cluster gets ``Token reuse="false"``, which tells an outsider that the user does not exist:
+    the documented reason this setting is off by default.
+    """
+    home = await find_home(state, user) if user else None
+    cluster = state.cluster_by_host(home.home_cluster) if home is not None else None
+    if cluster is None:
+        return SSOResult(sso_enabled=state.config.sso, token_reuse=False)
+    response = await state.upstream.call(UDS_MODULE, "GET", f"{cluster.listener.origin}/ssosp/ws/public/singleSignOn")
+    try:
+        home_status = SSOResult.from_status_xml(response.body) if response.status == 200 else None
+    except XmlError:
+        home_status = None
+    reuse = home_status is not None and home_status.token_reuse
+    return SSOResult(sso_enabled=state.config.sso, token_reuse=reuse)
 
 
 def build_edge_config(

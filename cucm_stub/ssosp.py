@@ -25,11 +25,11 @@ import json
 from collections.abc import Iterable
 from urllib.parse import urlencode
 
-from lxml import etree
 
 from common.basic import parse_basic
 from common.config import ClusterConfig, OAuthClient
 from common.cucmversion import supports_code_grant, supports_oauth
+from common.edgexml import SSOResult
 from common.tokens import AuthzKeys
 from cucm_stub.directory import Directory, EndUser
 from cucm_stub.errors import (
@@ -90,12 +90,13 @@ class SsospServer:
         return self.holder.current
 
     def single_sign_on(self, request: Request) -> Reply:
-        """The status Jabber and Expressway read before choosing a login flow; SAML SSO is off in the lab."""
-        root = etree.Element("Response")
-        sso = etree.SubElement(root, "SingleSignOn")
-        etree.SubElement(sso, "Status", enabled="false")
-        etree.SubElement(sso, "Token", reuse="true")
-        return Reply(200, {"Content-Type": "application/xml"}, etree.tostring(root))
+        """The status Jabber and Expressway read before choosing a login flow; SAML SSO is off in the lab.
+
+        ``Token reuse`` says whether this cluster issues refreshable OAuth tokens: a release with the authorization
+        code grant and "OAuth with Refresh Login Flow" Enabled.
+        """
+        reuse = supports_code_grant(self.cluster.version) and self.cluster.enterprise.refresh_login_flow
+        return Reply(200, {"Content-Type": "application/xml"}, SSOResult(False, reuse).to_status_xml())
 
     def authorize_proxy(self, request: Request) -> Reply:
         try:

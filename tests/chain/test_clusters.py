@@ -107,3 +107,22 @@ async def test_a_user_homed_on_another_cluster_logs_in_through_ils() -> None:
         assert sum("Issuing Access Token" in line.message for line in lines) == 2
     finally:
         await running.stop()
+
+
+async def test_internal_auth_check_sends_users_of_an_old_cluster_down_the_credential_path() -> None:
+    data = tomllib.loads(DEFAULT_LAB.read_text())
+    data["expressway_c"]["internal_auth_check"] = "On"
+    data["clusters"].append(dict(data["clusters"][0], name="cluster2", uuid="0b9e7d6c-1111-4222-8333-944455556666",
+                                 host="cucm2", listen_port=0, version="11.0.1.10000-10", enterprise={},
+                                 imp=[]))
+    data["users"][1]["cluster"] = "cluster2"
+    running = await start_lab(parse_lab(data, "mixed.toml").with_ephemeral_ports())
+    try:
+        old, _ = await running.jabber("ntanborgeson", "Cisco!456").login()
+        new, _ = await running.jabber().login()
+        sso_lines = running.log_text("expressway-c").count("/ssosp/ws/public/singleSignOn")
+    finally:
+        await running.stop()
+    assert old.ok and old.path == "credentials"
+    assert new.ok and new.path == "oauth"
+    assert sso_lines >= 2
