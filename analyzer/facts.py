@@ -1,0 +1,91 @@
+"""What the signatures look at: the corpus, its transactions and sessions, and the few events worth a second look.
+
+A large bundle is mostly routine DEBUG traffic (every request logged twice with its HTTPMSG). Signatures are
+written against :attr:`Facts.notable` — verdict lines, errors, refusals, non-2xx blocks, Jabber/CUCM/IM&P lines — so
+running thirty of them costs one pass over the corpus, not thirty.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from analyzer.flows import Txn
+from analyzer.model import CORE, CUCM, EDGE, IMP, JABBER, Corpus, Event, Session
+
+_ROUTINE = {"Receive Request", "Sending Request", "Sending Response", "Sending response", "Receive Response"}
+_ERROR_BLOCK = re.compile(r"^HTTP/1\.[01] [45]\d\d")
+_VERSION = re.compile(r'version="(\d+)\.(\d+)\.(\d+)')
+
+
+def _notable(event: Event) -> bool:
+    if event.fmt != "expressway":
+        return True
+    fields = event.fields
+    if event.level in ("WARN", "WARNING", "ERROR", "FATAL") or "Reason" in fields or "Status" in fields:
+        return True
+    if fields.get("Detail", "") not in _ROUTINE and fields.get("Action") not in ("Send", "Received"):
+        return True
+    block = event.block
+    if block:
+        if _ERROR_BLOCK.match(block) or 'found="false"' in block or "<homeCluster" in block \
+                or "userUdsServer" in block or "Token reuse" in block:
+            return True
+    return fields.get("Response-code", "200")[:1] in "45"
+
+
+@dataclass
+class Facts:
+    corpus: Corpus
+    txns: list[Txn]
+    sessions: list[Session]
+    notable: list[Event] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.notable = [e for e in self.corpus.events if _notable(e)]
+
+    def find(self, test: Callable[[Event], bool], nodes: Iterable[str] | None = None) -> list[Event]:
+        wanted = set(nodes) if nodes is not None else None
+        return [e for e in self.notable if (wanted is None or e.node in wanted) and test(e)]
+
+    def text(self, *needles: str, nodes: Iterable[str] | None = None) -> list[Event]:
+        """Notable events whose text holds any of the needles (case-sensitive, as the products write them)."""
+        return self.find(lambda e: any(n in e.text for n in needles), nodes)
+
+    def field(self, name: str, *values: str, nodes: Iterable[str] | None = None) -> list[Event]:
+        return self.find(lambda e: any(v in e.fields.get(name, "") for v in values), nodes)
+
+    def has(self, node: str) -> bool:
+        return any(e.node == node for e in self.corpus.events)
+
+    def failed_sessions(self) -> list[Session]:
+        return [s for s in self.sessions if s.outcome == "failed"]
+
+    def config(self, pattern: str) -> list[str]:
+        """Lines of an ``xconf_dump``/``xstat_dump`` in the input that match ``pattern``."""
+        regex = re.compile(pattern, re.I)
+        return [line for text in self.corpus.config.values() for line in text.splitlines() if regex.search(line)]
+
+    def versions(self) -> list[tuple[tuple[int, int, int], Event]]:
+        """CUCM versions as UDS reports them (``clusterUser version="11.5.1"``)."""
+        out = []
+        for event in self.notable:
+            if event.block and "<clusterUser" in event.block:
+                match = _VERSION.search(event.block)
+                if match:
+                    out.append(((int(match.group(1)), int(match.group(2)), int(match.group(3))), event))
+        return out
+
+    def skew(self) -> list[tuple[float, Txn]]:
+        """C's receive time minus E's forward time, for each E→C pair joined by TrackingID."""
+        out = []
+        for txn in self.txns:
+            if txn.node == EDGE and txn.peer is not None and txn.tracking and txn.peer.start is not None:
+                sent = next((e.time for e in txn.events if e.get("Detail") == "Sending Request"), None)
+                if sent is not None:
+                    out.append((txn.peer.start - sent, txn))
+        return out
+
+
+NODES_E, NODES_C, NODES_J, NODES_U, NODES_I = (EDGE,), (CORE,), (JABBER,), (CUCM,), (IMP,)

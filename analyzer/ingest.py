@@ -1,0 +1,279 @@
+"""Read whatever the engineer was given — files, folders, ``.tar.gz`` diagnostic bundles — into one :class:`Corpus`.
+
+Formats and nodes are recognised by content, never by file name: a Jabber problem report renames everything, a
+bundle names logs after the appliance, and a pasted excerpt mixes Expressway-E, Expressway-C and Jabber lines in one
+file. Every record goes through the single definitions in :mod:`common.logformats`; a file that the clean splitter
+cannot read completely is handed to :mod:`analyzer.normalize` first.
+
+Nothing here raises on bad input: binary files, truncated bundles, unknown members and absurdly long lines become
+entries in ``Corpus.problems`` and the rest is still read (issue 6, "Bad input").
+"""
+
+from __future__ import annotations
+
+import bisect
+import calendar
+import io
+import os
+import re
+import tarfile
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from common.logformats.csf import CsfLine
+from common.logformats.expressway import ExpresswayLine, split_records
+from common.logformats.log4j import Log4jLine
+
+from analyzer import hosts
+from analyzer.model import CORE, CUCM, IMP, JABBER, UNITY, Corpus, Event
+from analyzer.normalize import lines_of, repair
+
+MAX_LINE = 1 << 20
+MAX_MEMBER = 2 << 30
+CONFIG_MEMBERS = ("xconf", "xstat")
+KNOWN_MODULES = frozenset({
+    "network.http.trafficserver", "network.http.edgeconfigprovisioning", "network.http.sso.server",
+    "developer.edgeconfigprovisioning.server", "developer.credentialmanager.OAuthinspector", "Jabber",
+})
+LOG4J_NODES = {"token": CUCM, "uds": CUCM, "cleanup": CUCM, "authz.AuthzKeyManager": CUCM, "xcp": IMP, "epas": IMP,
+               "authz.AuthZServerRefresher": UNITY, "vmrest": UNITY}
+_LONG_LINE = re.compile(r"[^\n]{%d}" % MAX_LINE)
+
+
+def load(paths: Iterable[str | Path]) -> Corpus:
+    """Read every path (file, folder or bundle) into one corpus with aligned clocks."""
+    corpus = Corpus()
+    for path in paths:
+        for name, data in _sources(Path(path), corpus):
+            read_text(corpus, name, data)
+    hosts.classify(corpus)
+    _align_clocks(corpus)
+    corpus.events.sort(key=lambda e: (e.time if e.time is not None else 0.0))
+    return corpus
+
+
+def _sources(path: Path, corpus: Corpus) -> Iterator[tuple[str, bytes]]:
+    if not path.exists():
+        corpus.problems.append(f"{path}: no such file or folder")
+        return
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        if not files:
+            corpus.problems.append(f"{path}: the folder is empty")
+        for file in files:
+            yield from _sources(file, corpus)
+        return
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        corpus.problems.append(f"{path}: cannot be read ({exc.strerror})")
+        return
+    if data[:2] == b"\x1f\x8b" or path.name.endswith((".tar", ".tgz", ".tar.gz")):
+        yield from _bundle(path, data, corpus)
+    else:
+        yield str(path), data
+
+
+def _bundle(path: Path, data: bytes, corpus: Corpus) -> Iterator[tuple[str, bytes]]:
+    """The members of a diagnostic bundle; a truncated or corrupt bundle yields what could be read before the damage."""
+    count = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as bundle:
+            for member in bundle:
+                if not member.isfile():
+                    if not member.isdir():
+                        corpus.problems.append(f"{path}!{member.name}: not a regular file, skipped")
+                    continue
+                if member.size > MAX_MEMBER:
+                    corpus.problems.append(f"{path}!{member.name}: {member.size} bytes, too large, skipped")
+                    continue
+                handle = bundle.extractfile(member)
+                if handle is None:
+                    continue
+                content = handle.read()
+                count += 1
+                if member.name.endswith((".tar.gz", ".tgz")):
+                    yield from _bundle(Path(f"{path}!{member.name}"), content, corpus)
+                else:
+                    yield f"{path}!{member.name}", content
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        if count == 0 and data[:2] == b"\x1f\x8b":
+            try:
+                import gzip
+                yield str(path), gzip.decompress(data)
+                return
+            except (OSError, EOFError, zlib.error):
+                pass
+        corpus.problems.append(f"{path}: bundle damaged after {count} member(s) ({exc.__class__.__name__}: {exc});"
+                               " the members before the damage were read")
+    if count == 0 and not any(p.startswith(str(path)) for p in corpus.problems):
+        corpus.problems.append(f"{path}: the bundle holds no files")
+
+
+def _is_binary(data: bytes) -> bool:
+    sample = data[:4096]
+    if not sample:
+        return False
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32 or b == 127)
+    return b"\x00" in sample or controls > len(sample) // 20
+
+
+def read_text(corpus: Corpus, name: str, data: bytes) -> None:
+    """Parse one file's bytes into events, recording what could not be read."""
+    corpus.bytes_read += len(data)
+    base = os.path.basename(name.split("!")[-1])
+    if base.startswith(CONFIG_MEMBERS):
+        corpus.files[name] = "config"
+        corpus.config[base] = data.decode("utf-8", "replace")
+        return
+    if _is_binary(data):
+        corpus.files[name] = "binary"
+        corpus.problems.append(f"{name}: binary data, not a log; skipped")
+        return
+    text = data.decode("utf-8", "replace")
+    if not text.strip():
+        corpus.files[name] = "empty"
+        return
+    if _LONG_LINE.search(text):
+        corpus.problems.append(f"{name}: lines longer than {MAX_LINE} characters were cut")
+        text = "\n".join(line[:MAX_LINE] for line in text.split("\n"))
+    before = len(corpus.events)
+    records = list(split_records(text))
+    bad = _parse_records(corpus, name, lines_of(records))
+    if bad:
+        del corpus.events[before:]
+        fixed = repair(text)
+        corpus.unparsed += fixed.dropped + _parse_records(corpus, name, iter(fixed.records))
+    parsed = corpus.events[before:]
+    if not parsed:
+        corpus.files[name] = "unknown"
+        corpus.problems.append(f"{name}: no line in a known log format (Expressway, Jabber csf-unified, CUCM/IM&P"
+                               " log4j); skipped")
+        return
+    kinds = {e.fmt for e in parsed}
+    corpus.files[name] = "+".join(sorted(kinds))
+    if text and not text.endswith("\n") and parsed[-1].block is not None and not parsed[-1].text.endswith("|"):
+        corpus.problems.append(f"{name}: ends inside a message block (truncated file)")
+
+
+def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]) -> int:
+    bad = 0
+    append = corpus.events.append
+    log4j_node = _log4j_node(name)
+    for number, record in records:
+        first = record[:30]
+        if len(first) > 10 and first[10] == "T":
+            try:
+                line = ExpresswayLine.parse(record)
+            except ValueError:
+                bad += 1
+                continue
+            fields = dict(line.fields)
+            module = fields.get("Module")
+            if module is not None and module not in KNOWN_MODULES:
+                key = f"Expressway {module}"
+                corpus.unknown_modules[key] = corpus.unknown_modules.get(key, 0) + 1
+            fields["process"] = line.process
+            append(Event("", line.host, "xcp" if line.process == "XCP_JABBERD" else "expressway",
+                         _utc(fields.get("UTCTime", "")), fields.get("Level", ""), fields, record, name, number,
+                         line.block))
+            continue
+        head = record.partition("\n")[0]
+        if " [0x" in head[:40]:
+            try:
+                csf = CsfLine.parse(head)
+            except ValueError:
+                bad += 1
+                continue
+            append(Event(JABBER, "jabber", "csf", _naive(csf.time), csf.level,
+                         {"logger": csf.logger, "function": csf.function, "message": csf.message,
+                          "location": csf.location}, record, name, number))
+            continue
+        try:
+            l4 = Log4jLine.parse(head)
+        except ValueError:
+            bad += 1
+            continue
+        node = log4j_node or _category_node(l4.category, corpus)
+        append(Event(node, os.path.splitext(os.path.basename(name))[0], "log4j", _naive(l4.time), l4.level,
+                     {"category": l4.category, "thread": l4.thread, "message": l4.message}, record, name, number))
+    return bad
+
+
+def _log4j_node(name: str) -> str | None:
+    """Only a hint for files our lab names (``unity.log``, ``imp.log``); content decides otherwise."""
+    base = os.path.basename(name).lower()
+    if base.startswith("unity"):
+        return UNITY
+    if base.startswith(("imp", "cup")):
+        return IMP
+    return None
+
+
+def _category_node(category: str, corpus: Corpus) -> str:
+    for prefix in (category, category.split(".")[0]):
+        if prefix in LOG4J_NODES:
+            return LOG4J_NODES[prefix]
+    key = f"log4j {category}"
+    corpus.unknown_modules[key] = corpus.unknown_modules.get(key, 0) + 1
+    return CUCM
+
+
+def _stamp(text: str) -> float | None:
+    """``YYYY-MM-DD HH:MM:SS,mmm`` → epoch seconds, read as UTC; ``None`` for anything else."""
+    try:
+        return calendar.timegm((int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
+                                int(text[14:16]), int(text[17:19]), 0, 0, 0)) + int(text[20:23]) / 1000
+    except (ValueError, IndexError):
+        return None
+
+
+_utc = _stamp
+_naive = _stamp
+
+
+def _align_clocks(corpus: Corpus) -> None:
+    """Move each Jabber and CUCM file (local time, no offset in the line) onto UTC.
+
+    The offset is the one, among zero and the offsets the Expressways print, that puts most of the file's events within
+    three seconds of an Expressway-C event — the node every Jabber and CUCM request passes through.
+    """
+    anchors = sorted(e.time for e in corpus.events if e.node == CORE and e.time is not None)
+    if not anchors:
+        anchors = sorted(e.time for e in corpus.events if e.fmt == "expressway" and e.time is not None)
+    offsets = {0.0}
+    for event in corpus.events:
+        if event.fmt == "expressway":
+            offsets.add(_offset_seconds(event.text[23:29]))
+            if len(offsets) > 4:
+                break
+    by_file: dict[str, list[Event]] = {}
+    for event in corpus.events:
+        if event.fmt in ("csf", "log4j") and event.time is not None:
+            by_file.setdefault(event.source, []).append(event)
+    for events in by_file.values():
+        if not anchors:
+            continue
+        sample = events[:: max(1, len(events) // 200)]
+
+        def score(offset: float) -> int:
+            hits = 0
+            for e in sample:
+                t = e.time - offset  # type: ignore[operator]
+                i = bisect.bisect_left(anchors, t - 3)
+                hits += i < len(anchors) and anchors[i] <= t + 3
+            return hits
+
+        best = max(sorted(offsets), key=lambda offset: (score(offset), offset == 0))
+        if best:
+            for e in events:
+                e.time = e.time - best  # type: ignore[operator]
+
+
+def _offset_seconds(text: str) -> float:
+    match = re.match(r"([+-])(\d\d):(\d\d)", text)
+    if not match:
+        return 0.0
+    value = int(match.group(2)) * 3600 + int(match.group(3)) * 60
+    return float(value if match.group(1) == "+" else -value)

@@ -1,0 +1,214 @@
+"""Login attempts: transactions grouped per client and user into sessions, each ending in an outcome and a step.
+
+A Jabber login is a fixed sequence (mra-facts section 3, seed ``{1: get_edge_sso}`` … ``{8: OAuthvalidator}``), so a
+new attempt starts where ``get_edge_sso`` (discovery) or a token refresh starts, when the user changes, or after a
+pause no login has. The client is E's ``Src-ip`` (C sees only E: ``Last-via-addr``). Jabber, CUCM and IM&P lines carry
+neither Txn-id nor TrackingID; they join the session whose time span holds them, after :mod:`analyzer.ingest` has put
+every clock on UTC.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+
+from analyzer.flows import Txn
+from analyzer.model import CORE, CUCM, EDGE, IMP, JABBER, UNITY, Corpus, Event, Message, Session
+
+GAP = 300.0
+STARTS = ("get_edge_sso", "refresh")
+DONE = ("get_edge_config", "uds_user", "uds_devices", "refresh", "access_token")
+_MECHS = re.compile(r"<mechanism>([^<]+)</mechanism>")
+_AUTH = re.compile(r"<auth mechanism='([^']+)'")
+
+
+def _status_label(status: int | None, response: str, reason: str) -> str:
+    first = response.split("\n", 1)[0]
+    if first.startswith("HTTP/1."):
+        return first.split(" ", 1)[1]
+    if status is None:
+        return "(no response logged)"
+    return f"{status} {reason}".strip()
+
+
+def txn_messages(txn: Txn) -> list[Message]:
+    """The arrows of one client-facing transaction: client → E → C → CUCM … and back."""
+    out: list[Message] = []
+    step, common = txn.step, {"txn": txn.txn, "tracking": txn.tracking, "user": txn.user, "client": txn.src}
+    front = txn if txn.node == EDGE else None
+    core = txn.peer if front else txn
+    if front is not None:
+        out.append(Message(JABBER, EDGE, f"{txn.method} {step}", txn.start, step=step,
+                           detail=txn.request or txn.url, events=txn.events[:1], **common))
+    if core is not None or (front and front.forwarded):
+        c = core or txn
+        label = f"{c.method or txn.method} {step}" if (core and core.url) or front else step
+        out.append(Message(EDGE, CORE, label, c.start if core else txn.start, step=step,
+                           detail=(core.request if core else "") or txn.forwarded or c.url,
+                           events=core.events[:1] if core else [], **common))
+        if core is not None:
+            out.extend(core.calls)
+        if core is not None and core.txn:
+            out.append(Message(CORE, EDGE, _status_label(core.status, core.response, core.reason), core.end,
+                               status=core.status, step=step, detail=core.response or core.reason,
+                               events=core.events[-1:], **common))
+    if front is not None:
+        out.append(Message(EDGE, JABBER, _status_label(txn.status, txn.response, txn.reason), txn.end,
+                           status=txn.status, step=step, detail=txn.response or txn.reason,
+                           events=txn.events[-1:], **common))
+    return out
+
+
+def _front(txns: list[Txn]) -> list[Txn]:
+    fronts = [t for t in txns if t.node == EDGE and t.url or t.node == CORE and t.peer is None
+              and (t.url or any(c.step not in ("authz_keys", "") for c in t.calls))]
+    return sorted(fronts, key=lambda t: t.start or 0.0)
+
+
+def build(corpus: Corpus, txns: list[Txn]) -> list[Session]:
+    """Sessions in time order, numbered from 1."""
+    sessions: list[Session] = []
+    current: dict[str, Session] = {}
+    last_time: dict[str, float] = {}
+    for txn in _front(txns):
+        client = txn.src if txn.node == EDGE else (txn.last_via or txn.src or txn.host)
+        step = txn.step
+        if txn.node == CORE and txn.peer is None:
+            joined = _join_recent(sessions, txn)
+            if joined is not None:
+                joined.messages.extend(txn_messages(txn))
+                continue
+        session = current.get(client)
+        gap = txn.start is not None and txn.start - last_time.get(client, txn.start) > GAP
+        new_user = bool(session and session.user and txn.user and txn.user.lower() != session.user.lower())
+        if session is None or step in STARTS or gap or new_user:
+            kind = "refresh" if step == "refresh" else "login" if step in ("get_edge_sso", "authorize") else "requests"
+            inherited = session.user if session is not None and not new_user else ""
+            session = Session(0, txn.user or inherited, client, kind)
+            sessions.append(session)
+            current[client] = session
+        if txn.user and not session.user:
+            session.user = txn.user
+        session.messages.extend(txn_messages(txn))
+        last_time[client] = txn.end or txn.start or last_time.get(client, 0.0)
+    _attach_notes(corpus, sessions)
+    sessions.sort(key=_first)
+    for number, session in enumerate(sessions, 1):
+        session.number = number
+        _outcome(session)
+    return sessions
+
+
+def _join_recent(sessions: list[Session], txn: Txn) -> Session | None:
+    """A C transaction seen without its E side joins the latest session of its user that ended within a minute."""
+    for session in reversed(sessions):
+        end = session.end
+        if end is None or txn.start is None or txn.start - end > 60:
+            return None
+        if not txn.user or not session.user or txn.user.lower() == session.user.lower():
+            return session
+    return None
+
+
+def _first(session: Session) -> float:
+    return next((m.time for m in session.messages if not m.note and m.time is not None), session.start or 0.0)
+
+
+def note_for(event: Event) -> Message | None:
+    """A Jabber, CUCM, IM&P or XCP line as an arrow or a note on the ladder, or ``None`` when it says nothing new."""
+    if event.fmt == "xcp":
+        return _xcp(event)
+    if event.fmt == "csf":
+        message = event.message
+        if "Recv:<stream:features" in message:
+            mechs = _MECHS.findall(message)
+            return Message(EDGE, JABBER, f"stream:features [{', '.join(mechs) or 'no SASL mechanism'}]", event.time,
+                           step="xmpp", detail=message, events=[event])
+        if event.level in ("ERROR", "WARN", "WARNING") or "DNS query" in message or "received" in message:
+            return Message(JABBER, JABBER, message[:160], event.time, detail=event.text, events=[event], note=True,
+                           step="xmpp" if "XmppSDK" in message else "")
+        return None
+    if event.fmt == "log4j" and (event.level != "DEBUG" or "Issuing" in event.message):
+        return Message(event.node, event.node, event.message[:160], event.time, detail=event.text, events=[event],
+                       note=True)
+    return None
+
+
+def _xcp(event: Event) -> Message:
+    detail = event.get("Detail")
+    if "ns='http://jabber.com/protocol/sasl'" in detail and "type='get'" in detail:
+        return Message(CORE, IMP, "SASL mechanisms? (xdb get)", event.time, step="xmpp", detail=detail, events=[event])
+    if "<mechanisms>" in detail or "type='result'" in detail:
+        mechs = _MECHS.findall(detail)
+        return Message(IMP, CORE, f"mechanisms [{', '.join(mechs)}]", event.time, step="xmpp", detail=detail,
+                       events=[event])
+    auth = _AUTH.search(detail)
+    if auth and event.node == CORE:
+        return Message(CORE, IMP, f"auth {auth.group(1)}", event.time, step="xmpp", detail=detail, events=[event])
+    if auth:
+        return Message(CORE, EDGE, f"auth {auth.group(1)} (relayed)", event.time, step="xmpp", detail=detail,
+                       events=[event])
+    return Message(event.node, event.node, detail[:120], event.time, step="xmpp", detail=detail, events=[event],
+                   note=True)
+
+
+def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
+    spans = sorted(((_first(s), s.end or 0.0, s) for s in sessions if s.start is not None), key=lambda x: x[0])
+    starts = [span[0] for span in spans]
+    leftovers: list[Message] = []
+    for event in corpus.events:
+        if event.fmt == "expressway" or event.time is None:
+            continue
+        note = note_for(event)
+        if note is None:
+            continue
+        i = bisect.bisect_right(starts, event.time) - 1
+        if i > 0 and starts[i] - event.time > -0.002 and spans[i - 1][1] + 0.5 >= event.time:
+            i -= 1
+        if i < 0 and spans and starts[0] - event.time <= 0.5:
+            i = 0
+        if i >= 0 and spans[i][1] + 0.5 >= event.time and note.step != "xmpp":
+            spans[i][2].messages.append(note)
+        else:
+            leftovers.append(note)
+    for session in sessions:
+        session.messages.sort(key=lambda m: m.time if m.time is not None else 0.0)
+    group: list[Message] = []
+    for note in leftovers + [None]:  # type: ignore[list-item]
+        if note is not None and (not group or (note.time or 0) - (group[-1].time or 0) <= 120):
+            group.append(note)
+            continue
+        if group and any(m.step == "xmpp" or not m.note or m.events[0].level in ("ERROR", "WARN")
+                         for m in group):
+            kind = "xmpp" if any(m.step == "xmpp" for m in group) else "events"
+            sessions.append(Session(0, "", "", kind, messages=group))
+        group = [note] if note is not None else []
+
+
+def _outcome(session: Session) -> None:
+    client_side = [m for m in session.messages if m.dst == JABBER and not m.note]
+    if not client_side:
+        client_side = [m for m in session.messages if m.dst == EDGE and m.src == CORE]
+    failed = next((m for m in client_side if m.failed), None)
+    if failed is not None:
+        session.outcome, session.stopped_at, session.status = "failed", failed.step, failed.status
+        return
+    error = next((m for m in session.messages if m.src == JABBER and m.note and m.events
+                  and m.events[0].level == "ERROR"), None)
+    if error is not None:
+        session.outcome, session.stopped_at = "failed", error.step or "client"
+        return
+    steps = [m.step for m in client_side if m.status is not None and m.status < 400]
+    if session.kind == "xmpp":
+        session.outcome = "incomplete"
+        session.stopped_at = "xmpp"
+    elif any(step in DONE for step in steps):
+        session.outcome = "succeeded"
+        session.stopped_at = steps[-1]
+    else:
+        session.stopped_at = steps[-1] if steps else (session.messages[-1].step if session.messages else "")
+    if session.user == "" and session.messages:
+        session.user = next((m.user for m in session.messages if m.user), "")
+
+
+NODE_SET = (JABBER, EDGE, CORE, CUCM, IMP, UNITY)
