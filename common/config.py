@@ -58,6 +58,7 @@ class EdgeConfig:
     intrusion_trigger: int = 5
     intrusion_window: int = 60
     intrusion_block: int = 600
+    aliases: tuple[str, ...] = ()
     xmpp: Listener = Listener("expe", 5222, "xmpp", "127.0.0.1", 0)
 
 
@@ -306,6 +307,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         intrusion_trigger=e.int("intrusion_trigger", 5, low=1, high=1000),
         intrusion_window=e.int("intrusion_window", 60, low=1, high=86400),
         intrusion_block=e.int("intrusion_block", 600, low=1, high=86400),
+        aliases=tuple(_fqdn(a, domain) for a in e.str_list("aliases", [])),
         xmpp=_stream_listener(e, _fqdn(e.str("host", "expe"), domain), "xmpp", 5222),
     )
     e.done()

@@ -24,6 +24,7 @@ class LabResolver:
     def __init__(self, srv: Iterable[SrvRecord] = (), faults: FaultEngine | None = None) -> None:
         self._listeners: dict[tuple[str, int], tuple[str, int]] = {}
         self._names: dict[tuple[str, int], str] = {}
+        self._aliases: dict[str, tuple[str, ...]] = {}
         self._srv: dict[str, list[SrvRecord]] = {}
         self.faults = faults or FaultEngine()
         for record in srv:
@@ -32,6 +33,7 @@ class LabResolver:
     @classmethod
     def from_lab(cls, lab: Lab) -> LabResolver:
         resolver = cls(lab.srv)
+        resolver._aliases[lab.edge.listener.host.lower()] = tuple(a.lower() for a in lab.edge.aliases)
         for name, listener in lab.listeners().items():
             resolver.bind(listener)
             resolver._names[(listener.host.lower(), listener.port)] = name
@@ -44,7 +46,8 @@ class LabResolver:
     def bind(self, listener: Listener, listen_port: int | None = None) -> None:
         """Record where ``listener`` really is; ``listen_port`` overrides a port chosen at bind time."""
         port = listener.listen_port if listen_port is None else listen_port
-        self._listeners[(listener.host.lower(), listener.port)] = (listener.address, port)
+        for host in (listener.host.lower(), *self._aliases.get(listener.host.lower(), ())):
+            self._listeners[(host, listener.port)] = (listener.address, port)
 
     def locate(self, host: str, port: int) -> tuple[str, int]:
         try:

@@ -130,8 +130,11 @@ def login(s: Settings, log: CsfLog) -> Flow:
         return _fail(log, "get_edge_config", reply, path, "XML didn't contain UDS server address")
     uds = config.user_uds[0]
     log.write("INFO", points.EDGE_CONFIG, f"Edge config received: UDS server {uds.address}:{uds.port}")
-    cookie = _xauth_cookie(reply.headers)
+    cookie, cookie_domain = _xauth_cookie(reply.headers)
     if cookie:
+        edge_host = urlsplit(s.edge_origin).hostname or ""
+        if cookie_domain and not _domain_match(edge_host, cookie_domain):
+            return _fail(log, "get_edge_config", reply, path, "XAuth Cookie expiration time is invalid")
         auth = {"Cookie": f"X-Auth={cookie}"}
 
     descriptor = ProxyDescriptor(s.domain, "https" if uds.port == 8443 else "http", uds.address, uds.port).encode()
@@ -250,12 +253,22 @@ def _login_form(body: bytes) -> tuple[str, dict[str, str]]:
     return form.action, fields
 
 
-def _xauth_cookie(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> str:
+def _xauth_cookie(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> tuple[str, str]:
+    """The ``X-Auth`` cookie and its ``Domain`` attribute, if C set one."""
     for value in headers.getall("Set-Cookie", []):
         name, _, rest = value.partition("=")
         if name.strip() == "X-Auth":
-            return rest.split(";", 1)[0]
-    return ""
+            attributes = dict(part.strip().partition("=")[::2] for part in rest.split(";")[1:])
+            return rest.split(";", 1)[0], attributes.get("Domain", "")
+    return "", ""
+
+
+def _domain_match(host: str, domain: str) -> bool:
+    """RFC 6265 section 5.1.3: a cookie for ``.lab.example`` is for hosts in that domain only. Jabber keeps no cookie
+    that its edge host would never send back, and reports it as the field does: "XAuth Cookie expiration time is
+    invalid" (the message is Jabber's; the check is modelled)."""
+    domain = domain.lower().lstrip(".")
+    return host.lower() == domain or host.lower().endswith("." + domain)
 
 
 def _fail(log: CsfLog, step: str, reply: Reply, path: str, reason: str = "") -> Outcome:
