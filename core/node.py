@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
@@ -22,6 +23,7 @@ from common.logformats.expressway import TRAFFIC_SERVER
 from common.nodelog import ExpresswayLog, LineSink
 from common.resolver import LabResolver
 from common.serve import Running, serve
+from common.streamserve import StreamServer, serve_stream
 from common.trafficlog import MODULE, TXN_KEY, traffic_server_middleware
 from common.txn import TxnCounter
 from core.access import SERVER
@@ -32,6 +34,10 @@ from core.provisioning import get_edge_config, get_edge_sso
 from core.proxy import relay
 from core.state import CORE_STATE, CoreState
 from core.upstream import Upstream
+from core.xcplink import XcpRouter
+from core.xconfig import FILE, XCONFIG, XCP_SETTINGS, XConfigStore, xconfiguration
+from core.xconfig import PATH as XCONFIG_PATH
+from core.xcprouter import XcpSettings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPERATIONS: dict[tuple[str, str], Handler] = {
@@ -92,15 +98,21 @@ class CoreNode:
     traffic: Running
     validator: Running
     hop: HopClient
+    xcp: StreamServer | None = None
 
     async def stop(self) -> None:
+        if self.xcp is not None:
+            await self.xcp.stop()
         await self.traffic.stop()
         await self.validator.stop()
         await self.hop.close()
 
 
-async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: LineSink) -> CoreNode:
-    config = lab.core
+async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: LineSink,
+                     state_dir: Path | None = None) -> CoreNode:
+    """Start C; ``state_dir`` holds its configuration database (xConfiguration changes survive a restart)."""
+    xconfig = XConfigStore(state_dir / FILE if state_dir is not None else None)
+    config = xconfig.apply(lab.core)
     log = ExpresswayLog(config.system_name, clock, sink, lab.utc_offset, config.pid, debug=lab.debug)
     hop = HopClient(resolver, config.listener.address, name="expressway-c")
     await hop.start()
@@ -117,9 +129,14 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
                                        traversal_middleware(state),
                                        fault_middleware(resolver.faults, "expressway-c")])
     app[CORE_STATE] = state
+    xcp_settings = XcpSettings.from_config(config)
+    app[XCONFIG], app[XCP_SETTINGS] = xconfig, xcp_settings
     app.router.add_post("/mrasim/xcommand", xcommand)
+    app.router.add_post(XCONFIG_PATH, xconfiguration)
     app.router.add_route("*", "/{segment}/{tail:.*}", edge_request)
     traffic = await serve(app, config.listener)
     resolver.bind(config.listener, traffic.port)
     await keys.refresh()
-    return CoreNode("expressway-c", state, traffic, validator, hop)
+    xcp = await serve_stream(XcpRouter(state, xcp_settings, resolver).handle, config.xcp)
+    resolver.bind(config.xcp, xcp.port)
+    return CoreNode("expressway-c", state, traffic, validator, hop, xcp)

@@ -28,6 +28,8 @@ from common.trafficlog import MODULE, TXN_KEY, traffic_server_middleware
 from common.txn import TxnCounter
 from edge.intrusion import IntrusionProtection, intrusion_middleware
 from edge.pages import login_form, oauthcb_page
+from common.streamserve import StreamServer
+from edge.xmpp import start_edge_xmpp
 from edge.relay import relay_to_core
 
 SERVER = "CE_E"
@@ -101,8 +103,11 @@ class EdgeNode:
     name: str
     state: EdgeState
     running: Running
+    xmpp: StreamServer | None = None
 
     async def stop(self) -> None:
+        if self.xmpp is not None:
+            await self.xmpp.stop()
         await self.running.stop()
         await self.state.hop.close()
 
@@ -127,5 +132,5 @@ async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     running = await serve(app, config.listener, max_field_size=config.max_header_bytes,
                           max_line_size=config.max_header_bytes, logger=parser_logger("expe", log))
     resolver.bind(config.listener, running.port)
-    return EdgeNode("expressway-e", state, running)
+    return EdgeNode("expressway-e", state, running, await start_edge_xmpp(lab, log, resolver))
 

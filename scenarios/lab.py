@@ -25,6 +25,7 @@ from common.faults import FaultEngine
 from common.resolver import LabResolver
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
+from cucm_stub.imp.node import start_imp
 from cucm_stub.unity import start_unity
 from edge.node import EdgeNode, start_edge
 from jabber.client import JabberClient
@@ -40,6 +41,8 @@ class Node(Protocol):
 
 
 def log_name(node: str, lab: Lab) -> str:
+    if node.startswith("imp:"):
+        return "imp.log" if len(lab.imps) == 1 else f"imp-{node.split(':', 1)[1]}.log"
     if node.startswith("cucm:"):
         parts = node.split(":")
         if len(parts) == 3:
@@ -52,7 +55,7 @@ def node_names(lab: Lab) -> list[str]:
     """Every node the lab runs, in start order: CUCM nodes (publisher first), Expressway-C, Expressway-E."""
     cucm = [cluster.node_name(node) for cluster in lab.clusters for node in cluster.nodes]
     unity = ["unity"] if lab.unity is not None else []
-    return [*cucm, *unity, "expressway-c", "expressway-e"]
+    return [*cucm, *(imp.name for imp in lab.imps), *unity, "expressway-c", "expressway-e"]
 
 
 @dataclass
@@ -132,7 +135,11 @@ class RunningLab:
                 starters[cluster.node_name(listener)] = self._cucm_starter(cluster, listener)
         if lab.unity is not None:
             starters["unity"] = lambda: start_unity(lab, clock("unity"), resolver, sinks["unity"])
-        starters["expressway-c"] = lambda: start_core(lab, clock("expressway-c"), resolver, sinks["expressway-c"])
+        for imp in lab.imps:
+            starters[imp.name] = lambda imp=imp: start_imp(lab, imp, clock(imp.name), resolver,  # type: ignore[misc]
+                                                           sinks[imp.name])
+        starters["expressway-c"] = lambda: start_core(lab, clock("expressway-c"), resolver, sinks["expressway-c"],
+                                                      state_dir=self.state_dir / "expressway-c")
         starters["expressway-e"] = lambda: start_edge(lab, clock("expressway-e"), resolver, sinks["expressway-e"])
         return starters
 

@@ -1,0 +1,160 @@
+"""The XMPP stream reader, sans-IO (RFC 6120 §4), and the stream errors that end a stream (§4.9).
+
+Theory of operation, h11 style: a node hands :meth:`StreamReader.feed` whatever bytes arrived and gets back events —
+:class:`StreamOpened` for the ``<stream:stream>`` header, :class:`Stanza` for each complete first-level child,
+:class:`StreamClosed` for ``</stream:stream>``. Sockets live in the nodes. Every way a peer can break the stream raises
+a :class:`StreamError` that renders its own wire form (``<stream:error>`` plus the closing tag, §4.9.1), so the node's
+shell only writes ``error.wire()`` and closes:
+
+* bytes that are not well-formed XML → ``not-well-formed`` (§4.9.3.13);
+* comments, processing instructions or a DTD → ``restricted-xml`` (§11.1, §4.9.3.18);
+* a first element that is not ``stream`` in ``http://etherx.jabber.org/streams`` → ``invalid-namespace`` (§4.9.3.10);
+* a stanza larger than the reader's limit → ``policy-violation`` (§4.9.3.14, §13.12 item 4);
+* anything after ``</stream:stream>`` → ``not-well-formed``.
+
+After SASL success both sides restart the stream (§6.4.6) and the reader is :meth:`StreamReader.reset`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from common.xmpp.xml import CLIENT, STREAM_ERRORS, STREAMS, escape_attr, escape_text, qname
+
+MAX_STANZA = 65536
+_SLICE = 4096
+_STREAM_TAG = qname(STREAMS, "stream")
+_BAD_TAG_OPEN = re.compile(rb"<(?=[^A-Za-z_:/?!\x80-\xff])")
+
+
+class StreamError(Exception):
+    """A stream-level error (RFC 6120 §4.9.3): ``condition`` is the defined condition element's name."""
+
+    def __init__(self, condition: str, text: str = "") -> None:
+        super().__init__(f"{condition}: {text}" if text else condition)
+        self.condition = condition
+        self.text = text
+
+    def element(self) -> str:
+        text = f"<text xmlns='{STREAM_ERRORS}'>{escape_text(self.text)}</text>" if self.text else ""
+        return f"<stream:error><{self.condition} xmlns='{STREAM_ERRORS}'/>{text}</stream:error>"
+
+    def wire(self, opened: bool = True) -> bytes:
+        """The error and the closing tag; ``opened`` False when our own header has not been sent yet (§4.9.1.1)."""
+        head = "" if opened else header("", "", "")
+        return f"{head}{self.element()}</stream:stream>".encode()
+
+
+@dataclass(frozen=True)
+class StreamOpened:
+    attrs: Mapping[str, str]
+    default_ns: str
+
+    def get(self, key: str) -> str:
+        return self.attrs.get(key, "")
+
+
+@dataclass(frozen=True)
+class Stanza:
+    element: etree._Element
+    size: int = 0
+
+    @property
+    def local(self) -> str:
+        return etree.QName(self.element).localname
+
+    @property
+    def namespace(self) -> str:
+        return etree.QName(self.element).namespace or ""
+
+
+@dataclass(frozen=True)
+class StreamClosed:
+    pass
+
+
+Event = StreamOpened | Stanza | StreamClosed
+
+
+@dataclass
+class StreamReader:
+    """Incremental reader of one direction of an XMPP stream (lxml's pull parser underneath)."""
+
+    max_stanza: int = MAX_STANZA
+    _parser: etree.XMLPullParser = field(init=False, repr=False)
+    _depth: int = field(init=False, default=0)
+    _pending: int = field(init=False, default=0)
+    _closed: bool = field(init=False, default=False)
+    opened: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start afresh, as after SASL success (RFC 6120 §6.4.6) or resource binding on a new stream."""
+        self._parser = etree.XMLPullParser(events=("start", "end", "comment", "pi"), resolve_entities=False,
+                                           no_network=True, load_dtd=False, huge_tree=False)
+        self._depth = self._pending = 0
+        self._closed = self.opened = False
+
+    def feed(self, data: bytes) -> list[Event]:
+        events: list[Event] = []
+        for start in range(0, len(data), _SLICE):
+            piece = data[start:start + _SLICE]
+            if self._closed:
+                if piece.strip():
+                    raise StreamError("not-well-formed", "data after the end of the stream")
+                continue
+            if _BAD_TAG_OPEN.search(piece):
+                raise StreamError("not-well-formed", "'<' that opens no tag")
+            if b"<!" in piece and b"<![CDATA[" not in piece:
+                raise StreamError("restricted-xml", "DTDs and comments are not allowed in XMPP (RFC 6120 11.1)")
+            try:
+                self._parser.feed(piece)
+                events.extend(self._drain())
+            except etree.XMLSyntaxError as exc:
+                raise StreamError("not-well-formed", str(exc).split(", line")[0]) from None
+            self._pending = self._pending + len(piece) if self._depth > 1 else 0
+            if self._pending > self.max_stanza:
+                raise StreamError("policy-violation", f"stanza larger than {self.max_stanza} bytes")
+        return events
+
+    def _drain(self) -> list[Event]:
+        events: list[Event] = []
+        for kind, node in self._parser.read_events():
+            if kind in ("comment", "pi"):
+                raise StreamError("restricted-xml", "comments and processing instructions are not allowed")
+            if kind == "start":
+                self._depth += 1
+                if self._depth == 1:
+                    if node.tag != _STREAM_TAG:
+                        raise StreamError("invalid-namespace", f"expected <stream:stream>, got <{node.tag}>")
+                    self.opened = True
+                    events.append(StreamOpened(dict(node.attrib), node.nsmap.get(None, "")))
+                continue
+            self._depth -= 1
+            if self._depth == 1:
+                parent = node.getparent()
+                if parent is not None:
+                    parent.remove(node)
+                node.tail = None
+                events.append(Stanza(node, len(etree.tostring(node))))
+            elif self._depth == 0:
+                self._closed = True
+                events.append(StreamClosed())
+        return events
+
+
+def header(to: str, from_: str, stream_id: str, ns: str = CLIENT, version: str = "1.0") -> str:
+    """The opening tag (RFC 6120 §4.7); empty attributes are left out, as §4.7.1 allows for ``to`` and ``from``."""
+    attrs = [("xmlns", ns), ("xmlns:stream", STREAMS), ("id", stream_id), ("to", to), ("from", from_),
+             ("version", version)]
+    shown = " ".join(f"{k}='{escape_attr(v)}'" for k, v in attrs if v)
+    return f"<?xml version='1.0'?><stream:stream {shown}>"
+
+
+CLOSE = b"</stream:stream>"

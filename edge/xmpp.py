@@ -1,0 +1,124 @@
+"""Expressway-E's XMPP client port (5222 in URLs and DNS) on a loopback listener: the shell of
+:class:`edge.xmppsession.EdgeSession`.
+
+For each client the shell opens an XCP link to Expressway-C (``<expc>:7400`` through the lab's resolver), carries out
+the session's commands, and logs each packet crossing the link the way E's XCP_JABBERD does
+(``CodeLocation="MIOByteSource.cpp:93" Detail="Got Buffer (<n>) <packet>"``, the seed's line; ``<auth>`` payloads as
+``XXXXXXX``). After SASL success it relays both ways and keeps checking the client's bytes; C going away ends the
+client's stream with ``remote-connection-failed`` (RFC 6120 §4.9.3.16), as a broken traversal link does in the field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from common.config import Lab
+from common.logformats.expressway import XCP_JABBERD
+from common.nodelog import ExpresswayLog
+from common.resolver import LabResolver, NameError_
+from common.streamserve import READ_SIZE, LinkReader, StreamServer, serve_stream
+from common.xmpp.stream import StreamError
+from common.xmpp.xcp import BUFFER_AT, Names, Xdb, buffer_detail, link_header, wire
+from edge.xmppsession import AskMechanisms, Authenticate, Command, EdgeSession, Hangup, Note, ToClient, ToCore
+
+THREAD = "139821024597760"
+
+
+class EdgeXmpp:
+    def __init__(self, lab: Lab, log: ExpresswayLog, resolver: LabResolver) -> None:
+        self.lab, self.log, self.resolver = lab, log, resolver
+        self.names = Names(f"{lab.edge.system_name}.{lab.domain}", f"{lab.core.system_name}.{lab.domain}")
+
+    def xcp(self, level: str, location: str, detail: str) -> None:
+        self.log.write(XCP_JABBERD, level, {"ThreadID": THREAD, "CodeLocation": location, "Detail": detail},
+                       module="Jabber")
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = EdgeSession(self.lab.core.mra_domains, self.names.cm)
+        core: tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader] | None = None
+        downstream: asyncio.Task[None] | None = None
+        try:
+            while data := await reader.read(READ_SIZE):
+                commands = session.receive(data)
+                while commands:
+                    command = commands.pop(0)
+                    if isinstance(command, (AskMechanisms, Authenticate)):
+                        core = core or await self._connect()
+                        if core is None:
+                            commands = self._unreachable(session)
+                            continue
+                        answer = await self._ask(core, command.query if isinstance(command, AskMechanisms)
+                                                 else command.packet)
+                        if answer is None:
+                            commands = self._unreachable(session)
+                        elif isinstance(command, AskMechanisms):
+                            commands = session.mechanisms(answer.mechanisms or ()) + commands
+                        else:
+                            commands = session.auth_result(answer) + commands
+                    elif isinstance(command, ToClient):
+                        writer.write(command.data)
+                    elif isinstance(command, ToCore) and core is not None:
+                        core[1].write(command.data)
+                    elif isinstance(command, Note):
+                        self.xcp(command.level, "JabberdConnection.cpp:412", command.detail)
+                    elif isinstance(command, Hangup):
+                        await writer.drain()
+                        return
+                await writer.drain()
+                if session.state == "relay" and core is not None and downstream is None:
+                    downstream = asyncio.create_task(self._downstream(core, writer, session), name="expe C→client")
+        finally:
+            if core is not None:
+                core[1].close()
+            if downstream is not None:
+                with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                    await downstream
+
+    async def _downstream(self, core: tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader],
+                          writer: asyncio.StreamWriter, session: EdgeSession) -> None:
+        """C → client after SASL: bytes as they come; C closing the link ends the client's stream."""
+        with contextlib.suppress(ConnectionError):
+            while data := await core[0].read(READ_SIZE):
+                writer.write(data)
+                await writer.drain()
+            if session.state == "relay" and not writer.is_closing():
+                self.xcp("ERROR", "JabberdConnection.cpp:540", f"Link to {self.names.connect_auth} lost")
+                writer.write(StreamError("remote-connection-failed", "Expressway-C closed the session").wire())
+        writer.close()
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader] | None:
+        xcp = self.lab.core.xcp
+        try:
+            address, port = self.resolver.locate(xcp.host, xcp.port)
+            reader, writer = await asyncio.open_connection(address, port)
+            writer.write(link_header(self.names.connect_auth, self.names.cm))
+            link = LinkReader(reader)
+            await link.next()
+            return reader, writer, link
+        except (OSError, NameError_, ConnectionError, TimeoutError, StreamError) as exc:
+            self.xcp("ERROR", "JabberdConnection.cpp:233", f"Cannot open link to {xcp.host}:{xcp.port}: {exc}")
+            return None
+
+    async def _ask(self, core: tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader], packet: Xdb
+                   ) -> Xdb | None:
+        data = wire(packet)
+        self.xcp("DEBUG", BUFFER_AT, buffer_detail(len(data), packet))
+        core[1].write(data)
+        try:
+            stanza = await core[2].stanza(timeout=20)
+            answer = Xdb.from_element(stanza.element)
+        except (ConnectionError, TimeoutError, StreamError, ValueError) as exc:
+            self.xcp("ERROR", "JabberdConnection.cpp:301", f"No answer from {self.names.connect_auth}: {exc}")
+            return None
+        self.xcp("DEBUG", BUFFER_AT, buffer_detail(core[2].last_read, answer))
+        return answer
+
+    def _unreachable(self, session: EdgeSession) -> list[Command]:
+        return session.fail(StreamError("remote-connection-failed", "Expressway-C cannot be reached"))
+
+
+async def start_edge_xmpp(lab: Lab, log: ExpresswayLog, resolver: LabResolver) -> StreamServer:
+    server = await serve_stream(EdgeXmpp(lab, log, resolver).handle, lab.edge.xmpp)
+    resolver.bind(lab.edge.xmpp, server.port)
+    return server
