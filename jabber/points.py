@@ -34,3 +34,14 @@ FAILURE = LogPoint(_EDGE, 512, "EdgeConfigProvider", "CSFUnified::EdgeConfigProv
 REFRESH = LogPoint(_OAUTH, 512, "Single-Sign-On-Logger", "CSFUnified::OAuthTokenManager::Impl::refreshAccessToken")
 REFRESH_FAILURE = LogPoint(_SSO, 1633, "Single-Sign-On-Logger",
                            "CSFUnified::SingleSignOn::Impl::handleRefreshTokenFailure")
+
+_TRI = r"jwcpp\xmppcore\patch\TriClient.cpp"
+_GLOOX = r"rwerx\jwcpp\xmppcore\src\client.cpp"
+_XMPP = r"dependencies\csf2g\services\impl\presence\XmppConnectionManager.cpp"
+XMPP_RECV = LogPoint(_TRI, 1636, "csf.jwcpp", "gloox::CTriClient::HandleXmlTag")  # seed
+SASL_TOKEN = LogPoint(_TRI, 1110, "csf.jwcpp", "gloox::CTriClient::HandleStreamFeatures")  # seed
+SASL_MECHANISM = LogPoint(_TRI, 1111, "csf.jwcpp", "gloox::CTriClient::HandleStreamFeatures")  # seed
+NO_MECHANISM = LogPoint(_GLOOX, 192, "csf.jwcpp", "gloox::Client::handleNormalNode")  # seed
+XMPP_SEND = LogPoint(_TRI, 1702, "csf.jwcpp", "gloox::CTriClient::send")
+XMPP_STATE = LogPoint(_XMPP, 318, "XmppConnectionManager", "CSFUnified::XmppConnectionManager::onConnectionState")
+EPAS = LogPoint(_XMPP, 244, "XmppConnectionManager", "CSFUnified::XmppConnectionManager::loginEpas")

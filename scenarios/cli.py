@@ -6,6 +6,7 @@
     mrasim status | clock STEP | restart NODE     act on a lab started with 'mrasim up'
     mrasim cucm "show key authz signing"          CUCM CLI on a running lab
     mrasim xcommand RefreshServers                 xCommand on Expressway-C of a running lab
+    mrasim xconfiguration [CollaborationEdge OAuthLocal: On|Off]   read or set Expressway-C's xConfiguration
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from scenarios.adminclient import send_admin
 from scenarios.control import start_control
 from scenarios.lab import RunningLab, log_name, node_names, start_lab
 from scenarios.runner import Entry, run_login
+from scenarios.xmpprun import run_sign_in
 
 
 STATE = Path(".mrasim") / "state"
@@ -83,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Run an xCommand on Expressway-C of a running lab. RefreshServers fetches "
                                           "the AuthZ keys from every CUCM cluster again (\"Refresh servers\").")
     xcommand.add_argument("command", help="the xCommand, e.g. RefreshServers or 'refresh servers'")
+    xconfiguration = sub.add_parser(
+        "xconfiguration", help="read or set xConfiguration CollaborationEdge OAuthLocal|LegacyCred on Expressway-C",
+        description="Read or set Expressway-C's CollaborationEdge settings on a running lab, e.g. "
+                    "'mrasim xconfiguration CollaborationEdge OAuthLocal: On'. The HTTP side applies a change at once; "
+                    "the XCP router (XMPP) keeps its old value until 'mrasim restart expressway-c'.")
+    xconfiguration.add_argument("setting", nargs="*", help="e.g. CollaborationEdge OAuthLocal: Off (empty: read)")
     scenariocli.add_parser(sub)
     return parser
 
@@ -114,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             return asyncio.run(_admin(cluster.listener, "/mrasim/cli", args.command,
                                       (cluster.admin_user, cluster.admin_password)))
+        if args.action == "xconfiguration":
+            return asyncio.run(_admin(lab.core.listener, "/mrasim/xconfiguration", " ".join(args.setting),
+                                      (lab.core.admin_user, lab.core.admin_password)))
         if args.action == "xcommand":
             return asyncio.run(_admin(lab.core.listener, "/mrasim/xcommand", args.command,
                                       (lab.core.admin_user, lab.core.admin_password)))
@@ -141,13 +152,15 @@ async def _run(lab: Lab, out: Path, user: str | None, password: str | None) -> i
 
     try:
         began = time.perf_counter()
-        outcome, _ = await run_login(running, show, user, password)
+        outcome, xmpp, _, _ = await run_sign_in(running, show, user, password)
         total = (time.perf_counter() - began) * 1000
     finally:
         await running.stop()
     print()
     if outcome.ok:
         print(f"login succeeded ({outcome.path} path) in {total:.1f} ms; devices: {', '.join(outcome.devices)}")
+        if xmpp is not None:
+            print(f"XMPP: signed in as {xmpp.jid} with SASL {xmpp.mechanism} (offered: {', '.join(xmpp.offered)})")
     else:
         print(f"login FAILED at {outcome.failed_step}: {outcome.reason}")
     print(f"logs: {', '.join(str(out / log_name(n, lab)) for n in ('jabber', *reversed(node_names(lab))))}")
