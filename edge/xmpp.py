@@ -68,6 +68,9 @@ class EdgeXmpp:
                 await writer.drain()
                 if session.state == "relay" and core is not None and downstream is None:
                     downstream = asyncio.create_task(self._downstream(core, writer, session), name="expe C→client")
+            if session.state not in ("closed", "closing"):
+                self.xcp("INFO", "JabberdConnection.cpp:611",
+                         f"Client {session.jid or '-'} went away without </stream:stream> ({session.state})")
         finally:
             if core is not None:
                 core[1].close()
