@@ -118,9 +118,11 @@ class StreamReader:
                 events.extend(self._drain())
             except etree.XMLSyntaxError as exc:
                 raise StreamError("not-well-formed", str(exc).split(", line")[0]) from None
-            self._pending = self._pending + len(piece) if self._depth > 1 else 0
+            self._pending += len(piece)
             if self._pending > self.max_stanza:
                 raise StreamError("policy-violation", f"stanza larger than {self.max_stanza} bytes")
+            if self._depth <= 1:
+                self._pending = 0
         return events
 
     def _drain(self) -> list[Event]:

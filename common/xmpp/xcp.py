@@ -105,17 +105,18 @@ class Xdb:
     def from_element(cls, node: etree._Element) -> Xdb:
         if etree.QName(node).localname != "xdb" or node.get("ns") != XCP_SASL:
             raise ValueError(f"not an xdb sasl packet: <{etree.QName(node).localname}>")
+        own = etree.QName(node).namespace or ""
         mechanisms: tuple[str, ...] | None = None
         hostnames: tuple[str, ...] = ()
-        holder = node.find(f"{{{XCP}}}mechanisms")
+        holder = node.find(f"{{{own}}}mechanisms")
         if holder is not None:
-            mechanisms = tuple((m.text or "").strip() for m in holder.iterfind(f"{{{XCP}}}mechanism"))
+            mechanisms = tuple((m.text or "").strip() for m in holder.iterfind(f"{{{own}}}mechanism"))
             hostnames = tuple((h.text or "").strip() for h in holder.iterfind(f"{{{DOMAIN_NAME}}}hostname"))
         auth_node = node.find(f"{{{SASL}}}auth")
         failure_node = node.find(f"{{{SASL}}}failure")
         return cls(
             from_=node.get("from", ""), id=node.get("id", ""), to=node.get("to", ""), type=node.get("type", ""),
-            jid=(node.findtext(f"{{{XCP}}}jid") or "").strip(), mechanisms=mechanisms, hostnames=hostnames,
+            jid=(node.findtext(f"{{{own}}}jid") or "").strip(), mechanisms=mechanisms, hostnames=hostnames,
             auth=Auth.from_element(auth_node) if auth_node is not None else None,
             success=node.find(f"{{{SASL}}}success") is not None,
             failure=SaslFailure.from_element(failure_node) if failure_node is not None else None,
@@ -140,7 +141,7 @@ class Route:
 
     @classmethod
     def from_element(cls, node: etree._Element) -> Route:
-        inner = node.find(f"{{{XCP}}}xdb")
+        inner = node.find(f"{{{etree.QName(node).namespace or ''}}}xdb")
         if etree.QName(node).localname != "route" or inner is None:
             raise ValueError("not a route around an xdb packet")
         return cls(node.get("to", ""), node.get("from", ""), Xdb.from_element(inner), node.get("type", "redirect"))
