@@ -7,6 +7,7 @@ keeps the request sequence of every login so the CLI can show it as ``mrasim run
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from common.clock import parse_step
 from common.domain import ProxyDescriptor
 from jabber.client import JabberClient
 from jabber.flow import Outcome
+from jabber.xmppclient import XmppConnection, connect_xmpp
 from scenarios.adminclient import send_admin
 from scenarios.lab import RunningLab, start_lab
 from scenarios.runner import Entry, run_login
@@ -57,6 +59,8 @@ class _Run:
     running: RunningLab
     clients: dict[str, JabberClient] = field(default_factory=dict)
     states: dict[str, str] = field(default_factory=dict)
+    logins: dict[str, Outcome] = field(default_factory=dict)
+    held: list[XmppConnection] = field(default_factory=list)
     broke_at: str | None = None
 
 
@@ -84,6 +88,8 @@ async def play(scenario: Scenario, out: Path | None = None,
                 problems.append(f"{signature.node} log: {signature.pattern!r} "
                                 f"{'missing' if signature.present else 'present but must not be'}")
     finally:
+        for connection in run.held:
+            await connection.close()
         await running.stop()
     return ScenarioResult(scenario, results, problems, (time.perf_counter() - started) * 1000, run.broke_at)
 
@@ -111,6 +117,12 @@ async def _act(run: _Run, step: Step, index: int) -> StepResult:
     status: int | None = None
     if step.action == "login":
         outcome, result.entries = await run_login(running, client=client)
+        run.logins[step.client] = outcome
+    elif step.action == "xmpp":
+        outcome = await _xmpp(run, client, step)
+    elif step.action == "xconfiguration":
+        status, text = await _admin(running, step)
+        result.summary = f"xConfiguration {step.command!r}: {text.splitlines()[0] if text else status}"
     elif step.action == "refresh":
         outcome = await client.refresh()
     elif step.action == "edge_config":
@@ -119,6 +131,8 @@ async def _act(run: _Run, step: Step, index: int) -> StepResult:
         session = await client.ensure_session()
         run.states[step.client] = "logged_in" if session != "failed" else "logged_out"
         result.summary = f"session: {session}"
+        if session in ("failed", "relogin") and run.broke_at is None:
+            run.broke_at = f"step {index} (session): {'no session' if session == 'failed' else 'full login needed'}"
         if step.expect_session is not None and session != step.expect_session:
             result.problems.append(f"session: expected {step.expect_session}, got {session}")
         return result
@@ -156,7 +170,7 @@ def _record(run: _Run, step: Step, outcome: Outcome, result: StepResult) -> None
         run.states[step.client] = "logged_in"
         result.summary = f"{step.action}: ok ({outcome.path})"
     else:
-        if step.action in ("login", "refresh"):
+        if step.action in ("login", "refresh", "xmpp"):
             run.states[step.client] = "logged_out"
         result.summary = f"{step.action}: FAILED at {outcome.failed_step}: {outcome.reason}"
         if run.broke_at is None:
@@ -172,9 +186,9 @@ def _record(run: _Run, step: Step, outcome: Outcome, result: StepResult) -> None
 
 async def _admin(running: RunningLab, step: Step) -> tuple[int, str]:
     lab = running.lab
-    if step.action == "xcommand":
+    if step.action in ("xcommand", "xconfiguration"):
         listener, port = lab.core.listener, running.core.traffic.port
-        path, creds = "/mrasim/xcommand", (lab.core.admin_user, lab.core.admin_password)
+        path, creds = f"/mrasim/{step.action}", (lab.core.admin_user, lab.core.admin_password)
     else:
         cluster = lab.clusters[0]
         name = step.node or cluster.node_name(cluster.listener)
@@ -183,6 +197,22 @@ async def _admin(running: RunningLab, step: Step) -> tuple[int, str]:
         path, creds = "/mrasim/cli", (cluster.admin_user, cluster.admin_password)
     status, data = await send_admin("127.0.0.1", port, f"{listener.host}:{listener.port}", path, step.command, creds)
     return status, str(data.get("output", data.get("error", "")))
+
+
+async def _xmpp(run: _Run, client: JabberClient, step: Step) -> Outcome:
+    """Sign in over XMPP through the edge after this client's last HTTP login; ``hold`` keeps the session open."""
+    login = run.logins.get(step.client)
+    if login is None or not login.ok:
+        return Outcome(False, "xmpp", failed_step="xmpp", reason="no successful HTTP login to continue from")
+    result, connection = await connect_xmpp(client, login, step.resource)
+    if connection is not None:
+        if step.hold:
+            run.held.append(connection)
+        else:
+            await connection.close()
+    if result.ok:
+        return dataclasses.replace(login, path=f"xmpp {result.mechanism}")
+    return Outcome(False, "xmpp", failed_step=f"xmpp {result.failed_step}", reason=result.reason)
 
 
 async def _revoke(running: RunningLab, client: JabberClient, step: Step) -> int:

@@ -42,6 +42,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "xcommand": ("command",),
     "revoke": (),
     "unity_mailbox": (),
+    "xmpp": (),
+    "xconfiguration": ("command",),
 }
 SESSION_RESULTS = ("valid", "refreshed", "relogin", "failed")
 FINAL_STATES = ("logged_in", "logged_out")
@@ -58,6 +60,8 @@ class Step:
     seconds: float = 0.0
     command: str = ""
     client_id: str | None = None
+    resource: str = "jabber_1"
+    hold: bool = False
     repeat: int = 1
     expect_ok: bool | None = None
     expect_failed_step: str | None = None
@@ -214,7 +218,8 @@ def _step(t: TomlTable, nodes: set[str]) -> Step:
         action=action, client=t.str("client", "jabber"), user=t.str("user", "") or None,
         password=t.str("password", None) if "password" in t.data else None, step=t.str("step", ""),
         node=_node(t, "node", nodes) or "", seconds=t.float("seconds", 0.0), command=t.str("command", ""),
-        client_id=t.str("client_id", "") or None, repeat=t.int("repeat", 1, low=1, high=100),
+        client_id=t.str("client_id", "") or None, resource=t.str("resource", "jabber_1"),
+        hold=t.bool("hold", False), repeat=t.int("repeat", 1, low=1, high=100),
         expect_ok=expect_ok, expect_failed_step=failed_step,
         expect_status=t.int("expect_status", None, low=100, high=599) if "expect_status" in t.data else None,
         expect_session=session, expect_reason=t.str("expect_reason", "") or None,
