@@ -462,6 +462,16 @@ def _subscriber(t: _Table, domain: str) -> Listener:
     return listener
 
 
+def parse_enterprise(data: Mapping[str, Any], version: str, source: str = "<enterprise parameters>",
+                     base: EnterpriseParameters | None = None) -> EnterpriseParameters:
+    """Enterprise parameters from a mapping of lab-file keys, over ``base``; the same validation as the lab file."""
+    base = base or EnterpriseParameters()
+    current = {"oauth_refresh_login_flow": "Enabled" if base.refresh_login_flow else "Disabled",
+               "oauth_access_token_expiry_minutes": base.access_token_minutes,
+               "oauth_refresh_token_expiry_days": base.refresh_token_days}
+    return _enterprise(_Table(source, "enterprise", {**current, **data}), version)
+
+
 def _enterprise(t: _Table, version: str) -> EnterpriseParameters:
     """Validated as CUCM's administration page does: each error names the parameter and its range."""
     flow = t.str("oauth_refresh_login_flow", "Disabled")

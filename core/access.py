@@ -65,9 +65,12 @@ async def find_home(state: CoreState, user: str) -> ClusterUser | None:
     """
     clusters = state.lab.clusters
     start = state.next_lookup()
+    unreachable: HopError | None = None
     for cluster in clusters[start:] + clusters[:start]:
-        response = await _cluster_user(state, cluster, user)
-        if response is None:
+        try:
+            response = await _cluster_user(state, cluster, user)
+        except HopError as exc:
+            unreachable = exc
             continue
         if response.status != 200:
             return None
@@ -76,18 +79,22 @@ async def find_home(state: CoreState, user: str) -> ClusterUser | None:
         except XmlError:
             return None
         return result if result.found else None
+    if unreachable is not None:
+        raise unreachable
     return None
 
 
-async def _cluster_user(state: CoreState, cluster: ClusterConfig, user: str) -> HopResponse | None:
-    """``clusterUser`` from the first node of ``cluster`` that answers; None when none does."""
+async def _cluster_user(state: CoreState, cluster: ClusterConfig, user: str) -> HopResponse:
+    """``clusterUser`` from the first node of ``cluster`` that answers; :class:`HopError` when none does."""
+    error: HopError | None = None
     for node in cluster.nodes:
         try:
             return await state.upstream.call(UDS_MODULE, "GET",
                                              f"{node.origin}/cucm-uds/clusterUser?username={quote(user)}")
-        except HopError:
-            continue
-    return None
+        except HopError as exc:
+            error = exc
+    assert error is not None
+    raise error
 
 
 async def authorize(request: web.Request, state: CoreState) -> Principal | web.Response:

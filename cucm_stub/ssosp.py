@@ -20,6 +20,7 @@ user, the form (RFC 6749 §3.1: no repeats, empty means absent), the client, ``r
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 from collections.abc import Iterable
@@ -27,7 +28,7 @@ from urllib.parse import urlencode
 
 
 from common.basic import parse_basic
-from common.config import ClusterConfig, OAuthClient
+from common.config import ClusterConfig, EnterpriseParameters, OAuthClient
 from common.cucmversion import supports_code_grant, supports_oauth
 from common.edgexml import SSOResult
 from common.tokens import AuthzKeys
@@ -88,6 +89,12 @@ class SsospServer:
     @property
     def keys(self) -> AuthzKeys:
         return self.holder.current
+
+    def set_enterprise(self, params: EnterpriseParameters) -> None:
+        """Apply changed enterprise parameters, as CUCM does without a restart for the OAuth timers and flow."""
+        self.cluster = dataclasses.replace(self.cluster, enterprise=params)
+        self.lifetimes = Lifetimes(params.access_lifetime, params.refresh_lifetime, self.lifetimes.code)
+        self.issuer.lifetimes = self.lifetimes
 
     def single_sign_on(self, request: Request) -> Reply:
         """The status Jabber and Expressway read before choosing a login flow; SAML SSO is off in the lab.

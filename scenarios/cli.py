@@ -17,6 +17,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -28,7 +29,7 @@ from common.resolver import LabResolver
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
 from edge.node import EdgeNode, start_edge
-from scenarios import scenariocli
+from scenarios import livecli, scenariocli
 from scenarios.adminclient import send_admin
 from scenarios.control import start_control
 from scenarios.lab import RunningLab, log_name, node_names, start_lab
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "the XCP router (XMPP) keeps its old value until 'mrasim restart expressway-c'.")
     xconfiguration.add_argument("setting", nargs="*", help="e.g. CollaborationEdge OAuthLocal: Off (empty: read)")
     scenariocli.add_parser(sub)
+    livecli.add_parsers(sub)
     return parser
 
 
@@ -109,6 +111,13 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run(lab, args.out, args.user, args.password))
         if args.action == "up":
             return asyncio.run(_up(lab, args.logs, args.state))
+        if args.action in ("fault", "stop", "start", "skew", "enterprise"):
+            try:
+                method, path, body = livecli.request_for(args, lab.clusters[0].name)
+            except ValueError as exc:
+                print(f"mrasim: {exc}", file=sys.stderr)
+                return 2
+            return asyncio.run(_control(lab, method, path, body))
         if args.action == "status":
             return asyncio.run(_control(lab, "GET", "/status"))
         if args.action == "clock":
@@ -199,7 +208,7 @@ async def _admin(listener: Listener, path: str, command: str, credentials: tuple
     return 0 if data.get("ok", True) else 1
 
 
-async def _control(lab: Lab, method: str, path: str, body: dict[str, str] | None = None) -> int:
+async def _control(lab: Lab, method: str, path: str, body: dict[str, Any] | None = None) -> int:
     """Call the control API of the lab that 'mrasim up' runs from the same lab file."""
     url = f"http://{lab.control.address}:{lab.control.listen_port}{path}"
     try:

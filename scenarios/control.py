@@ -13,6 +13,7 @@ from aiohttp import web
 
 from common.clock import parse_step
 from common.serve import Running, serve
+from scenarios.controlfaults import add_fault_routes
 from scenarios.lab import RunningLab
 
 LAB = web.AppKey("lab", RunningLab)
@@ -55,6 +56,7 @@ def control_app(lab: RunningLab) -> web.Application:
     app.router.add_get("/status", status)
     app.router.add_post("/clock", clock)
     app.router.add_post("/nodes/{node}/restart", restart)
+    add_fault_routes(app, lab)
     return app
 
 

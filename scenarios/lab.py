@@ -119,6 +119,15 @@ class RunningLab:
         await self.nodes.pop(name).stop()
         self.nodes[name] = await self._starters()[name]()
 
+    async def start(self, name: str) -> None:
+        """Start a node that was stopped, from the lab description, with its log and state."""
+        if name in self.nodes:
+            raise KeyError(f"node {name!r} is already running")
+        starters = self._starters()
+        if name not in starters:
+            raise KeyError(f"no node {name!r}; nodes: {', '.join(starters)}")
+        self.nodes[name] = await starters[name]()
+
     async def stop(self) -> None:
         for name in reversed(list(self.nodes)):
             await self.nodes.pop(name).stop()

@@ -169,6 +169,11 @@ def _node(t: TomlTable, key: str, nodes: set[str], default: Any = None) -> str |
     return value or None
 
 
+def parse_fault(data: dict[str, Any], nodes: set[str], source: str = "<fault>") -> Fault:
+    """A fault from lab-file keys (``kind``, ``node``, ``path``, ``first`` …), validated as in a scenario file."""
+    return _fault(TomlTable(source, "fault", data), nodes)
+
+
 def _fault(t: TomlTable, nodes: set[str]) -> Fault:
     kind = t.str("kind")
     if kind not in HTTP_KINDS + CONNECTION_KINDS:
