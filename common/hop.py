@@ -49,16 +49,19 @@ class HopClient:
     """One per node: a pooled aiohttp session whose connections leave from the node's own address."""
 
     def __init__(self, resolver: LabResolver, local_address: str = "127.0.0.1", timeout: float = 10.0,
-                 name: str = "") -> None:
+                 name: str = "", keepalive: float = 15.0) -> None:
+        """``keepalive``: how long an idle connection stays open for reuse (a storm client holds its own longer)."""
         self.resolver = resolver
         self.name = name
         self._local = local_address
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._keepalive = keepalive
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=0, local_addr=(self._local, 0), force_close=False)
+            connector = aiohttp.TCPConnector(limit=0, local_addr=(self._local, 0), force_close=False,
+                                             keepalive_timeout=self._keepalive)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
                                                   skip_auto_headers=("User-Agent",), auto_decompress=True)
 

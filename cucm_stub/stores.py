@@ -12,6 +12,7 @@ that table behind a small protocol; an in-memory implementation serves now and a
 
 from __future__ import annotations
 
+import heapq
 import secrets
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -45,12 +46,17 @@ class CodeStore:
         self.lifetime = lifetime
         self._live: dict[str, AuthorizationCode] = {}
         self._redeemed: dict[str, float] = {}
+        # (forget at, key) for each entry: a purge pops what is due instead of scanning every code of a login storm
+        self._live_due: list[tuple[float, str]] = []
+        self._redeemed_due: list[tuple[float, str]] = []
 
     def issue(self, userid: str, client_id: str, realm: str, now: float) -> AuthorizationCode:
         self._purge(now)
         value = secrets.token_urlsafe(32)
         record = AuthorizationCode(userid, client_id, realm, now + self.lifetime)
-        self._live[token_digest(value)] = record
+        key = token_digest(value)
+        self._live[key] = record
+        heapq.heappush(self._live_due, (record.expires_at + self.lifetime, key))
         return replace(record, value=value)
 
     def redeem(self, value: str, client_id: str, now: float) -> AuthorizationCode:
@@ -74,16 +80,22 @@ class CodeStore:
                                f"authorization code was issued to client {record.client_id}, not {client_id}")
         del self._live[key]
         self._redeemed[key] = record.expires_at
+        heapq.heappush(self._redeemed_due, (record.expires_at, key))
         return record
 
     def __len__(self) -> int:
         return len(self._live)
 
     def _purge(self, now: float) -> None:
-        for key in [k for k, rec in self._live.items() if now >= rec.expires_at + self.lifetime]:
-            del self._live[key]
-        for key in [k for k, expiry in self._redeemed.items() if now >= expiry]:
-            del self._redeemed[key]
+        while self._live_due and now >= self._live_due[0][0]:
+            due, key = heapq.heappop(self._live_due)
+            record = self._live.get(key)
+            if record is not None and record.expires_at + self.lifetime == due:
+                del self._live[key]
+        while self._redeemed_due and now >= self._redeemed_due[0][0]:
+            due, key = heapq.heappop(self._redeemed_due)
+            if self._redeemed.get(key) == due:
+                del self._redeemed[key]
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,11 @@ from common.resolver import LabResolver
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
 from edge.node import EdgeNode, start_edge
-from scenarios import livecli, scenariocli
+from scenarios import livecli, scenariocli, stormcli
 from scenarios.adminclient import send_admin
 from scenarios.control import start_control
 from scenarios.lab import RunningLab, log_name, node_names, start_lab
+from scenarios.loadclient import with_storm_users
 from scenarios.runner import Entry, run_login
 from scenarios.xmpprun import run_sign_in
 
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Start the whole lab on the listen ports of the lab file and keep it running.")
     up.add_argument("--logs", type=Path, default=Path("logs"), help="directory for the node logs (%(default)s)")
     up.add_argument("--state", type=Path, default=STATE, help="where CUCM keeps its database and keys (%(default)s)")
+    stormcli.add_up_options(up)
 
     serve = sub.add_parser("serve", help="run one node alone from the lab file",
                            description="Run one node on the fixed listen port of the lab file; the other nodes are "
@@ -93,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "the XCP router (XMPP) keeps its old value until 'mrasim restart expressway-c'.")
     xconfiguration.add_argument("setting", nargs="*", help="e.g. CollaborationEdge OAuthLocal: Off (empty: read)")
     scenariocli.add_parser(sub)
+    stormcli.add_parser(sub)
     livecli.add_parsers(sub)
     return parser
 
@@ -109,8 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.action == "run":
             return asyncio.run(_run(lab, args.out, args.user, args.password))
+        if args.action == "up" and args.processes:
+            return asyncio.run(stormcli.up(args, lab))
         if args.action == "up":
-            return asyncio.run(_up(lab, args.logs, args.state))
+            return asyncio.run(_up(with_storm_users(lab, args.storm_users), args.logs, args.state))
+        if args.action == "storm":
+            return stormcli.main(args, lab)
         if args.action in ("fault", "stop", "start", "skew", "enterprise"):
             try:
                 method, path, body = livecli.request_for(args, lab.clusters[0].name)

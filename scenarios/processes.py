@@ -1,0 +1,230 @@
+"""The lab with each node in its own process: ``mrasim up --processes`` and ``mrasim storm --processes``.
+
+One event loop carries the whole lab in ``mrasim up``; on a two-core machine that leaves a core idle while a storm
+queues on the other. Here every node runs as ``mrasim serve <node>`` (ARCHITECTURE rule 6): the same lab file, the
+same fixed listen ports, the same logs, and the nodes find each other by name through the lab's resolver. The CUCM
+nodes of a cluster share their SQLite database under ``--state``, as they share the replicated database.
+
+Start order follows the dependencies of a start, not of a request: CUCM publishers and Expressway-E first and
+together (E needs no one until a client arrives), then the subscribers (they read the publisher's keys), then
+Expressway-C (it fetches the AuthZ keys from every cluster as it starts). A node is ready when it prints its
+``serving`` line.
+
+Nodes ``mrasim serve`` does not run (Unity Connection, IM&P until they can be served alone) are left out and named.
+A storm that needs extra users gets a copy of the lab file with the storm users appended under ``--state``; the TOML
+schema does not change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.config import Lab, load_lab
+from scenarios.lab import log_name, node_names
+from scenarios.loadclient import storm_users_toml
+
+PIDS_FILE = "pids.json"
+READY_TIMEOUT = 30.0
+
+
+def servable(name: str) -> bool:
+    """The nodes ``mrasim serve`` can run alone."""
+    return name in ("expressway-e", "expressway-c") or name.startswith("cucm:")
+
+
+@dataclass
+class NodeProcess:
+    name: str
+    process: asyncio.subprocess.Process
+    banner: str = ""
+
+
+@dataclass
+class ProcessLab:
+    lab: Lab
+    lab_file: Path
+    logs: Path
+    state: Path
+    nodes: list[NodeProcess] = field(default_factory=list)
+    skipped: tuple[str, ...] = ()
+    ready_ms: float = 0.0
+
+    def pids(self) -> dict[str, int]:
+        return {node.name: node.process.pid for node in self.nodes}
+
+    def log_paths(self) -> dict[str, Path]:
+        return {node.name: self.logs / log_name(node.name, self.lab) for node in self.nodes}
+
+    async def wait_any_exit(self) -> NodeProcess:
+        """Return the first node process that exits (a lab that lost a node is not a lab)."""
+        waits = {asyncio.ensure_future(node.process.wait()): node for node in self.nodes}
+        try:
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            return waits[next(iter(done))]
+        finally:
+            for task in waits:
+                task.cancel()
+
+    async def stop(self) -> None:
+        """Ctrl-C to every node (each closes its listener and its log), then kill what is still there."""
+        for node in reversed(self.nodes):
+            if node.process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    node.process.send_signal(signal.SIGINT)
+        for node in reversed(self.nodes):
+            try:
+                await asyncio.wait_for(node.process.wait(), 5.0)
+            except asyncio.TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    node.process.kill()
+                await node.process.wait()
+        (self.state / PIDS_FILE).unlink(missing_ok=True)
+
+    def describe(self) -> str:
+        lines = [f"mrasim lab is up in {len(self.nodes)} processes, ready in {self.ready_ms:.0f} ms (Ctrl-C stops it)"]
+        lines += [f"  {node.name:<24} pid {node.process.pid:<8} {node.banner}" for node in self.nodes]
+        if self.skipped:
+            lines.append(f"  not started ('mrasim serve' cannot run them alone yet): {', '.join(self.skipped)}")
+        lines.append(f"Logs are written to {self.logs}/")
+        return "\n".join(lines)
+
+
+def derived_lab_file(lab_file: Path, state: Path, storm_users: int = 0, debug: bool | None = None) -> Path:
+    """``lab_file`` itself, or a copy under ``state`` with storm users appended and ``[lab] debug`` set."""
+    if not storm_users and debug is None:
+        return lab_file
+    text = lab_file.read_text()
+    if debug is not None:
+        text = set_debug(text, debug)
+    if storm_users:
+        lab = load_lab(lab_file)
+        text += "\n# storm users added by mrasim (scenarios/loadclient.py)\n" + storm_users_toml(
+            storm_users, lab.clusters[0].name)
+    state.mkdir(parents=True, exist_ok=True)
+    derived = state / f"{lab_file.stem}-processes.toml"
+    derived.write_text(text)
+    return derived
+
+
+def set_debug(text: str, debug: bool) -> str:
+    """Set ``debug`` in the ``[lab]`` table of a lab file's text, keeping everything else as written."""
+    value = "true" if debug else "false"
+    head, sep, rest = text.partition("[lab]")
+    if not sep:
+        return f"[lab]\ndebug = {value}\n\n" + text
+    table, *tail = re.split(r"(?m)^(?=\[)", rest, maxsplit=1)
+    if re.search(r"(?m)^debug\s*=", table):
+        table = re.sub(r"(?m)^debug\s*=\s*\S+", f"debug = {value}", table, count=1)
+    else:
+        table = f"\ndebug = {value}" + table
+    return head + sep + table + "".join(tail)
+
+
+def with_free_ports(text: str) -> str:
+    """A lab file's text with every ``*listen_port`` and the control port moved to a port free right now.
+
+    For tests and benchmarks that run a lab in processes next to other labs: the nodes must agree on fixed ports,
+    so ``listen_port = 0`` cannot be used across processes. (Another program may take a port in between; rare.)
+    """
+    def free(match: re.Match[str]) -> str:
+        with contextlib.closing(socket.socket()) as sock:
+            sock.bind(("127.0.0.1", 0))
+            return f"{match.group(1)} = {sock.getsockname()[1]}"
+
+    return re.sub(r"(?m)^(\w*listen_port|control_port)\s*=\s*\d+", free, text)
+
+
+async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_users: int = 0,
+                          debug: bool | None = None, fresh_logs: bool = False) -> ProcessLab:
+    """Start every servable node of the lab in its own process and wait until each serves."""
+    started = time.perf_counter()
+    file = derived_lab_file(lab_file, state, storm_users, debug)
+    lab = load_lab(file)
+    names = node_names(lab)
+    logs.mkdir(parents=True, exist_ok=True)
+    if fresh_logs:
+        for name in ("jabber", *names):
+            (logs / log_name(name, lab)).unlink(missing_ok=True)
+    running = ProcessLab(lab, file, logs, state, skipped=tuple(n for n in names if not servable(n)))
+    publishers = [c.node_name(c.listener) for c in lab.clusters]
+    waves = [[*publishers, "expressway-e"],
+             [n for n in names if n.startswith("cucm:") and n not in publishers],
+             ["expressway-c"]]
+    try:
+        for wave in waves:
+            spawned = [await _spawn(name, file, logs, state) for name in wave]
+            running.nodes += spawned
+            await asyncio.gather(*(_ready(node) for node in spawned))
+    except BaseException:
+        await running.stop()
+        raise
+    running.ready_ms = (time.perf_counter() - started) * 1000
+    (state / PIDS_FILE).write_text(json.dumps(running.pids(), indent=2))
+    return running
+
+
+async def _spawn(name: str, lab_file: Path, logs: Path, state: Path) -> NodeProcess:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "scenarios.cli", "--lab", str(lab_file), "serve", name, "--logs", str(logs),
+        "--state", str(state), stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
+        preexec_fn=_default_sigint)
+    return NodeProcess(name, process)
+
+
+async def _ready(node: NodeProcess) -> None:
+    assert node.process.stdout is not None
+    try:
+        line = await asyncio.wait_for(node.process.stdout.readline(), READY_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise RuntimeError(f"{node.name} did not start within {READY_TIMEOUT:.0f} s") from None
+    if b"serving" not in line:
+        code = await node.process.wait()
+        raise RuntimeError(f"{node.name} did not start (exit status {code}): {line.decode(errors='replace').strip()}")
+    node.banner = line.decode(errors="replace").strip()
+
+
+def _default_sigint() -> None:
+    """A shell starts background jobs with SIGINT ignored; a node must still stop cleanly on our Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def read_pids(state: Path) -> dict[str, int]:
+    """The node pids a running ``mrasim up --processes`` wrote under its state directory ({} if none)."""
+    try:
+        return {str(k): int(v) for k, v in json.loads((state / PIDS_FILE).read_text()).items()}
+    except (OSError, ValueError):
+        return {}
+
+
+async def up_processes(lab_file: Path, logs: Path, state: Path, storm_users: int = 0) -> int:
+    """``mrasim up --processes``: start, describe, and run until Ctrl-C or until a node dies."""
+    running = await start_processes(lab_file, logs, state, storm_users=storm_users)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        print(running.describe(), flush=True)
+        death = asyncio.ensure_future(running.wait_any_exit())
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({death, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if not death.done():
+            death.cancel()
+            return 0
+        dead = death.result()
+        print(f"mrasim: {dead.name} exited with status {dead.process.returncode}; stopping the lab", file=sys.stderr)
+        return 1
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await running.stop()
