@@ -18,7 +18,7 @@ from pathlib import Path
 from analyzer import flows, sessions as sessions_mod
 from analyzer.facts import Facts
 from analyzer.ingest import load
-from analyzer.model import CORE, CUCM, EDGE, GROUPS, ISSUE, JABBER, MISSING, POTENTIAL, Corpus, Finding, Session
+from analyzer.model import CORE, EDGE, GROUPS, ISSUE, JABBER, MISSING, POTENTIAL, Corpus, Finding, Session
 from analyzer.signatures import CATALOGUE, MRA_GUIDE
 
 EVIDENCE_PER_FINDING = 6
@@ -149,6 +149,9 @@ def render_text(report: Report) -> str:
     for session in report.sessions:
         when = _when(session.start)
         lines.append(f"  {session.summary()}  [{when}]")
+    markers = [e for e in corpus.events if "DEBUG_MARKER" in e.text[:200] and e.node == CORE]
+    for event in markers:
+        lines.append(f"  marker [{_when(event.time)}] {event.get('Detail')}")
     root = report.root_cause
     lines.append("")
     lines.append(f"Root cause: {root.title} [{root.id}]" if root else "Root cause: none — no issue found")
@@ -186,4 +189,3 @@ def _when(stamp: float | None) -> str:
     return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
 
 
-__all__ = ["Report", "analyze", "diagnose", "render_json", "render_text", "CUCM"]

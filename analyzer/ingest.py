@@ -37,8 +37,8 @@ KNOWN_MODULES = frozenset({
     "developer.edgeconfigprovisioning.server", "developer.credentialmanager.OAuthinspector", "Jabber",
 })
 LOG4J_NODES = {"token": CUCM, "uds": CUCM, "cleanup": CUCM, "authz.AuthzKeyManager": CUCM, "xcp": IMP, "epas": IMP,
-               "authz.AuthZServerRefresher": UNITY, "vmrest": UNITY}
-_LONG_LINE = re.compile(r"[^\n]{%d}" % MAX_LINE)
+               "authz.AuthZServerRefresher": UNITY, "vmrest": UNITY, "diagnostics": CUCM}
+_LONG_LINE = re.compile(r"^[^\n]{%d}" % MAX_LINE, re.M)
 
 
 def load(paths: Iterable[str | Path]) -> Corpus:
@@ -195,7 +195,8 @@ def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]
         except ValueError:
             bad += 1
             continue
-        node = log4j_node or _category_node(l4.category, corpus)
+        by_category = _category_node(l4.category, corpus)
+        node = log4j_node or by_category
         append(Event(node, os.path.splitext(os.path.basename(name))[0], "log4j", _naive(l4.time), l4.level,
                      {"category": l4.category, "thread": l4.thread, "message": l4.message}, record, name, number))
     return bad

@@ -81,13 +81,13 @@ class _Builder:
         self.flush()
         self.head, self.start, self.last_len = text, number, len(text)
 
-    def continue_head(self, line: str) -> None:
+    def continue_head(self, line: str, raw: str | None = None) -> None:
         head = self.head
         if head is None:
             self.dropped += 1
             return
         if head.count('"') % 2 == 1:
-            self.head = head + line
+            self.head = head + (raw if raw is not None else line)
         elif _FIELD_START.match(line) or line.startswith("["):
             self.head = head + " " + line
         elif not any(c.isspace() for c in line) and not head.endswith(" ") and " - " in head \
@@ -130,7 +130,7 @@ def repair(text: str) -> Repaired:
             for piece in rest:
                 out.begin(number, piece)
             continue
-        out.continue_head(stripped)
+        out.continue_head(stripped, raw)
     out.flush()
     return Repaired(out.records, out.dropped)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 
+from analyzer import cli as analyzercli
 from common.clock import LabClock
 from common.config import DEFAULT_LAB, ConfigError, Lab, Listener, load_lab
 from common.domain import ProxyDescriptor, encode_segment
@@ -30,6 +31,7 @@ from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
 from edge.node import EdgeNode, start_edge
 from scenarios import livecli, scenariocli, stormcli
+from scenarios import bundlecli
 from scenarios.adminclient import send_admin
 from scenarios.control import start_control
 from scenarios.lab import RunningLab, log_name, node_names, start_lab
@@ -95,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "the XCP router (XMPP) keeps its old value until 'mrasim restart expressway-c'.")
     xconfiguration.add_argument("setting", nargs="*", help="e.g. CollaborationEdge OAuthLocal: Off (empty: read)")
     scenariocli.add_parser(sub)
+    analyzercli.add_commands(sub)
+    bundlecli.add_parser(sub)
     stormcli.add_parser(sub)
     livecli.add_parsers(sub)
     return parser
@@ -104,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.action == "scenario":
         return scenariocli.main(args)
+    if args.action in analyzercli.COMMANDS:
+        return analyzercli.run(args)
     try:
         lab = load_lab(args.lab)
     except ConfigError as exc:
@@ -112,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.action == "run":
             return asyncio.run(_run(lab, args.out, args.user, args.password))
+        if args.action == "bundle":
+            return asyncio.run(bundlecli.run(args, lab))
         if args.action == "up" and args.processes:
             return asyncio.run(stormcli.up(args, lab))
         if args.action == "up":

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from common.clock import parse_step
 from common.serve import Running, serve
+from scenarios.bundle import add_bundle_routes
 from scenarios.controlfaults import add_fault_routes
 from scenarios.lab import RunningLab
 
@@ -57,6 +58,7 @@ def control_app(lab: RunningLab) -> web.Application:
     app.router.add_post("/clock", clock)
     app.router.add_post("/nodes/{node}/restart", restart)
     add_fault_routes(app, lab)
+    add_bundle_routes(app, lab)
     return app
 
 

@@ -152,7 +152,9 @@ _HEADER = re.compile(
     r"^(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d) (?P<host>\S+) "
     r"(?P<process>[A-Za-z_][\w.-]*)(?:\[(?P<pid>\d+)\])?(?P<colon>:)? (?P<fields>[A-Za-z].*)$"
 )
-_FIELD = re.compile(r'([A-Za-z][\w.-]*)="(.*?)":?(?=\s+[A-Za-z][\w.-]*="|\s*$)')
+# A name starts at a word boundary and never gives back characters: without both, a long unquoted run in a damaged
+# line makes the search quadratic (issue 6, "absurdly long lines").
+_FIELD = re.compile(r'(?<![\w.-])([A-Za-z][\w.-]*+)="(.*?)":?(?=\s+[A-Za-z][\w.-]*="|\s*$)')
 
 
 def _clean(value: str) -> str:
