@@ -14,17 +14,27 @@ from dataclasses import dataclass, field
 from analyzer.flows import Txn
 from analyzer.model import CORE, CUCM, EDGE, IMP, JABBER, Corpus, Event, Session
 
-_ROUTINE = {"Receive Request", "Sending Request", "Sending Response", "Sending response", "Receive Response"}
+_ROUTINE = {"Receive Request", "Sending Request", "Sending Response", "Sending response", "Receive Response",
+            "Access Token accepted", "Successful authorization", "Redirected client", "Authentication succeeded"}
+_FINE_REASONS = {"Matched AuthZ key"}
+_CSF_WORDS = ("stream:features", "SASL", "Refresh", "refresh", "conflict", "certificate", "DEBUG_MARKER")
 _ERROR_BLOCK = re.compile(r"^HTTP/1\.[01] [45]\d\d")
 _VERSION = re.compile(r'version="(\d+)\.(\d+)\.(\d+)')
 
 
 def _notable(event: Event) -> bool:
+    level = event.level
+    if event.fmt == "csf":
+        return level in ("ERROR", "WARN", "WARNING") or any(w in event.text for w in _CSF_WORDS)
+    if event.fmt == "log4j":
+        return level != "DEBUG" or "Issuing" in event.text
     if event.fmt != "expressway":
         return True
     fields = event.fields
-    if event.level in ("WARN", "WARNING", "ERROR", "FATAL") or "Reason" in fields or "Status" in fields:
+    if level in ("WARN", "WARNING", "ERROR", "FATAL") or "Status" in fields:
         return True
+    if "Reason" in fields:
+        return fields["Reason"] not in _FINE_REASONS
     if fields.get("Detail", "") not in _ROUTINE and fields.get("Action") not in ("Send", "Received"):
         return True
     block = event.block

@@ -221,11 +221,23 @@ def _category_node(category: str, corpus: Corpus) -> str:
     return CUCM
 
 
+_SECONDS: dict[str, float] = {}
+
+
 def _stamp(text: str) -> float | None:
-    """``YYYY-MM-DD HH:MM:SS,mmm`` → epoch seconds, read as UTC; ``None`` for anything else."""
+    """``YYYY-MM-DD HH:MM:SS,mmm`` → epoch seconds, read as UTC; ``None`` for anything else.
+
+    Log records arrive many to a second, so the seconds are computed once per distinct second."""
+    head = text[:19]
+    base = _SECONDS.get(head)
     try:
-        return calendar.timegm((int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]),
-                                int(text[14:16]), int(text[17:19]), 0, 0, 0)) + int(text[20:23]) / 1000
+        if base is None:
+            if len(_SECONDS) > 100_000:
+                _SECONDS.clear()
+            base = _SECONDS[head] = float(calendar.timegm((int(text[0:4]), int(text[5:7]), int(text[8:10]),
+                                                           int(text[11:13]), int(text[14:16]), int(text[17:19]),
+                                                           0, 0, 0)))
+        return base + int(text[20:23]) / 1000
     except (ValueError, IndexError):
         return None
 
@@ -243,12 +255,11 @@ def _align_clocks(corpus: Corpus) -> None:
     anchors = sorted(e.time for e in corpus.events if e.node == CORE and e.time is not None)
     if not anchors:
         anchors = sorted(e.time for e in corpus.events if e.fmt == "expressway" and e.time is not None)
-    offsets = {0.0}
+    offsets, seen = {0.0}, set()
     for event in corpus.events:
-        if event.fmt == "expressway":
+        if event.fmt == "expressway" and event.host not in seen:
+            seen.add(event.host)
             offsets.add(_offset_seconds(event.text[23:29]))
-            if len(offsets) > 4:
-                break
     by_file: dict[str, list[Event]] = {}
     for event in corpus.events:
         if event.fmt in ("csf", "log4j") and event.time is not None:

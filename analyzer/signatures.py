@@ -139,13 +139,15 @@ def _replay_blocked(f: Facts) -> list[Event]:
                      is not None, NODES_E)
     if blocked:
         return blocked
+    if not f.find(lambda e: e.get("Reason") == "Token expired", NODES_C):
+        return []
     per_ip: dict[str, list[Event]] = {}
     for event in f.field("Status", "401", nodes=NODES_E):
         per_ip.setdefault(event.get("Dst-ip"), []).append(event)
     for events in per_ip.values():
         times = [e.time or 0.0 for e in events]
         for i in range(len(times) - 5):
-            if times[i + 5] - times[i] <= 600 and f.find(lambda e: e.get("Reason") == "Token expired", NODES_C):
+            if times[i + 5] - times[i] <= 600:
                 return events[i:i + 6]
     return []
 

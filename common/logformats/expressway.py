@@ -126,8 +126,8 @@ class ExpresswayLine:
         if not match:
             raise ValueError(f"not an Expressway log line: {first[:120]!r}")
         fields_text = match.group("fields")
-        fields = tuple((m.group(1), m.group(2)) for m in _FIELD.finditer(fields_text))
-        level_colon = bool(re.search(r'Level="[^"]*":', fields_text))
+        fields = tuple(_FIELD.findall(fields_text))
+        level_colon = bool(_LEVEL_COLON.search(fields_text))
         block_tag = block = None
         if rest:
             tag, _, body = rest.partition("\n")
@@ -155,6 +155,7 @@ _HEADER = re.compile(
 # A name starts at a word boundary and never gives back characters: without both, a long unquoted run in a damaged
 # line makes the search quadratic (issue 6, "absurdly long lines").
 _FIELD = re.compile(r'(?<![\w.-])([A-Za-z][\w.-]*+)="(.*?)":?(?=\s+[A-Za-z][\w.-]*="|\s*$)')
+_LEVEL_COLON = re.compile(r'Level="[^"]*":')
 
 
 def _clean(value: str) -> str:

@@ -101,3 +101,15 @@ def test_report_text_groups_findings_and_names_the_source_document(lab_logs: dic
 def test_signatures_the_lab_cannot_produce_yet_say_so() -> None:
     facts_only = {s.id for s in CATALOGUE if s.basis == FACTS_ONLY}
     assert {"srv-target-mismatch", "imp-realm-stale", "xmpp-bind-conflict", "ssh-tunnel-down"} <= facts_only
+
+
+def test_the_benchmark_runs_and_reports_both_speeds(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_analyzer", Path("benchmarks/analyzer.py"))
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert bench.main(["--mb", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "read-and-split:" in out and "analyzer:" in out and "sessions" in out
