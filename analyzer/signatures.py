@@ -2,8 +2,8 @@
 
 Each signature is written from what a log shows, never from knowing which fault produced it (issue 6). The catalogue
 of issue 5 names 25 field failures; each has at least one signature here, keyed by the catalogue name. Where our lab
-cannot produce the failure yet, the signature is built from ``mra-facts.md`` sections 4–9 and the seed article, and
-says so in ``basis``. ``priority`` orders the Issues Found: a specific symptom (``No matching AuthZ key``) outranks a
+cannot produce the failure, the signature is built from ``mra-facts.md`` sections 4–9 and the seed article, and says
+so in ``basis`` (today only the two certificate signatures, which are outside the 25). ``priority`` orders the Issues Found: a specific symptom (``No matching AuthZ key``) outranks a
 generic one (``401 at access_token``), so the most specific root cause comes first.
 """
 
@@ -23,7 +23,8 @@ OAUTH_GUIDE = ("Feature Configuration Guide for Cisco Unified Communications Man
 EXP_ADMIN = "Cisco Expressway Administrator Guide, 'Automated intrusion protection' and 'HTTP allow list'"
 JABBER_GUIDE = "Cisco Jabber Planning Guide, 'Mobile and Remote Access' and 'OAuth'"
 FACTS = "mra-facts.md section 9"
-LAB, FACTS_ONLY = "reproduced by the mrasim lab", "not produced by the lab yet: built from mra-facts.md and the seed"
+LAB = "checked on the logs of the mrasim catalogue scenario of the same name"
+FACTS_ONLY = "not produced by the lab yet: built from mra-facts.md section 9 and the seed"
 
 
 @dataclass(frozen=True)
@@ -180,9 +181,7 @@ def _ils_missing(f: Facts) -> list[Event]:
     found = f.find(lambda e: 'found="true"' in (e.block or "") and "<clusterUser" in (e.block or ""), NODES_C)
     hosts = {re.sub(r"^https?://([^/:]+).*", r"\1", e.get("Request-url")) for e in missing + found
              if e.get("Request-url")}
-    users_ok = {s.user.lower() for s in f.sessions if s.ok}
-    users_bad = {s.user.lower() for s in f.failed_sessions()}
-    return missing + found[:1] if len(hosts) > 1 or users_ok & users_bad else []
+    return missing + found[:1] if len(hosts) > 1 else []
 
 
 def _no_home_cluster(f: Facts) -> list[Event]:
@@ -202,10 +201,15 @@ def _srv_mismatch(f: Facts) -> list[Event]:
 
 
 def _mixed_capability(f: Facts) -> list[Event]:
-    config = f.config(r"(InternalAuth|internal authentication availability)\W+No")
-    reuse_off = f.find(lambda e: 'Token reuse="false"' in (e.block or ""))
-    oauth = f.find(lambda e: "localauthentication" in e.text[:400] or "OAUTHBEARER" in e.text)
-    return reuse_off[:1] + oauth[:1] if (config or reuse_off) and oauth and f.failed_sessions() else []
+    """One cluster refuses the code grant while another grants it: Expressway offered OAuth to everyone."""
+    refused = [e for e in _unsupported(f) if e.get("Server")]
+    if not refused:
+        return []
+    failing = {e.get("Server") for e in refused}
+    granted = [e for e in f.corpus.events if e.get("Detail") == "Successful authorization"
+               and e.get("Server") and e.get("Server") not in failing]
+    offered = f.find(lambda e: 'Token reuse="true"' in (e.block or ""))
+    return refused[:2] + granted[:1] + offered[:1] if granted else []
 
 
 def _mra_disabled(f: Facts) -> list[Event]:
@@ -226,19 +230,24 @@ def _bind_conflict(f: Facts) -> list[Event]:
 
 
 def _case_mismatch(f: Facts) -> list[Event]:
-    if not f.failed_sessions():
+    """A user id that fails in one spelling and works (or is known) in another that differs only by case."""
+    failed = [s for s in f.failed_sessions() if s.user]
+    if not failed:
         return []
-    seen: dict[str, dict[str, Event]] = {}
+    spellings: dict[str, set[str]] = {}
+    for session in f.sessions:
+        if session.user:
+            spellings.setdefault(session.user.lower(), set()).add(session.user)
     for event in f.notable:
         for name in ("Username", "User"):
-            value = event.get(name)
-            if value:
-                seen.setdefault(value.lower(), {})[value] = event
-    for txn in f.txns:
-        for match in re.finditer(r"email=([^@&\s]+)@", txn.url):
-            if txn.events:
-                seen.setdefault(match.group(1).lower(), {})[match.group(1)] = txn.events[0]
-    return next((list(spell.values()) for spell in seen.values() if len(spell) > 1), [])
+            if event.get(name):
+                spellings.setdefault(event.get(name).lower(), set()).add(event.get(name))
+    for session in failed:
+        if len(spellings.get(session.user.lower(), set())) > 1:
+            return [e for m in session.messages if m.failed or m.note for e in m.events][:4] + \
+                [e for s in f.sessions if s.ok and s.user.lower() == session.user.lower()
+                 for m in s.messages[:1] for e in m.events]
+    return []
 
 
 def _access_expired(f: Facts) -> list[Event]:
@@ -267,25 +276,23 @@ CATALOGUE: tuple[Signature, ...] = (
               "OAUTHBEARER out and the OAuth-only Jabber finds no mechanism.",
               "Set 'Authorize by OAuth token with refresh' (xConfiguration CollaborationEdge OAuthLocal: On) on "
               "Expressway-C; if it already shows On, restart/reboot Expressway-C so the XCP router picks it up.",
-              SEED, 95, _oauthlocal_off, "from the seed article's XCP and Jabber lines; the lab's XMPP path is "
-              "not built yet"),
+              SEED, 95, _oauthlocal_off),
     Signature("imp-realm-stale", ISSUE, "Expressway-C cannot get the SASL mechanism list from IM&P",
               "Expressway-C's XCP router has a stale IM&P realm/route: it cannot query IM&P's auth component for SASL "
               "mechanisms, so XMPP login fails after HTTP login succeeded.",
               "On Expressway-C refresh the IM&P servers (Configuration > Unified Communications > IM and Presence "
-              "Service nodes > Refresh servers) and restart XCP if the realm stays stale.", MRA_GUIDE, 90, _imp_realm,
-              FACTS_ONLY),
+              "Service nodes > Refresh servers) and restart XCP if the realm stays stale.", MRA_GUIDE, 96, _imp_realm),
     Signature("xmpp-bind-conflict", ISSUE, "XMPP resource bind refused with 409 conflict",
               "Another session already holds the same XMPP resource for this user (a stale session on IM&P or two "
               "clients with one resource), so IM&P answers the bind with <conflict/>.",
               "Sign the other client out or let IM&P expire the stale session; check that clients use unique "
-              "resources.", JABBER_GUIDE, 90, _bind_conflict, FACTS_ONLY),
+              "resources.", JABBER_GUIDE, 90, _bind_conflict),
     Signature("authz-keys-differ-across-nodes", ISSUE, "Refresh refused because CUCM nodes hold different AuthZ keys",
               "The CUCM nodes of a cluster do not share the same AuthZ signing/encryption keys (a node missed the key "
               "replication), so a token signed by one node fails on another and Jabber lands in "
               "handleRefreshTokenFailure.",
               "Compare 'show key authz signing' and 'show key authz encryption' on every node; restart or re-sync the "
-              "nodes that differ, then Refresh servers on Expressway-C.", SEED, 92, _keys_differ, FACTS_ONLY),
+              "nodes that differ, then Refresh servers on Expressway-C.", SEED, 92, _keys_differ),
     Signature("keys-regenerated-c-not-refreshed", ISSUE, "Expressway-C refuses tokens: 'No matching AuthZ key'",
               "CUCM's AuthZ keys were regenerated and Expressway-C still validates with the old ones (its keys are "
               "fetched only by 'Refresh servers'), so every new access token fails validation at C.",
@@ -296,7 +303,7 @@ CATALOGUE: tuple[Signature, ...] = (
               "The _collab-edge SRV record points Jabber at a name that is not Expressway-E's FQDN, so the X-Auth "
               "cookie set for one name is presented to another.",
               "Make the _collab-edge._tls SRV target the Expressway-E FQDN that its certificate and system name use.",
-              MRA_GUIDE, 88, _srv_mismatch, FACTS_ONLY),
+              MRA_GUIDE, 88, _srv_mismatch),
     Signature("domain-not-configured", ISSUE, "Expressway-E answers 403 (CE_E) before anything reaches Expressway-C",
               "The domain in the request (base64 path segment) is not a domain configured for Mobile and Remote "
               "Access on Expressway-C, so Expressway-E refuses it itself.",
@@ -341,32 +348,32 @@ CATALOGUE: tuple[Signature, ...] = (
     Signature("ssh-tunnel-down", ISSUE, "Expressway-E answers 502 Next Hop Connection Failed; C never sees it",
               "The traversal (SSH tunnel) between Expressway-C and Expressway-E is down, so E cannot hand requests to "
               "C.", "Check the Unified Communications traversal zone status on both Expressways, firewall rules "
-              "C→E (TCP 2222) and restart the zone.", MRA_GUIDE, 85, _tunnel_down, FACTS_ONLY),
+              "C→E (TCP 2222) and restart the zone.", MRA_GUIDE, 85, _tunnel_down),
     Signature("expired-token-replay-blocked", ISSUE, "Client address blocked by intrusion protection",
               "The client kept presenting an expired/invalid token; more than 5 authorization failures from one "
               "address within the window make Expressway-E block the address for 10 minutes.",
               "Let the block expire (or unblock the address under Intrusion protection), and fix the client so it "
-              "refreshes instead of replaying the expired token.", EXP_ADMIN, 85, _replay_blocked, FACTS_ONLY),
+              "refreshes instead of replaying the expired token.", EXP_ADMIN, 85, _replay_blocked),
     Signature("clock-skew-e-c", ISSUE, "403 with Expressway-E and Expressway-C clocks apart",
               "Expressway-E and Expressway-C disagree on the time, so time-limited credentials issued on one are "
               "judged expired or not yet valid on the other (403).",
               "Point both Expressways (and CUCM) at the same NTP servers and check System > Time.", MRA_GUIDE, 84,
-              _clock_skew, FACTS_ONLY),
+              _clock_skew),
     Signature("ils-missing-two-clusters", ISSUE, "The same user is found on one cluster and not on another",
               "With several CUCM clusters, a user homed on another cluster is found only through ILS; ILS is missing "
               "or broken, so depending on which cluster Expressway-C asks the user is 'not found' (intermittent 401).",
               "Configure ILS between the clusters (Advanced Features > ILS Configuration) and check 'show "
-              "itl'/'utils ils' status.", MRA_GUIDE, 84, _ils_missing, FACTS_ONLY),
+              "itl'/'utils ils' status.", MRA_GUIDE, 84, _ils_missing),
     Signature("no-home-cluster", ISSUE, "UDS returns no home cluster for the user",
               "The user exists but has no home cluster in UDS, so Expressway-C gets an empty userUdsServer and "
               "cannot route the login.",
               "In CUCM End User configuration check 'Home Cluster' for the user (and on one cluster only).",
-              MRA_GUIDE, 84, _no_home_cluster, FACTS_ONLY),
+              MRA_GUIDE, 84, _no_home_cluster),
     Signature("user-id-case-mismatch", ISSUE, "The user id is spelled with different case on different nodes",
               "Jabber signs in as one spelling of the user id and CUCM/Expressway record another; the token's subject "
               "and the user in the request differ in case, so authorization fails.",
               "Make the sign-in id match the CUCM user id exactly (LDAP sync attribute), or have users sign in "
-              "with the case CUCM uses.", JABBER_GUIDE, 83, _case_mismatch, FACTS_ONLY),
+              "with the case CUCM uses.", JABBER_GUIDE, 86, _case_mismatch),
     Signature("user-not-found", ISSUE, "CUCM does not know the user (clusterUser found=\"false\")",
               "The user id typed at sign-in is not a CUCM end user on any cluster Expressway-C asked, so C refuses "
               "the login before asking for a code.",
@@ -408,7 +415,7 @@ CATALOGUE: tuple[Signature, ...] = (
               "OAuth capability, so Expressway answers get_edge_sso without asking CUCM and the client picks a "
               "login method that some cluster cannot serve.",
               "Set 'Check for internal authentication availability' to Yes on Expressway-C, or make every cluster "
-              "OAuth-capable.", MRA_GUIDE, 70, _mixed_capability, FACTS_ONLY),
+              "OAuth-capable.", MRA_GUIDE, 88, _mixed_capability),
 )
 
 CATALOGUE_NAMES = (
