@@ -6,6 +6,10 @@ single login and wrong for a storm: a storm measures what the lab holds for each
 :class:`LoadUser` owns one :class:`~common.hop.HopClient` for its whole life, logs in through it, and then keeps the
 session alive with ``get_edge_config`` on the same connection, as Jabber re-reads its edge configuration.
 
+With ``session="xmpp"`` the user then signs in over XMPP through the edge (:func:`jabber.xmppclient.connect_xmpp`,
+OAUTHBEARER with the access token), closes its HTTP connection and keeps only the XMPP stream, pinging over it
+(XEP-0199) as Jabber does; ``session="http"`` keeps the HTTP connection instead, with ``get_edge_config``.
+
 Storm users are generated, not written in the lab file: ``storm00001`` … with a password derived from the number, so
 a storm against a lab in another process (``mrasim up --storm-users N``) and the lab agree on them without sharing
 anything but ``N``.
@@ -13,6 +17,7 @@ anything but ``N``.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import random
 import time
@@ -24,9 +29,14 @@ from common.config import Device, Lab, User
 from common.hop import HopClient, HopError
 from common.nodelog import CsfLog
 from common.resolver import LabResolver
+from common.xmpp.xml import element, render
+from jabber.client import JabberClient
 from jabber.flow import Flow, Outcome, Reply, Settings, Step, edge_config, login
+from jabber.xmppclient import XmppConnection, connect_xmpp
 
 STORM_PREFIX = "storm"
+SESSIONS = ("xmpp", "http")
+PING = "urn:xmpp:ping"
 
 
 @dataclass(frozen=True)
@@ -130,9 +140,15 @@ class LoadUser:
     """One Jabber user of a storm: logs in once, then stays connected with periodic keep-alives."""
 
     def __init__(self, lab: Lab, resolver: LabResolver, log: CsfLog, userid: str, password: str,
-                 seed: int, timeout: float = 30.0, keepalive: float = 15.0) -> None:
-        """``keepalive``: how long the user's idle connection stays open between its requests."""
+                 seed: int, timeout: float = 30.0, keepalive: float = 15.0, session: str = "http") -> None:
+        """``keepalive``: how long the user's idle HTTP connection stays open between its requests."""
+        if session not in SESSIONS:
+            raise ValueError(f"session must be one of {SESSIONS}, got {session!r}")
         self.userid = userid
+        self.session = session
+        self._lab, self._resolver, self._password, self._timeout = lab, resolver, password, timeout
+        self.xmpp: XmppConnection | None = None
+        self._pings = 0
         rng = random.Random(seed)
         client = lab.client(lab.jabber.client_id)
         edge = lab.srv[0] if lab.srv else None
@@ -153,9 +169,40 @@ class LoadUser:
             self.access_token = attempt.outcome.access_token
         return attempt
 
+    async def connect(self, outcome: Outcome) -> Attempt:
+        """After the HTTP login: sign in over XMPP and keep only that stream (``session="xmpp"``)."""
+        client = JabberClient(self._lab, self.log.clock, self._resolver, self.log.sink, self.userid, self._password)
+        started = time.perf_counter()
+        result, self.xmpp = await connect_xmpp(client, outcome)
+        elapsed = (time.perf_counter() - started) * 1000
+        await self.hop.close()
+        kind = "" if result.ok else f"xmpp {result.failed_step}"
+        step = StepTime("xmpp_sign_in", 200 if result.ok else 0, elapsed, kind)
+        return Attempt(Outcome(result.ok, "xmpp", result.failed_step, result.reason), (step,), kind)
+
     async def keepalive(self) -> Attempt:
-        """``get_edge_config`` with the user's access token, on the connection the login used."""
-        return await drive(edge_config(self.settings, self.access_token, self.log), self.hop)
+        """An XMPP ping (XEP-0199) on the stream, or ``get_edge_config`` on the HTTP connection the login used."""
+        if self.xmpp is None:
+            return await drive(edge_config(self.settings, self.access_token, self.log), self.hop)
+        self._pings += 1
+        ping = element("iq", {"type": "get", "id": f"ping{self._pings}"}, element("ping", ns=PING))
+        started = time.perf_counter()
+        try:
+            self.xmpp.writer.write(render(ping).encode())
+            async with asyncio.timeout(self._timeout):
+                while True:  # presence and messages may come first; the answer carries the ping's id
+                    answer = await self.xmpp.link.stanza(self._timeout)
+                    if answer.local == "iq" and answer.element.get("id") == ping.get("id"):
+                        break
+            ok = answer.element.get("type") == "result"
+            kind = "" if ok else "xmpp ping refused"
+        except (ConnectionError, TimeoutError) as exc:
+            ok, kind = False, f"xmpp ping: {type(exc).__name__}"
+        step = StepTime("xmpp_ping", 200 if ok else 0, (time.perf_counter() - started) * 1000, kind)
+        return Attempt(Outcome(ok, "xmpp", None if ok else "xmpp_ping", kind), (step,), kind)
 
     async def close(self) -> None:
+        if self.xmpp is not None:
+            await self.xmpp.close()
+            self.xmpp = None
         await self.hop.close()

@@ -5,10 +5,11 @@ linearly from 0 to the rate over ``ramp`` seconds, drawn from ``seed``), so a la
 latency and in-flight counts instead of quietly slowing the clients down as a closed loop would (Schroeder et al.,
 "Open versus closed: a cautionary tale", NSDI 2006).
 
-Every user logs in once with the full flow (:mod:`jabber.flow`) and then stays connected: its connection to
-Expressway-E is kept open and it repeats ``get_edge_config`` every ``keepalive`` seconds (with jitter), so the lab's
-memory per connected client can be measured. (Once the XMPP path is in the tree the kept session becomes the XMPP
-stream with its keep-alive; until then it is this HTTP session.)
+Every user logs in once with the full flow (:mod:`jabber.flow`) and then stays connected, so the lab's memory per
+connected client can be measured: with ``session="xmpp"`` it signs in over XMPP through the edge and pings over the
+stream every ``keepalive`` seconds (with jitter); with ``session="http"`` (a lab without IM&P, or nodes in processes,
+where ``mrasim serve`` cannot run IM&P yet) its HTTP connection to Expressway-E stays open and it repeats
+``get_edge_config`` instead.
 
 The storm runs against the embedded lab (one process), the lab in separate processes (``--processes``), or any
 running lab (``--target``); the report ends with per-step latency histograms, the achieved rate, errors by kind, peak
@@ -48,6 +49,7 @@ class StormPlan:
     keepalive: float = 60.0
     hold: float = 0.0
     timeout: float = 30.0
+    session: str = "http"
 
     @property
     def count(self) -> int:
@@ -94,6 +96,12 @@ class StormStats:
     @property
     def in_flight(self) -> int:
         return self.started - self.ok - self.failed
+
+    def record_connect(self, attempt: Attempt) -> None:
+        for step in attempt.steps:
+            self.per_step[step.name].append(step.ms)
+        if not attempt.outcome.ok:
+            self.errors[attempt.error_kind] += 1
 
     def record(self, attempt: Attempt) -> None:
         self.last_done = time.perf_counter()
@@ -215,10 +223,16 @@ class Storm:
         index = (number - 1) % self.lab_users + 1
         user = LoadUser(self.lab, self.resolver, self.log, storm_userid(index), storm_password(index),
                         seed=self.plan.seed * 1_000_003 + number, timeout=self.plan.timeout,
-                        keepalive=max(15.0, self.plan.keepalive * 2))
+                        keepalive=max(15.0, self.plan.keepalive * 2), session=self.plan.session)
         self.users.append(user)
         attempt = await user.login()
         self.stats.record(attempt)
+        if attempt.outcome.ok and self.plan.session == "xmpp":
+            connected = await user.connect(attempt.outcome)
+            self.stats.record_connect(connected)
+            if not connected.outcome.ok:
+                await user.close()
+                return
         if attempt.outcome.ok:
             self.connected += 1
             if self.plan.keepalive > 0:
@@ -243,7 +257,7 @@ def render_report(storm: Storm, target: str, lost: list[str], client_peak: int) 
     total = Summary.of(s.totals)
     lines = [
         f"storm against {target}: target {plan.rate:g} logins/s, ramp {plan.ramp:g} s, {limit}, seed {plan.seed}",
-        f"logins: {s.started} started, {s.ok} ok, {s.failed} failed; arrivals {s.arrival_rate:.1f}/s, "
+        f"session kept: {plan.session}; logins: {s.started} started, {s.ok} ok, {s.failed} failed; arrivals {s.arrival_rate:.1f}/s, "
         f"achieved {s.achieved_rate:.1f} logins/s",
         f"errors by kind: {errors}",
         f"requests: {s.requests} sent, {s.answered} answered by the lab",
@@ -255,7 +269,8 @@ def render_report(storm: Storm, target: str, lost: list[str], client_peak: int) 
     ]
     if s.keepalives or s.keepalive_errors:
         ka = Summary.of(s.keepalives)
-        lines.append(f"keep-alives (get_edge_config every {plan.keepalive:g} s): n={ka.count} p50={ka.median:.1f} "
+        what = "XMPP ping" if plan.session == "xmpp" else "get_edge_config"
+        lines.append(f"keep-alives ({what} every {plan.keepalive:g} s): n={ka.count} p50={ka.median:.1f} "
                      f"p99={ka.p99:.1f} ms; errors: {keep_errors}")
     lines += [
         "",

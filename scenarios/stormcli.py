@@ -52,6 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        help="seconds between a connected client's get_edge_config keep-alives; 0: none (%(default)s)")
     storm.add_argument("--hold", type=float, default=0.0,
                        help="seconds to keep every client connected after the last login (%(default)s)")
+    storm.add_argument("--session", choices=("xmpp", "http"),
+                       help="what a connected client keeps: its XMPP stream (default where the lab serves IM&P: "
+                            "embedded) or its HTTP connection (default with --processes/--target)")
     storm.add_argument("--timeout", type=float, default=30.0, help="per-request timeout in seconds (%(default)s)")
     storm.add_argument("--debug", choices=("on", "off"), help="override [lab] debug (DEBUG HTTPMSG blocks)")
     where = storm.add_mutually_exclusive_group()
@@ -68,8 +71,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def main(args: argparse.Namespace, lab: Lab) -> int:
+    session = args.session or ("xmpp" if lab.imps and not (args.processes or args.target) else "http")
     plan = StormPlan(rate=args.rate, ramp=args.ramp, duration=args.duration, users=args.users, seed=args.seed,
-                     keepalive=args.keepalive, hold=args.hold, timeout=args.timeout)
+                     keepalive=args.keepalive, hold=args.hold, timeout=args.timeout, session=session)
     if plan.rate <= 0 or plan.count < 1:
         print("mrasim: storm needs a positive --rate and at least one login", file=sys.stderr)
         return 2

@@ -7,6 +7,8 @@ import dataclasses
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from common.clock import LabClock
 from common.config import DEFAULT_LAB, load_lab, parse_lab
 from common.nodelog import CsfLog, LineSink
@@ -44,18 +46,21 @@ async def test_a_small_storm_logs_everyone_in_and_loses_no_transaction(tmp_path:
     assert "50 ok, 0 failed" in report and "none lost" in report
 
 
-async def test_connected_clients_keep_their_session_with_get_edge_config(tmp_path: Path) -> None:
+@pytest.mark.parametrize("session", ["xmpp", "http"])
+async def test_connected_clients_keep_their_session_alive(tmp_path: Path, session: str) -> None:
+    """XMPP: signed in through the edge and pinging over the stream; HTTP: get_edge_config on the kept connection."""
     lab = dataclasses.replace(with_storm_users(load_lab().with_ephemeral_ports(), 5), debug=False)
     running = await start_lab(lab, tmp_path)
-    plan = StormPlan(rate=500.0, ramp=0.0, users=5, seed=1, keepalive=0.05, hold=0.3)
+    plan = StormPlan(rate=500.0, ramp=0.0, users=5, seed=1, keepalive=0.05, hold=0.3, session=session)
     storm = Storm(lab, running.resolver, CsfLog(running.clock, running.sinks["jabber"]), plan,
                   MemoryWatch(lambda: 0), lab_users=5)
     try:
         stats = await storm.run()
     finally:
         await running.stop()
-    assert stats.ok == storm.connected == 5
+    assert stats.ok == storm.connected == 5 and not stats.errors
     assert stats.keepalives and not stats.keepalive_errors
+    assert ("xmpp_sign_in" in stats.per_step) == (session == "xmpp")
     assert stats.requests == stats.answered == 5 * LOGIN_REQUESTS + len(stats.keepalives)
 
 
