@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from analyzer.model import CORE, CUCM, EDGE, IMP, JABBER, UNITY, Corpus, Event, Message
+from analyzer.model import CORE, CUCM, EDGE, IMP, UNITY, Corpus, Event, Message
 
 _STATUS = re.compile(r"HTTP/1\.[01] (\d{3})")
 _TRACKING = re.compile(r"^TrackingID:\s*(\S+)", re.M)

@@ -13,7 +13,7 @@ import bisect
 import re
 
 from analyzer.flows import Txn
-from analyzer.model import CORE, CUCM, EDGE, IMP, JABBER, UNITY, Corpus, Event, Message, Session
+from analyzer.model import CORE, EDGE, IMP, JABBER, Corpus, Event, Message, Session
 
 GAP = 300.0
 STARTS = ("get_edge_sso", "refresh")
@@ -210,5 +210,3 @@ def _outcome(session: Session) -> None:
     if session.user == "" and session.messages:
         session.user = next((m.user for m in session.messages if m.user), "")
 
-
-NODE_SET = (JABBER, EDGE, CORE, CUCM, IMP, UNITY)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from analyzer.facts import NODES_C, NODES_E, NODES_J, NODES_U, Facts
-from analyzer.model import CORE, EDGE, ISSUE, JABBER, MISSING, POTENTIAL, Event
+from analyzer.model import EDGE, ISSUE, Event
 
 SEED = "Understanding OAuth and MRA (Cisco Community, A. Okanlawon, 2020) — the seed article"
 MRA_GUIDE = "Mobile and Remote Access Through Cisco Expressway Deployment Guide (X14), 'OAuth token authorization'"

@@ -12,7 +12,6 @@ import dataclasses
 import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from urllib.parse import urlencode
 
 import aiohttp
 
