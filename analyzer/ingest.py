@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from common.logformats.csf import CsfLine
-from common.logformats.expressway import ExpresswayLine, split_records
+from common.logformats.expressway import ExpresswayLine, parse_fast, split_records
 from common.logformats.log4j import Log4jLine
 
 from analyzer import hosts
@@ -38,7 +38,6 @@ KNOWN_MODULES = frozenset({
 })
 LOG4J_NODES = {"token": CUCM, "uds": CUCM, "cleanup": CUCM, "authz.AuthzKeyManager": CUCM, "xcp": IMP, "epas": IMP,
                "authz.AuthZServerRefresher": UNITY, "vmrest": UNITY, "diagnostics": CUCM}
-_LONG_LINE = re.compile(r"^[^\n]{%d}" % MAX_LINE, re.M)
 
 
 def load(paths: Iterable[str | Path]) -> Corpus:
@@ -135,12 +134,11 @@ def read_text(corpus: Corpus, name: str, data: bytes) -> None:
     if not text.strip():
         corpus.files[name] = "empty"
         return
-    if _LONG_LINE.search(text):
+    if _has_long_line(text):
         corpus.problems.append(f"{name}: lines longer than {MAX_LINE} characters were cut")
         text = "\n".join(line[:MAX_LINE] for line in text.split("\n"))
     before = len(corpus.events)
-    records = list(split_records(text))
-    bad = _parse_records(corpus, name, lines_of(records))
+    bad = _parse_records(corpus, name, lines_of(list(split_records(text))))
     if bad:
         del corpus.events[before:]
         fixed = repair(text)
@@ -157,6 +155,29 @@ def read_text(corpus: Corpus, name: str, data: bytes) -> None:
         corpus.problems.append(f"{name}: ends inside a message block (truncated file)")
 
 
+def _has_long_line(text: str) -> bool:
+    """Whether a line holds ``MAX_LINE`` characters or more: one ``rfind`` per ``MAX_LINE`` of text, not a regex
+    tried at every line start."""
+    start, size = 0, len(text)
+    while start + MAX_LINE <= size:
+        newline = text.rfind("\n", start, start + MAX_LINE)
+        if newline < 0:
+            return True
+        start = newline + 1
+    return False
+
+
+def _event(name: str, number: int, record: str, host: str, process: str, fields: dict[str, str],
+           block: str | None, corpus: Corpus) -> Event:
+    module = fields.get("Module")
+    if module is not None and module not in KNOWN_MODULES:
+        key = f"Expressway {module}"
+        corpus.unknown_modules[key] = corpus.unknown_modules.get(key, 0) + 1
+    fields["process"] = process
+    return Event("", host, "xcp" if process == "XCP_JABBERD" else "expressway", _utc(fields.get("UTCTime", "")),
+                 fields.get("Level", ""), fields, record, name, number, block)
+
+
 def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]) -> int:
     bad = 0
     append = corpus.events.append
@@ -164,20 +185,16 @@ def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]
     for number, record in records:
         first = record[:30]
         if len(first) > 10 and first[10] == "T":
+            fast = parse_fast(record)
+            if fast is not None:
+                append(_event(name, number, record, *fast, corpus))
+                continue
             try:
                 line = ExpresswayLine.parse(record)
             except ValueError:
                 bad += 1
                 continue
-            fields = dict(line.fields)
-            module = fields.get("Module")
-            if module is not None and module not in KNOWN_MODULES:
-                key = f"Expressway {module}"
-                corpus.unknown_modules[key] = corpus.unknown_modules.get(key, 0) + 1
-            fields["process"] = line.process
-            append(Event("", line.host, "xcp" if line.process == "XCP_JABBERD" else "expressway",
-                         _utc(fields.get("UTCTime", "")), fields.get("Level", ""), fields, record, name, number,
-                         line.block))
+            append(_event(name, number, record, line.host, line.process, dict(line.fields), line.block, corpus))
             continue
         head = record.partition("\n")[0]
         if " [0x" in head[:40]:

@@ -193,6 +193,41 @@ def split_records(text: str) -> Iterator[str]:
         yield "\n".join(record)
 
 
+# The analyzer's fast path (issue 6, "Speed"): the same format as ``_HEADER``/``_FIELD``, but only for records whose
+# fields are all clean ``Name="value"`` pairs (no quote inside a value; one space, or ``": "``, between pairs) — what
+# every Expressway writes. On such a header the general field regex has exactly one reading, so cutting at the quotes
+# gives the same fields without its lookahead at every quote; anything else returns ``None`` and is read by
+# :meth:`ExpresswayLine.parse`. Possessive quantifiers: a clean header never needs to give characters back.
+_CLEAN_FIELDS = r'(?:[A-Za-z][\w.-]*+="[^"]*+":? )*+[A-Za-z][\w.-]*+="[^"]*+":?'
+_FAST_HEADER = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (\S+) ([A-Za-z_][\w.-]*+)(?:\[\d+\])?:? (" + _CLEAN_FIELDS + ")"
+)
+
+FastRecord = tuple[str, str, dict[str, str], str | None]
+"""``(host, process, fields, block)`` as :meth:`ExpresswayLine.parse` reads them, the fields as a dict in which the last
+of a repeated name wins (as ``dict(line.fields)`` does)."""
+
+
+def parse_fast(record: str) -> FastRecord | None:
+    """One record as :meth:`ExpresswayLine.parse` reads it, when its fields are clean; ``None`` otherwise.
+
+    About three times faster than ``parse`` on real lines, and it builds no dataclass: the analyzer reads every record
+    of bundles of hundreds of MB.
+    """
+    first, _, rest = record.partition("\n")
+    match = _FAST_HEADER.fullmatch(first)
+    if match is None:
+        return None
+    host, process, fields_text = match.groups()
+    parts = fields_text.split('"')
+    fields = dict(zip([name.strip(" :=") for name in parts[0:-1:2]], parts[1::2]))
+    block = None
+    if rest:
+        body = rest.partition("\n")[2]
+        block = body[1:-1] if body.startswith("|") and body.endswith("|") else body
+    return host, process, fields, block
+
+
 def parse_log(text: str) -> list[ExpresswayLine]:
     return [ExpresswayLine.parse(record) for record in split_records(text) if record.strip()]
 
