@@ -108,8 +108,8 @@ def _missing(facts: Facts) -> list[Finding]:
     if facts.failed_sessions() and JABBER not in nodes:
         add("no-jabber-log", "No Jabber log", "A login failed and there is no Jabber (csf-unified) log to show "
             "what the client saw.", "Collect a Jabber problem report covering the failed sign-in.")
-    expressway = [e for e in corpus.events if e.fmt == "expressway"]
-    if expressway and not any(e.level == "DEBUG" for e in expressway):
+    if any(e.fmt == "expressway" for e in corpus.events) \
+            and not any(e.level == "DEBUG" and e.fmt == "expressway" for e in corpus.events):
         add("debug-missing", "Expressway DEBUG logging was off", "No DEBUG lines: the HTTP messages (HTTPMSG) are "
             "not in the log, so the ladder shows requests without their bodies.",
             "Run Expressway diagnostic logging (Maintenance > Diagnostics > Diagnostic logging) during the sign-in.")

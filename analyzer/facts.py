@@ -51,13 +51,21 @@ class Facts:
     txns: list[Txn]
     sessions: list[Session]
     notable: list[Event] = field(default_factory=list)
+    by_node: dict[str, list[Event]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.notable = [e for e in self.corpus.events if _notable(e)]
+        for event in self.notable:
+            self.by_node.setdefault(event.node, []).append(event)
 
     def find(self, test: Callable[[Event], bool], nodes: Iterable[str] | None = None) -> list[Event]:
-        wanted = set(nodes) if nodes is not None else None
-        return [e for e in self.notable if (wanted is None or e.node in wanted) and test(e)]
+        """Notable events (of these nodes) that pass ``test``, in time order; one node reads only its own list."""
+        if nodes is None:
+            return [e for e in self.notable if test(e)]
+        wanted = set(nodes)
+        if len(wanted) == 1:
+            return [e for e in self.by_node.get(next(iter(wanted)), ()) if test(e)]
+        return [e for e in self.notable if e.node in wanted and test(e)]
 
     def text(self, *needles: str, nodes: Iterable[str] | None = None) -> list[Event]:
         """Notable events whose text holds any of the needles (case-sensitive, as the products write them)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from analyzer.model import CORE, CUCM, EDGE, IMP, UNITY, Corpus, Event, Message
@@ -58,6 +59,7 @@ class Txn:
         return step_name(self.url, self.request)
 
 
+@lru_cache(maxsize=4096)
 def _path(url: str) -> str:
     if url.startswith("//"):
         url = "http:" + url
@@ -67,6 +69,12 @@ def _path(url: str) -> str:
 
 def step_name(url: str, body: str = "") -> str:
     """The name the seed's request sequence gives a request (``{3: localauthentication}``)."""
+    return _step_name(url, body) if "access_token" in url or "%" in url else _step_name(url)
+
+
+@lru_cache(maxsize=4096)
+def _step_name(url: str, body: str = "") -> str:
+    """Cached: a bundle asks for the same few URLs thousands of times (only an ``access_token`` path reads the body)."""
     path = _path(url).rstrip("/")
     last = path.rsplit("/", 1)[-1]
     if "/cucm-uds/" in path:
@@ -82,13 +90,22 @@ def step_name(url: str, body: str = "") -> str:
     return last or path
 
 
+@lru_cache(maxsize=4096)
 def user_of(url: str) -> str:
+    """The user a request names in its query (``email``, ``username``, ``user_id``) or its UDS path; cached per URL."""
     query = parse_qs(urlsplit(url if "://" in url else "http://x" + url).query)
     for key in ("email", "username", "user_id"):
         if query.get(key) and query[key][0] != "<CONCEALED>":
             return query[key][0].split("@")[0]
     match = re.search(r"/cucm-uds/user/([^/?]+)", url)
     return unquote(match.group(1)) if match else ""
+
+
+def _device(url: str, current: str) -> str:
+    """``device_id`` from the query, else ``current``; a URL that cannot hold one (nor fail to parse) is not parsed."""
+    if "device_id" not in url and "%" not in url and "[" not in url and url.isascii():
+        return current
+    return parse_qs(urlsplit(url).query).get("device_id", [current])[0]
 
 
 def _split_request(line: str) -> tuple[str, str]:
@@ -169,8 +186,7 @@ def _traffic(txn: Txn, event: Event, corpus: Corpus) -> None:
             tracking = _TRACKING.search(event.block)
             if tracking:
                 txn.tracking = tracking.group(1)
-        query = parse_qs(urlsplit(txn.url).query)
-        txn.device = query.get("device_id", [txn.device])[0]
+        txn.device = _device(txn.url, txn.device)
     elif detail == "Sending Request":
         target = fields.get("Msg") or (event.block or "").split("\n", 1)[0]
         method, url = _split_request(target)
