@@ -52,6 +52,7 @@ class Facts:
     sessions: list[Session]
     notable: list[Event] = field(default_factory=list)
     by_node: dict[str, list[Event]] = field(default_factory=dict)
+    memo: dict[str, list[Event]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.notable = [e for e in self.corpus.events if _notable(e)]
@@ -69,6 +70,9 @@ class Facts:
 
     def text(self, *needles: str, nodes: Iterable[str] | None = None) -> list[Event]:
         """Notable events whose text holds any of the needles (case-sensitive, as the products write them)."""
+        if len(needles) == 1:
+            needle = needles[0]
+            return self.find(lambda e: needle in e.text, nodes)
         return self.find(lambda e: any(n in e.text for n in needles), nodes)
 
     def field(self, name: str, *values: str, nodes: Iterable[str] | None = None) -> list[Event]:

@@ -40,6 +40,17 @@ class Signature:
     basis: str = LAB
 
 
+def _once(match: Callable[[Facts], list[Event]]) -> Callable[[Facts], list[Event]]:
+    """A symptom several signatures ask for (and that is a signature itself) is looked for once per corpus."""
+    def cached(facts: Facts) -> list[Event]:
+        found = facts.memo.get(match.__name__)
+        if found is None:
+            found = facts.memo[match.__name__] = match(facts)
+        return found
+    cached.__name__ = match.__name__
+    return cached
+
+
 def _reason(facts: Facts, *needles: str) -> list[Event]:
     return facts.find(lambda e: any(n in e.get("Reason") or n in e.message for n in needles))
 
@@ -66,6 +77,7 @@ def _keys_not_refreshed(f: Facts) -> list[Event]:
     return [*f.text("key regenerated", "set key regen", nodes=NODES_U), *refused]
 
 
+@_once
 def _keys_differ(f: Facts) -> list[Event]:
     failures = f.find(lambda e: "handleRefreshTokenFailure" in e.get("function")
                       and re.search(r"signature|decrypt|key", e.message, re.I) is not None, NODES_J)
@@ -80,10 +92,12 @@ def _keys_differ(f: Facts) -> list[Event]:
     return failures + differ if failures or differ else []
 
 
+@_once
 def _unsupported(f: Facts) -> list[Event]:
     return _reason(f, "unsupported_response_type")
 
 
+@_once
 def _refresh_disabled(f: Facts) -> list[Event]:
     events = _unsupported(f)
     return [e for e in events if "Refresh Login Flow" in e.text] or []
@@ -96,17 +110,20 @@ def _refresh_disabled_generic(f: Facts) -> list[Event]:
     return events
 
 
+@_once
 def _too_old(f: Facts) -> list[Event]:
     events = [e for e in _unsupported(f) if "not supported by CUCM" in e.text or "implicit grant" in e.text]
     old = [e for v, e in f.versions() if v < (11, 5, 1)]
     return events + old if events or (old and _unsupported(f)) else []
 
 
+@_once
 def _refresh_expired(f: Facts) -> list[Event]:
     return f.find(lambda e: ("refresh token" in e.message.lower() or "refresh" in e.get("function").lower())
                   and re.search(r"expired", e.message, re.I) is not None and e.level in ("ERROR", "WARN"))
 
 
+@_once
 def _refresh_revoked(f: Facts) -> list[Event]:
     return f.find(lambda e: re.search(r"refresh token.*revoked|revoked.*refresh", e.message, re.I) is not None
                   and e.level in ("ERROR", "WARN", "INFO") and "revokeTokens" not in e.message) + \
@@ -119,6 +136,7 @@ def _refresh_refused(f: Facts) -> list[Event]:
     return f.find(lambda e: "handleRefreshTokenFailure" in e.get("function"), NODES_J)
 
 
+@_once
 def _subscriber_down(f: Facts) -> list[Event]:
     failed = f.find(lambda e: e.get("Action") == "Failed" and "/ssosp/token/access_token" in e.get("Url"), NODES_C)
     refresh = [s for s in f.sessions if s.kind == "refresh" and s.status == 502]
@@ -170,6 +188,7 @@ def _wrong_password_oauth(f: Facts) -> list[Event]:
                   and re.search(r"credential|password", e.get("Reason") + e.message, re.I) is not None)
 
 
+@_once
 def _user_not_found(f: Facts) -> list[Event]:
     return f.find(lambda e: e.get("Reason") == "User not found" or 'found="false"' in (e.block or ""), NODES_C)
 
