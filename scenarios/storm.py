@@ -90,6 +90,7 @@ class StormStats:
     requests: int = 0
     answered: int = 0
     first_arrival: float = 0.0
+    completions: list[float] = field(default_factory=list)
     last_arrival: float = 0.0
     last_done: float = 0.0
 
@@ -112,6 +113,7 @@ class StormStats:
         if attempt.outcome.ok:
             self.ok += 1
             self.totals.append(attempt.total_ms)
+            self.completions.append(self.last_done)
         else:
             self.failed += 1
             self.errors[attempt.error_kind] += 1
@@ -129,6 +131,13 @@ class StormStats:
         """Completed logins per second, from the first arrival to the last completion."""
         span = self.last_done - self.first_arrival
         return self.ok / span if span > 0 else 0.0
+
+    def rate_after(self, seconds: float) -> float:
+        """Completed logins per second once ``seconds`` have passed since the first arrival (after the ramp)."""
+        start = self.first_arrival + seconds
+        done = [t for t in self.completions if t >= start]
+        span = self.last_done - start
+        return len(done) / span if span > 0 and done else 0.0
 
     @property
     def arrival_rate(self) -> float:
@@ -258,7 +267,7 @@ def render_report(storm: Storm, target: str, lost: list[str], client_peak: int) 
     lines = [
         f"storm against {target}: target {plan.rate:g} logins/s, ramp {plan.ramp:g} s, {limit}, seed {plan.seed}",
         f"session kept: {plan.session}; logins: {s.started} started, {s.ok} ok, {s.failed} failed; arrivals {s.arrival_rate:.1f}/s, "
-        f"achieved {s.achieved_rate:.1f} logins/s",
+        f"achieved {s.achieved_rate:.1f} logins/s ({s.rate_after(plan.ramp):.1f}/s after the ramp)",
         f"errors by kind: {errors}",
         f"requests: {s.requests} sent, {s.answered} answered by the lab",
         "",
