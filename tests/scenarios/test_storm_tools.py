@@ -36,3 +36,15 @@ def test_the_locustfile_defines_the_mra_users() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["['MraConnected', 'MraLogin']", "False False"]
+
+
+def test_mrasim_storm_runs_from_the_command_line_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from scenarios.cli import main
+
+    code = main(["storm", "--users", "6", "--rate", "200", "--ramp", "0", "--keepalive", "0", "--session", "http",
+                 "--debug", "on", "--logs", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "6 started, 6 ok, 0 failed" in out and "errors by kind: none" in out
+    assert "expressway-e: 48 Txn-ids received, 48 answered, none lost" in out
+    assert "full login: n=6" in out and "memory: lab" in out
