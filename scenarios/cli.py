@@ -29,6 +29,7 @@ from common.nodelog import LineSink
 from common.resolver import LabResolver
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
+from cucm_stub.imp.node import ImpNode, start_imp
 from edge.node import EdgeNode, start_edge
 from scenarios import livecli, scenariocli, stormcli
 from scenarios import bundlecli
@@ -269,7 +270,7 @@ def describe(running: RunningLab) -> str:
 async def _serve(lab: Lab, node: str, logs: Path, state: Path) -> int:
     clock = LabClock()
     resolver = LabResolver.from_lab(lab)
-    started: EdgeNode | CoreNode | CucmNode
+    started: EdgeNode | CoreNode | CucmNode | ImpNode
     if node == "expressway-e":
         sink = LineSink(logs / log_name(node, lab))
         edge = await start_edge(lab, clock, resolver, sink)
@@ -289,9 +290,14 @@ async def _serve(lab: Lab, node: str, logs: Path, state: Path) -> int:
         sink = LineSink(logs / log_name(name, lab))
         cucm = await start_cucm(lab, cluster, clock, sink, state_dir=state / f"cucm-{cluster.name}", node=listener)
         started, where, port = cucm, listener, cucm.running.port
+    elif node.startswith("imp:") and any(imp.name == node for imp in lab.imps):
+        config = next(imp for imp in lab.imps if imp.name == node)
+        sink = LineSink(logs / log_name(node, lab))
+        imp_node = await start_imp(lab, config, clock, resolver, sink)
+        started, where, port = imp_node, config.xcp, imp_node.xcp.port
     else:
-        print(f"mrasim: unknown node {node!r}; expected expressway-e, expressway-c or cucm[:CLUSTER[:HOST]]",
-              file=sys.stderr)
+        print(f"mrasim: unknown node {node!r}; expected expressway-e, expressway-c, cucm[:CLUSTER[:HOST]] or "
+              f"{', '.join(imp.name for imp in lab.imps) or 'imp:HOST'}", file=sys.stderr)
         return 2
     print(f"{node} serving {where.origin} on {where.address}:{port}; log {sink.path} (Ctrl-C stops)", flush=True)
     try:

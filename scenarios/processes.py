@@ -6,11 +6,11 @@ same fixed listen ports, the same logs, and the nodes find each other by name th
 nodes of a cluster share their SQLite database under ``--state``, as they share the replicated database.
 
 Start order follows the dependencies of a start, not of a request: CUCM publishers and Expressway-E first and
-together (E needs no one until a client arrives), then the subscribers (they read the publisher's keys), then
-Expressway-C (it fetches the AuthZ keys from every cluster as it starts). A node is ready when it prints its
+together (E needs no one until a client arrives), then the subscribers and IM&P (they read the publisher's keys),
+then Expressway-C (it fetches the AuthZ keys from every cluster as it starts). A node is ready when it prints its
 ``serving`` line.
 
-Nodes ``mrasim serve`` does not run (Unity Connection, IM&P until they can be served alone) are left out and named.
+Nodes ``mrasim serve`` does not run (Unity Connection, until it can be served alone) are left out and named.
 A storm that needs extra users gets a copy of the lab file with the storm users appended under ``--state``; the TOML
 schema does not change.
 """
@@ -38,7 +38,7 @@ READY_TIMEOUT = 30.0
 
 def servable(name: str) -> bool:
     """The nodes ``mrasim serve`` can run alone."""
-    return name in ("expressway-e", "expressway-c") or name.startswith("cucm:")
+    return name in ("expressway-e", "expressway-c") or name.startswith(("cucm:", "imp:"))
 
 
 @dataclass
@@ -157,7 +157,7 @@ async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_user
     running = ProcessLab(lab, file, logs, state, skipped=tuple(n for n in names if not servable(n)))
     publishers = [c.node_name(c.listener) for c in lab.clusters]
     waves = [[*publishers, "expressway-e"],
-             [n for n in names if n.startswith("cucm:") and n not in publishers],
+             [n for n in names if (n.startswith("cucm:") and n not in publishers) or n.startswith("imp:")],
              ["expressway-c"]]
     try:
         # Every interpreter starts and imports at once; each wave is then released in turn (see _GATE).

@@ -53,8 +53,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     storm.add_argument("--hold", type=float, default=0.0,
                        help="seconds to keep every client connected after the last login (%(default)s)")
     storm.add_argument("--session", choices=("xmpp", "http"),
-                       help="what a connected client keeps: its XMPP stream (default where the lab serves IM&P: "
-                            "embedded) or its HTTP connection (default with --processes/--target)")
+                       help="what a connected client keeps: its XMPP stream (default when the lab has IM&P) or its "
+                            "HTTP connection with get_edge_config keep-alives")
     storm.add_argument("--timeout", type=float, default=30.0, help="per-request timeout in seconds (%(default)s)")
     storm.add_argument("--debug", choices=("on", "off"), help="override [lab] debug (DEBUG HTTPMSG blocks)")
     where = storm.add_mutually_exclusive_group()
@@ -71,7 +71,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def main(args: argparse.Namespace, lab: Lab) -> int:
-    session = args.session or ("xmpp" if lab.imps and not (args.processes or args.target) else "http")
+    session = args.session or ("xmpp" if lab.imps else "http")
     plan = StormPlan(rate=args.rate, ramp=args.ramp, duration=args.duration, users=args.users, seed=args.seed,
                      keepalive=args.keepalive, hold=args.hold, timeout=args.timeout, session=session)
     if plan.rate <= 0 or plan.count < 1:

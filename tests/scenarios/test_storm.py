@@ -119,20 +119,23 @@ def test_percentiles_are_nearest_rank_and_histograms_drop_empty_ends() -> None:
                                            ("200-500 ms", 0), ("500-1000 ms", 1)]
 
 
-async def test_the_lab_in_processes_serves_a_storm_user_and_stops_cleanly(tmp_path: Path) -> None:
+async def test_the_lab_in_processes_serves_a_storm_user_over_http_and_xmpp_and_stops_cleanly(tmp_path: Path) -> None:
     lab_file = tmp_path / "lab.toml"
     lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
     running = await start_processes(lab_file, tmp_path / "logs", tmp_path / "state", storm_users=2, debug=True)
     try:
-        assert [node.name for node in running.nodes] == ["cucm:cluster1", "expressway-e", "expressway-c"]
+        assert [node.name for node in running.nodes] == ["cucm:cluster1", "expressway-e", "imp:imp", "expressway-c"]
         assert read_pids(tmp_path / "state") == running.pids()
         user = LoadUser(running.lab, LabResolver.from_lab(running.lab), CsfLog(LabClock(), LineSink()),
-                        "storm00002", "Storm!00002", seed=1)
+                        "storm00002", "Storm!00002", seed=1, session="xmpp")
         attempt = await user.login()
+        connected = await user.connect(attempt.outcome)
+        ping = await user.keepalive()
         await user.close()
     finally:
         await running.stop()
     assert attempt.outcome.ok, attempt.outcome.reason
+    assert connected.outcome.ok and ping.outcome.ok, (connected.error_kind, ping.error_kind)
     assert all(node.process.returncode is not None for node in running.nodes)
     edge, core = check_logs(tmp_path / "logs")
     assert (edge.received, edge.lost, core.received, core.lost) == (LOGIN_REQUESTS, 0, RELAYED_REQUESTS, 0)
