@@ -37,7 +37,7 @@ from scenarios.adminclient import send_admin
 from scenarios.control import start_control
 from scenarios.lab import RunningLab, log_name, node_names, start_lab
 from scenarios.loadclient import with_storm_users
-from scenarios.runner import Entry, run_login
+from scenarios.runner import Entry
 from scenarios.xmpprun import run_sign_in
 
 

@@ -22,7 +22,7 @@ from common.domain import ProxyDescriptor
 from jabber.client import JabberClient
 from jabber.flow import Outcome
 from jabber.xmppclient import XmppConnection, connect_xmpp
-from scenarios.adminclient import send_admin
+from scenarios.adminclient import lab_admin
 from scenarios.lab import RunningLab, start_lab
 from scenarios.runner import Entry, run_login
 from scenarios.scenario import Scenario, Step
@@ -185,17 +185,12 @@ def _record(run: _Run, step: Step, outcome: Outcome, result: StepResult) -> None
 
 
 async def _admin(running: RunningLab, step: Step) -> tuple[int, str]:
-    lab = running.lab
     if step.action in ("xcommand", "xconfiguration"):
-        listener, port = lab.core.listener, running.core.traffic.port
-        path, creds = f"/mrasim/{step.action}", (lab.core.admin_user, lab.core.admin_password)
+        node, kind = "expressway-c", step.action
     else:
-        cluster = lab.clusters[0]
-        name = step.node or cluster.node_name(cluster.listener)
-        node = next(n for n in running.cucm if n.name == name)
-        listener, port = lab.listeners()[name], node.running.port
-        path, creds = "/mrasim/cli", (cluster.admin_user, cluster.admin_password)
-    status, data = await send_admin("127.0.0.1", port, f"{listener.host}:{listener.port}", path, step.command, creds)
+        cluster = running.lab.clusters[0]
+        node, kind = step.node or cluster.node_name(cluster.listener), "cli"
+    status, data = await lab_admin(running, node, step.command, kind)
     return status, str(data.get("output", data.get("error", "")))
 
 

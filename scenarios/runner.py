@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from yarl import URL
 
-from common.logformats.expressway import ExpresswayLine, split_records
+from common.logformats.expressway import ExpresswayLine
 from jabber.client import JabberClient, StepRecord
 from jabber.flow import Outcome
 from scenarios.lab import RunningLab

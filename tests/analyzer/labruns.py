@@ -18,6 +18,7 @@ import aiohttp
 from common.basic import basic_header
 from common.config import DEFAULT_LAB, Lab, load_lab, parse_lab
 from common.domain import ProxyDescriptor, encode_segment
+from scenarios.adminclient import lab_admin
 from scenarios.lab import RunningLab, start_lab
 
 MINUTE, DAY = 60, 86400
@@ -30,18 +31,8 @@ def _edge(running: RunningLab) -> tuple[str, dict[str, str]]:
 
 
 async def _admin(running: RunningLab, node: str, path: str, command: str) -> None:
-    if node == "expressway-c":
-        listener, port = running.lab.core.listener, running.core.traffic.port
-        creds = (running.lab.core.admin_user, running.lab.core.admin_password)
-    else:
-        cluster = running.lab.clusters[0]
-        listener, port, creds = cluster.listener, running.cucm[0].running.port, (cluster.admin_user,
-                                                                                  cluster.admin_password)
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"http://127.0.0.1:{port}{path}", json={"command": command},
-                                headers={"Host": f"{listener.host}:{listener.port}",
-                                         "Authorization": basic_header(*creds)}) as resp:
-            await resp.read()
+    await lab_admin(running, node if node == "expressway-c" else running.cucm[0].name, command,
+                    path.rsplit("/", 1)[1] if node == "expressway-c" else "cli")
 
 
 async def healthy(running: RunningLab) -> None:

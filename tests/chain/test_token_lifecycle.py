@@ -14,26 +14,17 @@ from common.logformats.csf import parse_log as parse_csf
 from common.logformats.expressway import parse_log
 from common.logformats.log4j import parse_log as parse_log4j
 from common.tokens import KeyRing, read_access_token
+from scenarios.adminclient import lab_admin
 from scenarios.lab import RunningLab, start_lab
 from scenarios.runner import run_login
 
 MINUTE, DAY = 60, 86400
 
 
-async def admin_post(running: RunningLab, node: str, path: str, command: str) -> dict:  # type: ignore[type-arg]
-    if node == "expressway-c":
-        listener, port = running.lab.core.listener, running.core.traffic.port
-        creds = (running.lab.core.admin_user, running.lab.core.admin_password)
-    else:
-        cluster = running.lab.clusters[0]
-        listener, port, creds = cluster.listener, running.cucm[0].running.port, (cluster.admin_user,
-                                                                                  cluster.admin_password)
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"http://127.0.0.1:{port}{path}", json={"command": command},
-                                headers={"Host": f"{listener.host}:{listener.port}",
-                                         "Authorization": basic_header(*creds)}) as resp:
-            assert resp.status == 200, await resp.text()
-            return await resp.json()
+async def admin_post(running: RunningLab, node: str, command: str) -> dict:  # type: ignore[type-arg]
+    status, data = await lab_admin(running, node, command)
+    assert status == 200, data
+    return data
 
 
 async def test_the_client_refreshes_before_expiry_without_asking_the_user(running: RunningLab) -> None:
@@ -71,16 +62,16 @@ async def test_after_the_refresh_token_life_the_client_logs_in_again(running: Ru
 
 async def test_key_regeneration_breaks_expressway_c_until_refresh_servers(running: RunningLab) -> None:
     assert (await running.jabber().login())[0].ok
-    shown = await admin_post(running, "cucm", "/mrasim/cli", "show key authz signing")
+    shown = await admin_post(running, "cucm:cluster1", "show key authz signing")
     assert running.cucm[0].keys.signing.checksum in shown["output"]
-    regen = await admin_post(running, "cucm", "/mrasim/cli", "set key regen authz signing")
+    regen = await admin_post(running, "cucm:cluster1", "set key regen authz signing")
     assert running.cucm[0].keys.signing.checksum in regen["output"]
     outcome, _ = await running.jabber().login()
     assert not outcome.ok and outcome.failed_step == "access_token"
     c_lines = parse_log(running.log_text("expressway-c"))
     assert any(line.get("Module") == "developer.credentialmanager.OAuthinspector"
                and line.get("Reason") == "No matching AuthZ key" for line in c_lines)
-    refreshed = await admin_post(running, "expressway-c", "/mrasim/xcommand", "RefreshServers")
+    refreshed = await admin_post(running, "expressway-c", "RefreshServers")
     assert "status=OK" in refreshed["output"]
     assert (await running.jabber().login())[0].ok
 

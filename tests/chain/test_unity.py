@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import aiohttp
 
-from common.basic import basic_header
 from common.domain import ProxyDescriptor
 from common.logformats.log4j import parse_log
+from scenarios.adminclient import lab_admin
 from scenarios.lab import RunningLab
 
 UNITY = ProxyDescriptor("lab.example", "https", "cuc.lab.example", 8443).encode()
@@ -20,18 +20,9 @@ async def mailbox(running: RunningLab, token: str) -> int:
 
 
 async def admin(running: RunningLab, node: str, command: str) -> dict:  # type: ignore[type-arg]
-    if node == "unity":
-        port, creds = running.nodes["unity"].running.port, ("axladmin", "Axl!Pass123")  # type: ignore[attr-defined]
-    elif node == "cucm":
-        port, creds = running.cucm[0].running.port, ("axladmin", "Axl!Pass123")
-    else:
-        port, creds = running.core.traffic.port, (running.lab.core.admin_user, running.lab.core.admin_password)
-    path = "/mrasim/xcommand" if node == "expressway-c" else "/mrasim/cli"
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"http://127.0.0.1:{port}{path}", json={"command": command},
-                                headers={"Authorization": basic_header(*creds)}) as resp:
-            assert resp.status == 200, await resp.text()
-            return await resp.json()
+    status, data = await lab_admin(running, "cucm:cluster1" if node == "cucm" else node, command)
+    assert status == 200, data
+    return data
 
 
 async def test_voicemail_through_the_edge_with_an_oauth_token(running: RunningLab) -> None:
