@@ -87,11 +87,11 @@ class ExpresswayLog(_NodeLog):
     def __init__(self, host: str, clock: LabClock, sink: LineSink, utc_offset: dt.timedelta, pid: int,
                  debug: bool = True) -> None:
         def render(event: EventDict) -> str:
-            return ExpresswayLine.build(
+            return ExpresswayLine.line(
                 event["when"], host, event["style"], event["level"], event["fields"],
                 module=event.get("module"), pid=pid, utc_offset=utc_offset,
                 block_tag=event.get("block_tag"), block=event.get("block"),
-            ).render()
+            )
 
         super().__init__(clock, sink, render, debug)
 
