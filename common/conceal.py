@@ -30,6 +30,8 @@ def conceal_header(name: str, value: str) -> str:
 
 def conceal_params(text: str, keys: Iterable[str] = SECRET_PARAMS) -> str:
     """Conceal the values of secret ``key=value`` pairs in a query string, form body or URL."""
+    if "=" not in text:  # nothing the pattern could match: most URLs on the traffic_server path
+        return text
     secret = frozenset(keys)
 
     def repl(match: re.Match[str]) -> str:

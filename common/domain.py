@@ -10,6 +10,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9+/_-]+$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
@@ -50,8 +51,13 @@ class ProxyDescriptor:
         return f"{self.scheme}://{self.host}:{self.port}"
 
 
+@lru_cache(maxsize=4096)
 def parse_edge_segment(segment: str) -> str | ProxyDescriptor:
-    """Decode the first path segment: a bare domain, or a proxy descriptor."""
+    """Decode the first path segment: a bare domain, or a proxy descriptor.
+
+    Pure, and its answers are immutable, so it is cached: both Expressways decode the same few segments on every
+    request of every login. A segment that does not decode raises each time (``lru_cache`` keeps no exceptions).
+    """
     text = decode_segment(segment)
     parts = text.split("/")
     if len(parts) == 1:

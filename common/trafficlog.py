@@ -62,14 +62,16 @@ def traffic_server_middleware(
         txn_id = txn.next()
         request[TXN_KEY] = txn_id
         src_ip, src_port = peer(request)
-        url = f"{scheme}://{request.host}{request.path_qs}" if absolute_urls else f"{scheme}:///{request.path_qs.lstrip('/')}"
-        url = conceal_params(url)
+        path_qs = request.path_qs
+        url = conceal_params(f"{scheme}://{request.host}{path_qs}" if absolute_urls else f"{scheme}:///{path_qs.lstrip('/')}")
         version = f"HTTP/{request.version.major}.{request.version.minor}"
-        where = {"Txn-id": txn_id, "Src-ip": src_ip, "Src-port": src_port}
+        # Field pairs rather than merged dicts: the same order, built once per request (every request logs this line).
+        where: list[tuple[str, object]] = [("Detail", "Receive Request"), ("Txn-id", txn_id), ("Src-ip", src_ip),
+                                           ("Src-port", src_port)]
         if absolute_urls:
-            where["Last-via-addr"] = src_ip
-        log.write(TRAFFIC_SERVER, "INFO", {"Detail": "Receive Request", **where, "Msg": f"{request.method} {url} {version}"},
-                  module=MODULE)
+            where.append(("Last-via-addr", src_ip))
+        where.append(("Msg", f"{request.method} {url} {version}"))
+        log.write(TRAFFIC_SERVER, "INFO", where, module=MODULE)
         if log.debug_enabled:
             body = await request.read() if request.body_exists else b""
             log.write(TRAFFIC_SERVER, "DEBUG", {"Detail": "Receive Request", "Txn-id": txn_id, "Src-ip": src_ip,
@@ -85,6 +87,8 @@ def traffic_server_middleware(
                                                 "Reason": f"{type(exc).__name__}: {exc}"}, module=MODULE)
             response = web.Response(status=500, text="Internal Server Error")
         response.headers.setdefault("Server", server)
+        if response.status < 400 and not log.debug_enabled:
+            return response
         dst = {"Txn-id": txn_id, "Dst-ip": src_ip, "Dst-port": src_port}
         if response.status >= 400:
             log.write(TRAFFIC_SERVER, "INFO", {"Event": "Sending HTTP error response", **dst,

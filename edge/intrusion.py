@@ -34,6 +34,11 @@ class IntrusionProtection:
     _failures: dict[str, deque[float]] = field(default_factory=dict)
     _blocked: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def blocking(self) -> bool:
+        """Whether any address is blocked now or was until it expired (a single look on every request)."""
+        return bool(self._blocked)
+
     def blocked_until(self, address: str, now: float) -> float | None:
         until = self._blocked.get(address)
         if until is not None and now >= until:
@@ -61,7 +66,8 @@ def intrusion_middleware(protection: IntrusionProtection, clock: LabClock,
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         address = peer(request)[0]
-        until = protection.blocked_until(address, clock.timestamp())
+        # Nothing blocked (the usual case): no clock read and no lookup; a block is seen from its first request on.
+        until = protection.blocked_until(address, clock.timestamp()) if protection.blocking else None
         if until is not None:
             log.write(FAIL2BAN, "INFO", {"Event": "Connection dropped", "Category": CATEGORY, "Src-ip": address,
                                          "Blocked-for": f"{int(until - clock.timestamp())}s"})

@@ -8,6 +8,8 @@ answers with a login form (seed, step 2); the form posts the user's credentials 
 
 from __future__ import annotations
 
+from functools import cache
+
 from lxml import etree
 from lxml.builder import E
 
@@ -33,7 +35,9 @@ def login_form(segment: str, request: AuthorizeRequest, message: str = "") -> by
     return etree.tostring(page, method="html", doctype="<!DOCTYPE html>")
 
 
+@cache
 def oauthcb_page() -> bytes:
+    """The same bytes every time (no input), so built once: E answers ``/OAuthcb`` in every login."""
     page = E.html(E.head(E.title("Authorization Complete"), E.script(OAUTHCB_SCRIPT, language="javascript")),
                   E.body())
     return etree.tostring(page, method="html")
