@@ -7,6 +7,7 @@ Both are defined here once, as dataclasses that render to and parse from XML wit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 
@@ -39,6 +40,10 @@ class SSOResult:
     token_reuse: bool
 
     def to_xml(self) -> bytes:
+        """The ``get_edge_sso`` body; four possible answers, so each is built once (:func:`_sso_xml`)."""
+        return _sso_xml(self.sso_enabled, self.token_reuse)
+
+    def _build_xml(self) -> bytes:
         root = etree.Element("SSOResult", version="1.0")
         sso = etree.SubElement(etree.SubElement(root, "Response"), "SingleSignOn")
         etree.SubElement(sso, "Status", enabled=_bool(self.sso_enabled))
@@ -170,3 +175,9 @@ def _read_edge(root: etree._Element, tag: str) -> tuple[Server, ...]:
         Server(s.findtext("address", ""), _int(s.findtext("tlsPort")))
         for s in root.findall(f"edgeConfig/{tag}/server")
     )
+
+
+@lru_cache(maxsize=4)
+def _sso_xml(sso_enabled: bool, token_reuse: bool) -> bytes:
+    """:meth:`SSOResult.to_xml` depends on two booleans only; bytes are immutable, so sharing them is safe."""
+    return SSOResult(sso_enabled, token_reuse)._build_xml()

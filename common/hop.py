@@ -103,7 +103,8 @@ class HopClient:
         sent = CIMultiDict(headers or {})
         sent["Host"] = host
         started = time.perf_counter()
-        await self._connection_faults(url, method)
+        if self.resolver.faults.faults:  # no coroutine to create and await on every request while none is set
+            await self._connection_faults(url, method)
         try:
             async with self._session.request(method, target, headers=sent, data=data, allow_redirects=False) as resp:
                 body = await resp.read()

@@ -97,7 +97,7 @@ class ExpresswayLog(_NodeLog):
 
     def write(self, style: ProcessStyle, level: str, fields: Mapping[str, object] | Iterable[tuple[str, object]],
               *, module: str | None = None, block_tag: str | None = None, block: str | None = None) -> None:
-        pairs = fields.items() if isinstance(fields, Mapping) else fields
+        pairs = fields.items() if isinstance(fields, (dict, Mapping)) else fields  # dict first: no ABC check
         self._emit(level, style=style, fields=[(k, str(v)) for k, v in pairs], module=module,
                    block_tag=block_tag, block=block)
 

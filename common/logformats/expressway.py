@@ -164,10 +164,11 @@ _FIELD = re.compile(r'(?<![\w.-])([A-Za-z][\w.-]*+)="(.*?)":?(?=\s+[A-Za-z][\w.-
 _LEVEL_COLON = re.compile(r'Level="[^"]*":')
 
 
+_DIRTY, _NL = '"', "\n"
+
+
 def _clean(value: str) -> str:
-    if '"' in value or "\n" in value:
-        return value.replace('"', "'").replace("\n", " ")
-    return value
+    return value.replace('"', "'").replace("\n", " ")
 
 
 def _layout(when: dt.datetime, style: ProcessStyle, level: str, body: list[tuple[str, str]],
@@ -186,12 +187,12 @@ def _layout(when: dt.datetime, style: ProcessStyle, level: str, body: list[tuple
 def _render(local_time: str, host: str, process: str, pid: int | None, colon: bool,
             fields: tuple[tuple[str, str], ...], level_colon: bool, block_tag: str | None, block: str | None) -> str:
     head = process + (f"[{pid}]" if pid is not None else "") + (":" if colon else "")
-    parts = []
-    for name, value in fields:
-        if name == "Level" and level_colon:
-            parts.append(f'{name}="{_clean(value)}":')
-        else:
-            parts.append(f'{name}="{_clean(value)}"')
+    # Comprehensions with the clean check inline: this runs for every line every node writes.
+    if level_colon:
+        parts = [f'{name}="{_clean(value) if _DIRTY in value or _NL in value else value}"'
+                 + (":" if name == "Level" else "") for name, value in fields]
+    else:
+        parts = [f'{name}="{_clean(value) if _DIRTY in value or _NL in value else value}"' for name, value in fields]
     text = f"{local_time} {host} {head} {' '.join(parts)}"
     if block_tag is not None:
         text += f"\n{block_tag}:\n|{block or ''}|"
