@@ -173,17 +173,38 @@ def keys_from_response(status: int, body: bytes) -> AuthzKeys | None:
         return None
 
 
+VERIFIED_KEPT = 1024
+
+
 class KeyRing:
-    """The AuthZ keys a validator holds, found by kid (Expressway-C may hold several clusters' keys)."""
+    """The AuthZ keys a validator holds, found by kid (Expressway-C may hold several clusters' keys).
+
+    It also remembers the access tokens it has already verified and decrypted (:func:`read_access_token`): the
+    signature and the JWE are fixed by the token's bytes and these keys, so a second look at the same token comes to
+    the same result. Only the outcome of those two steps is kept; expiry is checked on every read against the clock
+    of that moment, and any refusal is worked out again each time. Adding a key forgets everything.
+    """
 
     def __init__(self, keys: tuple[AuthzKeys, ...] = ()) -> None:
         self._signing: dict[str, SigningKey] = {}
         self._encryption: dict[str, EncryptionKey] = {}
         self._issuers: dict[str, str] = {}
+        self._verified: dict[str, dict[str, Any]] = {}
         for entry in keys:
             self.add(entry)
 
+    def verified(self, token: str) -> dict[str, Any] | None:
+        """The claims of an access token this ring verified and decrypted before (a copy), or None."""
+        claims = self._verified.get(token)
+        return None if claims is None else dict(claims)
+
+    def remember(self, token: str, claims: dict[str, Any]) -> None:
+        if len(self._verified) >= VERIFIED_KEPT:
+            del self._verified[next(iter(self._verified))]  # the oldest: a login reads its token within seconds
+        self._verified[token] = dict(claims)
+
     def add(self, keys: AuthzKeys, issuer: str = "") -> None:
+        self._verified.clear()
         self._signing[keys.signing.kid] = keys.signing
         self._encryption[keys.encryption.kid] = keys.encryption
         self._issuers[keys.signing.kid] = issuer or keys.cluster_uuid
@@ -224,14 +245,21 @@ def issue_refresh_token(keys: AuthzKeys, claims: Mapping[str, Any]) -> str:
 
 
 def read_access_token(token: str, ring: KeyRing, now: float) -> dict[str, Any]:
-    """Verify the signature, decrypt, and check type and expiry; raise :class:`TokenError` with the reason."""
-    payload = _verify_jws(token, ring)
-    private = payload.get("private")
-    if set(payload) != {"private"} or not isinstance(private, str):
-        raise TokenError("Wrong token type", "not an access token")
-    claims = decrypt_jwe(private, ring)
-    if claims.get("ctyp") != "access":
-        raise TokenError("Wrong token type", f"ctyp {claims.get('ctyp')!r}")
+    """Verify the signature, decrypt, and check type and expiry; raise :class:`TokenError` with the reason.
+
+    In one login the same token is read up to four times by Expressway-C's OAuthvalidator and twice by UDS; the ring
+    remembers the tokens it verified (:class:`KeyRing`), so RSA and AES run on the first read and expiry on each.
+    """
+    claims = ring.verified(token)
+    if claims is None:
+        payload = _verify_jws(token, ring)
+        private = payload.get("private")
+        if set(payload) != {"private"} or not isinstance(private, str):
+            raise TokenError("Wrong token type", "not an access token")
+        claims = decrypt_jwe(private, ring)
+        if claims.get("ctyp") != "access":
+            raise TokenError("Wrong token type", f"ctyp {claims.get('ctyp')!r}")
+        ring.remember(token, claims)
     _check_expiry(claims, now)
     return claims
 

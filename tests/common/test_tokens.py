@@ -349,3 +349,26 @@ def test_token_error_message_carries_reason_and_detail() -> None:
     error = TokenError("Token expired", "expired 5 s ago")
     assert error.reason == "Token expired" and str(error) == "Token expired: expired 5 s ago"
     assert str(TokenError("Malformed token")) == "Malformed token"
+
+
+# --- the ring remembers verified tokens ----------------------------------------------------------------------------
+
+def test_a_remembered_token_is_still_checked_for_expiry_and_hands_out_copies(minted: Minted) -> None:
+    ring = KeyRing((minted.keys,))
+    exp = minted.access_claims["exp"]
+    first = read_access_token(minted.access, ring, exp - 10)
+    first["sub"] = "mallory"  # a caller changing its claims changes nothing the ring keeps
+    assert read_access_token(minted.access, ring, exp - 1) == minted.access_claims
+    assert _refusal(read_access_token, minted.access, ring, exp) == "Token expired"
+
+
+def test_only_verified_tokens_are_remembered_and_adding_keys_forgets(minted: Minted) -> None:
+    ring = KeyRing((minted.keys,))
+    read_access_token(minted.access, ring, ISSUED)
+    forged = _sign(minted.other, _segments(minted.access)[1], kid=minted.keys.signing.kid)
+    assert _refusal(read_access_token, forged, ring, ISSUED) == "Invalid signature"
+    assert _refusal(read_access_token, forged, ring, ISSUED) == "Invalid signature"
+    assert ring.verified(minted.access) is not None and ring.verified(forged) is None
+    ring.add(minted.other)
+    assert ring.verified(minted.access) is None
+    assert read_access_token(minted.access, ring, ISSUED) == minted.access_claims
