@@ -122,8 +122,9 @@ class ExpresswayLine:
         skipped on that path; :meth:`build` and :meth:`render` share :func:`_layout` and :func:`_render` with it, so
         the text is the same by construction.
         """
-        return _render(format_local(when, utc_offset), host, style.process, pid if style.pid else None, style.colon,
-                       _layout(when, style, level, fields, module), style.level_colon, block_tag, block)
+        utc, local = format_times(when, utc_offset)
+        return _render(local, host, style.process, pid if style.pid else None, style.colon,
+                       _layout(when, style, level, fields, module, utc), style.level_colon, block_tag, block)
 
     @classmethod
     def parse(cls, text: str) -> ExpresswayLine:
@@ -172,9 +173,9 @@ def _clean(value: str) -> str:
 
 
 def _layout(when: dt.datetime, style: ProcessStyle, level: str, body: list[tuple[str, str]],
-            module: str | None) -> tuple[tuple[str, str], ...]:
+            module: str | None, utc_text: str | None = None) -> tuple[tuple[str, str], ...]:
     """The fields in the order the real process writes them: ``UTCTime`` first on lines with a ``Module``, else last."""
-    utc = ("UTCTime", format_utc(when))
+    utc = ("UTCTime", format_utc(when) if utc_text is None else utc_text)
     if module is None:
         return (("Level", level), *body, utc)
     if not style.lead:
@@ -215,6 +216,28 @@ def format_utc(when: dt.datetime) -> str:
 def format_local(when: dt.datetime, offset: dt.timedelta) -> str:
     local = when.astimezone(dt.timezone(offset))
     return local.isoformat(timespec="milliseconds")
+
+
+_SECONDS: dict[dt.timedelta, tuple[dt.datetime, str, str, str]] = {}
+
+
+def format_times(when: dt.datetime, offset: dt.timedelta) -> tuple[str, str]:
+    """``(format_utc(when), format_local(when, offset))``, the two times on every Expressway line.
+
+    Both differ from the previous line's only in the milliseconds as long as the second is the same, so the text up
+    to the second (and the printed offset) is kept per offset and reused; a new second, a time that is not in UTC, or
+    an offset that is not whole seconds goes through :func:`format_utc` and :func:`format_local`, which define the text.
+    """
+    if when.tzinfo is not _UTC or offset.microseconds:
+        return format_utc(when), format_local(when, offset)
+    second = when.replace(microsecond=0)
+    kept = _SECONDS.get(offset)
+    if kept is None or kept[0] != second:
+        utc_second, local_second = format_utc(second), format_local(second, offset)
+        # "2026-11-28 01:47:18,000" and "2026-11-28T02:47:18.000+01:00": cut at the milliseconds
+        kept = _SECONDS[offset] = (second, utc_second[:-3], local_second[:20], local_second[23:])
+    ms = f"{when.microsecond // 1000:03d}"
+    return kept[1] + ms, kept[2] + ms + kept[3]
 
 
 def split_records(text: str) -> Iterator[str]:

@@ -551,3 +551,17 @@ def test_log4j_pads_short_levels_to_five_and_parses_them_back() -> None:
 def test_log4j_parse_refuses_other_formats() -> None:
     with pytest.raises(ValueError, match="not a log4j line"):
         Log4jLine.parse(CSF_TOKEN_REUSE)
+
+
+def test_format_times_reuses_the_second_and_prints_what_strftime_and_isoformat_print() -> None:
+    from common.logformats.expressway import format_times
+
+    utc = dt.timezone.utc
+    moments = [dt.datetime(2026, 11, 28, 1, 47, 18, us, tzinfo=utc) for us in (0, 999, 1000, 999_999)]
+    moments += [dt.datetime(2026, 12, 31, 23, 59, 59, 999_500, tzinfo=utc), dt.datetime(2027, 1, 1, tzinfo=utc),
+                dt.datetime(2026, 3, 1, 12, 0, 0, 250_000, tzinfo=dt.timezone(dt.timedelta(hours=2)))]
+    for offset in (dt.timedelta(0), dt.timedelta(hours=1), dt.timedelta(hours=-5), dt.timedelta(hours=5, minutes=45)):
+        for when in moments * 2:  # the second look at each moment is served from the kept second
+            expected_utc = when.astimezone(utc).strftime("%Y-%m-%d %H:%M:%S,") + f"{when.microsecond // 1000:03d}"
+            expected_local = when.astimezone(dt.timezone(offset)).isoformat(timespec="milliseconds")
+            assert format_times(when, offset) == (expected_utc, expected_local)
