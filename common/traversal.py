@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 HEADER = "X-Traversal-Auth"
 WINDOW = 120
@@ -34,5 +35,7 @@ def check(value: str | None, password: str, now: float, window: int = WINDOW) ->
     return None
 
 
+@lru_cache(maxsize=256)
 def _mac(password: str, moment: str) -> str:
+    """Pure and per second: E stamps and C checks every relayed request, so each second's MAC is computed once."""
     return hmac.new(password.encode(), moment.encode(), hashlib.sha256).hexdigest()
