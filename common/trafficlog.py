@@ -63,7 +63,8 @@ def traffic_server_middleware(
         request[TXN_KEY] = txn_id
         src_ip, src_port = peer(request)
         path_qs = request.path_qs
-        url = conceal_params(f"{scheme}://{request.host}{path_qs}" if absolute_urls else f"{scheme}:///{path_qs.lstrip('/')}")
+        url = conceal_params(f"{scheme}://{request.host}{path_qs}" if absolute_urls
+                             else f"{scheme}:///{path_qs.lstrip('/')}")
         version = f"HTTP/{request.version.major}.{request.version.minor}"
         # Field pairs rather than merged dicts: the same order, built once per request (every request logs this line).
         where: list[tuple[str, object]] = [("Detail", "Receive Request"), ("Txn-id", txn_id), ("Src-ip", src_ip),

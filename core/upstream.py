@@ -48,19 +48,19 @@ class Upstream:
             sent["Content-Type"] = "application/json"
             body = json_text
         sent.setdefault("User-Agent", self.user_agent)
-        shown_url = conceal_params(url)
+        # The concealed URL appears only in DEBUG lines and the ERROR line: at INFO a call that succeeds needs none.
         if self.log.debug_enabled:
-            self.log.write(EDGECONFIG, "DEBUG", {"Action": "Send", "Url": shown_url}, module=module,
+            self.log.write(EDGECONFIG, "DEBUG", {"Action": "Send", "Url": conceal_params(url)}, module=module,
                            block_tag="HTTPMSG", block=self._request_block(method, url, sent, body))
         try:
             response = await self.hop.request(method, url, headers=sent, data=body)
         except HopError as exc:
-            self.log.write(EDGECONFIG, "ERROR", {"Action": "Failed", "Url": shown_url, "Reason": exc.kind,
+            self.log.write(EDGECONFIG, "ERROR", {"Action": "Failed", "Url": conceal_params(url), "Reason": exc.kind,
                                                  "Detail": exc.detail}, module=module)
             raise
         if self.log.debug_enabled:
-            self.log.write(EDGECONFIG, "DEBUG", {"Action": "Received", "Request-url": shown_url}, module=module,
-                           block_tag="HTTPMSG", block=self._response_block(response))
+            self.log.write(EDGECONFIG, "DEBUG", {"Action": "Received", "Request-url": conceal_params(url)},
+                           module=module, block_tag="HTTPMSG", block=self._response_block(response))
         return response
 
     @staticmethod
