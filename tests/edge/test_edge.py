@@ -100,3 +100,26 @@ async def test_edge_refuses_unknown_domains_without_asking_core(edge_alone) -> N
         async with session.get(url(node, f"/{encode_segment('evil.example')}/get_edge_config")) as resp:
             assert resp.status == 403 and resp.headers["Server"] == "CE_E"
     assert "Sending Request" not in sink.text()
+
+
+def test_login_form_from_the_template_is_the_page_lxml_builds() -> None:
+    """The kept, cut page (edge.pages) must give lxml's bytes for any values, safe or not (seeded draw)."""
+    import random
+
+    from common.oauthparams import AuthorizeRequest
+    from edge import pages
+
+    draw = random.Random(7)
+    safe, wild = "abcXYZ019._@-", "abcXYZ019._@-+&<>\"' %/:=?é#;"
+
+    def text(chars: str, low: int = 0, high: int = 12) -> str:
+        return "".join(draw.choice(chars) for _ in range(draw.randint(low, high)))
+
+    for _ in range(2000):
+        chars = safe if draw.random() < 0.7 else wild
+        request = AuthorizeRequest(*(text(chars) for _ in range(6)))
+        segment = text("abcXYZ019_-" if draw.random() < 0.8 else "ab+/=é", 1, 20)
+        message = "" if draw.random() < 0.9 else text(wild, 1, 10)
+        built = pages._build_login_form(segment, request.pairs(), request.email or "your account", message)
+        assert pages.login_form(segment, request, message) == built
+    assert pages._login_template.cache_info().hits > 0
