@@ -247,6 +247,14 @@ class Lab:
             found.update({imp.name: imp.xmpp, f"{imp.name}:xcp": imp.xcp, f"{imp.name}:epas": imp.epas})
         return found
 
+    def owners(self) -> dict[str, str]:
+        """The node behind each listener that is a second port of a node (``imp:imp:xcp`` is ``imp:imp``'s): a
+        scenario names nodes, not ports, so a connection fault on a node must reach every port it listens on."""
+        found = {"expressway-e:xmpp": "expressway-e", "expressway-c:xcp": "expressway-c"}
+        for imp in self.imps:
+            found.update({f"{imp.name}:xcp": imp.name, f"{imp.name}:epas": imp.name})
+        return found
+
     def with_ephemeral_ports(self) -> Lab:
         """The same lab listening on free ports chosen by the kernel, for tests and parallel labs."""
 

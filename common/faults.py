@@ -36,7 +36,11 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass(frozen=True)
 class Exchange:
-    """One request as a fault sees it: which node receives it (or which host a hop dials), from which node."""
+    """One request as a fault sees it: which node receives it (or which host a hop dials), from which node.
+
+    ``owner`` is set for a raw TCP dial: the node whose port ``node`` is (``imp:imp`` for
+    ``imp:imp:xcp``), so a fault on the node also breaks its XMPP/XCP links while one on the port breaks only that.
+    """
 
     node: str
     method: str = ""
@@ -44,11 +48,13 @@ class Exchange:
     user: str = ""
     source: str = ""
     host: str = ""
+    owner: str = ""
 
 
 @dataclass(frozen=True)
 class Match:
-    """Empty fields match anything; ``node`` matches a node name or a host name, ``path`` is a regular expression."""
+    """Empty fields match anything; ``node`` matches a node name, the node owning a dialled port, or a host name;
+    ``path`` is a regular expression."""
 
     node: str | None = None
     source: str | None = None
@@ -57,7 +63,7 @@ class Match:
     user: str | None = None
 
     def matches(self, exchange: Exchange) -> bool:
-        if self.node is not None and self.node not in (exchange.node, exchange.host):
+        if self.node is not None and self.node not in (exchange.node, exchange.host, exchange.owner or exchange.node):
             return False
         if self.source is not None and self.source != exchange.source:
             return False

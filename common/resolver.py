@@ -24,6 +24,7 @@ class LabResolver:
     def __init__(self, srv: Iterable[SrvRecord] = (), faults: FaultEngine | None = None) -> None:
         self._listeners: dict[tuple[str, int], tuple[str, int]] = {}
         self._names: dict[tuple[str, int], str] = {}
+        self._owners: dict[tuple[str, int], str] = {}
         self._aliases: dict[str, tuple[str, ...]] = {}
         self._srv: dict[str, list[SrvRecord]] = {}
         self.faults = faults or FaultEngine()
@@ -34,14 +35,20 @@ class LabResolver:
     def from_lab(cls, lab: Lab) -> LabResolver:
         resolver = cls(lab.srv)
         resolver._aliases[lab.edge.listener.host.lower()] = tuple(a.lower() for a in lab.edge.aliases)
+        owners = lab.owners()
         for name, listener in lab.listeners().items():
             resolver.bind(listener)
             resolver._names[(listener.host.lower(), listener.port)] = name
+            resolver._owners[(listener.host.lower(), listener.port)] = owners.get(name, name)
         return resolver
 
     def node_name(self, host: str, port: int) -> str:
         """The lab's name for the node at ``host:port`` (``expressway-c``, ``cucm:cluster1`` …), else the host."""
         return self._names.get((host.lower(), port), host)
+
+    def owner(self, host: str, port: int) -> str:
+        """The node that listens at ``host:port``: ``imp:imp`` for its XCP port ``imp:imp:xcp``, else the node name."""
+        return self._owners.get((host.lower(), port)) or self.node_name(host, port)
 
     def bind(self, listener: Listener, listen_port: int | None = None) -> None:
         """Record where ``listener`` really is; ``listen_port`` overrides a port chosen at bind time."""

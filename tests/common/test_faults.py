@@ -65,3 +65,11 @@ def test_probability_is_seeded_and_repeatable() -> None:
 def test_impossible_faults_are_refused_with_a_reason(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ValueError, match=message):
         Fault(**kwargs)
+
+
+def test_a_fault_on_a_node_reaches_the_ports_it_owns_and_one_on_a_port_only_that_port() -> None:
+    xcp = Exchange("imp:imp:xcp", "TCP", source="expressway-c", host="imp.lab.example", owner="imp:imp")
+    assert Match(node="imp:imp", source="expressway-c").matches(xcp)
+    assert Match(node="imp:imp:xcp").matches(xcp)
+    assert not Match(node="imp:imp:epas").matches(xcp)
+    assert not Match(node="imp:imp").matches(Exchange("imp:imp:epas", "POST", host="imp.lab.example"))
