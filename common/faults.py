@@ -10,8 +10,9 @@ turns an exchange into a list of decisions (mitmproxy's commands, toxiproxy's to
 * connection faults, decided where a node dials the next hop: ``refuse``, ``reset``, ``blackhole`` (no answer until the
   dialler gives up), ``latency``.
 
-One middleware (:func:`fault_middleware`) and one place in :class:`common.hop.HopClient` execute the decisions; no
-handler knows faults exist. Node faults (stop, restart, a clock running ahead or behind) belong to the lab, not here.
+One middleware (:func:`fault_middleware`), one place in :class:`common.hop.HopClient` (HTTP hops) and
+:func:`common.dial.open_connection` (the raw TCP links of the XMPP path) execute the decisions; no handler knows
+faults exist. Node faults (stop, restart, a clock running ahead or behind) belong to the lab, not here.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Exchange:
     """One request as a fault sees it: which node receives it (or which host a hop dials), from which node.
 
-    ``owner`` is set for a raw TCP dial: the node whose port ``node`` is (``imp:imp`` for
+    ``owner`` is set for a raw TCP dial (:mod:`common.dial`): the node whose port ``node`` is (``imp:imp`` for
     ``imp:imp:xcp``), so a fault on the node also breaks its XMPP/XCP links while one on the port breaks only that.
     """
 

@@ -22,6 +22,7 @@ import contextlib
 import itertools
 import json
 
+from common.dial import open_connection
 from common.hop import HopError
 from common.logformats.expressway import XCP_JABBERD
 from common.resolver import LabResolver, NameError_
@@ -98,8 +99,8 @@ class XcpRouter:
         if self.imp is None:
             return None
         try:
-            address, port = self.resolver.locate(self.imp.host, self.imp.xcp.port)
-            reader, writer = await asyncio.open_connection(address, port)
+            reader, writer = await open_connection(self.resolver, self.imp.host, self.imp.xcp.port,
+                                                   source="expressway-c")
             writer.write(link_header(self.names.auth, self.names.connect_auth))
             link = LinkReader(reader)
             await link.next()

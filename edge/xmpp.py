@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 
 from common.config import Lab
+from common.dial import open_connection
 from common.logformats.expressway import XCP_JABBERD
 from common.nodelog import ExpresswayLog
 from common.resolver import LabResolver, NameError_
@@ -93,8 +94,7 @@ class EdgeXmpp:
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader] | None:
         xcp = self.lab.core.xcp
         try:
-            address, port = self.resolver.locate(xcp.host, xcp.port)
-            reader, writer = await asyncio.open_connection(address, port)
+            reader, writer = await open_connection(self.resolver, xcp.host, xcp.port, source="expressway-e")
             writer.write(link_header(self.names.connect_auth, self.names.cm))
             link = LinkReader(reader)
             await link.next()

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from common.basic import basic_header
+from common.dial import open_connection
 from common.domain import ProxyDescriptor
 from common.hop import HopClient, HopError
 from common.resolver import NameError_
@@ -96,8 +97,8 @@ async def connect_xmpp(client: JabberClient, outcome: Outcome, resource: str = "
     creds = XmppCredentials(client.userid, client.lab.domain, outcome.access_token, otp, client.password, resource)
     records: list[XmppStepRecord] = []
     try:
-        address, port = client.resolver.locate(server.address, server.port)
-        reader, writer = await asyncio.open_connection(address, port, local_addr=(client.lab.jabber.address, 0))
+        reader, writer = await open_connection(client.resolver, server.address, server.port, source="jabber",
+                                               local_addr=(client.lab.jabber.address, 0))
     except (OSError, NameError_) as exc:
         return XmppOutcome(False, failed_step="xmpp", reason=f"cannot reach {server.address}:{server.port}: {exc}"), None
     link = LinkReader(reader)
