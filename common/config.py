@@ -10,273 +10,37 @@ lab's resolver (:mod:`common.resolver`) maps one onto the other, so moving a nod
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from common.cucmversion import parse_version, refresh_days_range
+from common.labmodel import (
+    ClusterConfig,
+    CoreConfig,
+    Device,
+    EdgeConfig,
+    EnterpriseParameters,
+    ImpConfig,
+    JabberConfig,
+    Lab,
+    Listener,
+    OAuthClient,
+    SrvRecord,
+    UnityConfig,
+    User,
+)
+from common.tomltable import ConfigError, TomlTable
 
-_REQUIRED = object()
+__all__ = ["ClusterConfig", "ConfigError", "CoreConfig", "DEFAULT_LAB", "Device", "EdgeConfig", "EnterpriseParameters",
+           "ImpConfig", "JabberConfig", "Lab", "Listener", "OAuthClient", "SrvRecord", "TomlTable", "UnityConfig",
+           "User", "load_lab", "parse_enterprise", "parse_lab"]
+
 _OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
 _CLIENT_ID = re.compile(r"^C[0-9a-f]{64}$")
-
-
-class ConfigError(ValueError):
-    """A lab description that cannot be used; the message says where and what was expected."""
-
-
-@dataclass(frozen=True)
-class Listener:
-    """An HTTP service: its name in URLs (``host:port``) and where it really listens on loopback."""
-
-    host: str
-    port: int
-    scheme: str
-    address: str
-    listen_port: int
-
-    @property
-    def origin(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.port}"
-
-
-@dataclass(frozen=True)
-class EdgeConfig:
-    """Expressway-E: the client-facing edge in the DMZ."""
-
-    system_name: str
-    listener: Listener
-    txn_start: int
-    pid: int
-    max_header_bytes: int
-    intrusion_protection: bool = True
-    intrusion_trigger: int = 5
-    intrusion_window: int = 60
-    intrusion_block: int = 600
-    aliases: tuple[str, ...] = ()
-    xmpp: Listener = Listener("expe", 5222, "xmpp", "127.0.0.1", 0)
-
-
-@dataclass(frozen=True)
-class CoreConfig:
-    """Expressway-C: MRA access control and the services it proxies for the edge.
-
-    ``oauth_local`` is ``xConfiguration CollaborationEdge OAuthLocal`` ("Authorize by OAuth token with refresh" on the
-    web page); ``legacy_cred`` is ``LegacyCred`` ("Authorize by user credentials"); ``sso`` is "Authorize by OAuth token"
-    via SAML IdP; ``internal_auth_check`` is "Check for internal authentication availability".
-    """
-
-    system_name: str
-    listener: Listener
-    validator: Listener
-    txn_start: int
-    pid: int
-    version: str
-    mra_domains: tuple[str, ...]
-    axl_user: str
-    axl_password: str
-    oauth_local: bool
-    legacy_cred: bool
-    sso: bool
-    internal_auth_check: bool
-    http_allow_list: tuple[str, ...]
-    admin_user: str = "admin"
-    admin_password: str = ""
-    traversal_password: str = "traversal"
-    http_allow_list_auto: bool = True
-    xcp: Listener = Listener("expc", 7400, "xcp", "127.0.0.1", 0)
-
-
-@dataclass(frozen=True)
-class EnterpriseParameters:
-    """CUCM's OAuth enterprise parameters (System > Enterprise Parameters > SSO and OAuth Configuration)."""
-
-    refresh_login_flow: bool = False
-    access_token_minutes: int = 60
-    refresh_token_days: int = 60
-
-    @property
-    def access_lifetime(self) -> int:
-        return self.access_token_minutes * 60
-
-    @property
-    def refresh_lifetime(self) -> int:
-        return self.refresh_token_days * 86400
-
-
-@dataclass(frozen=True)
-class ClusterConfig:
-    """A CUCM cluster: for now its publisher only, with the IM&P nodes it knows of."""
-
-    name: str
-    uuid: str
-    version: str
-    listener: Listener
-    admin_user: str
-    admin_password: str
-    imp_hosts: tuple[str, ...]
-    enterprise: EnterpriseParameters = EnterpriseParameters()
-    subscribers: tuple[Listener, ...] = ()
-    ils: bool = True
-
-    @property
-    def nodes(self) -> tuple[Listener, ...]:
-        """Publisher first, then the subscribers: every node that serves UDS and OAuth for this cluster."""
-        return (self.listener, *self.subscribers)
-
-    def node_name(self, listener: Listener) -> str:
-        """``cucm:<cluster>`` for the publisher, ``cucm:<cluster>:<host>`` for a subscriber."""
-        if listener == self.listener:
-            return f"cucm:{self.name}"
-        return f"cucm:{self.name}:{listener.host.split('.')[0]}"
-
-
-@dataclass(frozen=True)
-class ImpConfig:
-    """An IM&P node of a cluster: XMPP for clients (5222), XCP for Expressway-C's router (7400), EPAS SOAP (8443)."""
-
-    host: str
-    cluster: str
-    xmpp: Listener
-    xcp: Listener
-    epas: Listener
-
-    @property
-    def name(self) -> str:
-        return f"imp:{self.host.split('.')[0]}"
-
-
-@dataclass(frozen=True)
-class UnityConfig:
-    """Unity Connection: a resource server that fetches the OAuth keys of one CUCM cluster ("AuthZ Servers")."""
-
-    listener: Listener
-    authz_cluster: str
-    axl_user: str
-    axl_password: str
-
-
-@dataclass(frozen=True)
-class Device:
-    name: str
-    model: str
-    description: str
-
-
-@dataclass(frozen=True)
-class User:
-    userid: str
-    password: str
-    cluster: str
-    display_name: str
-    mra_enabled: bool
-    devices: tuple[Device, ...]
-    home_cluster: bool = True
-
-
-@dataclass(frozen=True)
-class OAuthClient:
-    client_id: str
-    client_secret: str
-    name: str
-
-
-@dataclass(frozen=True)
-class JabberConfig:
-    address: str
-    userid: str
-    password: str
-    version: str
-    device_id: str
-    client_id: str
-
-
-@dataclass(frozen=True)
-class SrvRecord:
-    name: str
-    target: str
-    port: int
-    priority: int
-    weight: int
-
-
-@dataclass(frozen=True)
-class Lab:
-    source: str
-    domain: str
-    utc_offset: dt.timedelta
-    debug: bool
-    edge: EdgeConfig
-    core: CoreConfig
-    clusters: tuple[ClusterConfig, ...]
-    users: tuple[User, ...]
-    clients: tuple[OAuthClient, ...]
-    jabber: JabberConfig
-    srv: tuple[SrvRecord, ...]
-    control: Listener
-    imps: tuple[ImpConfig, ...] = ()
-    unity: UnityConfig | None = None
-
-    def imp(self, host: str) -> ImpConfig | None:
-        return next((i for i in self.imps if i.host == host.lower()), None)
-
-    def user(self, userid: str) -> User | None:
-        return next((u for u in self.users if u.userid == userid), None)
-
-    def cluster(self, name: str) -> ClusterConfig:
-        return next(c for c in self.clusters if c.name == name)
-
-    def client(self, client_id: str) -> OAuthClient | None:
-        return next((c for c in self.clients if c.client_id == client_id), None)
-
-    def listeners(self) -> dict[str, Listener]:
-        found = {"expressway-e": self.edge.listener, "expressway-c": self.core.listener,
-                 "oauthvalidator": self.core.validator}
-        found.update({c.node_name(node): node for c in self.clusters for node in c.nodes})
-        found["control"] = self.control
-        if self.unity is not None:
-            found["unity"] = self.unity.listener
-        found["expressway-e:xmpp"] = self.edge.xmpp
-        found["expressway-c:xcp"] = self.core.xcp
-        for imp in self.imps:
-            found.update({imp.name: imp.xmpp, f"{imp.name}:xcp": imp.xcp, f"{imp.name}:epas": imp.epas})
-        return found
-
-    def owners(self) -> dict[str, str]:
-        """The node behind each listener that is a second port of a node (``imp:imp:xcp`` is ``imp:imp``'s): a
-        scenario names nodes, not ports, so a connection fault on a node must reach every port it listens on."""
-        found = {"expressway-e:xmpp": "expressway-e", "expressway-c:xcp": "expressway-c"}
-        for imp in self.imps:
-            found.update({f"{imp.name}:xcp": imp.name, f"{imp.name}:epas": imp.name})
-        return found
-
-    def with_ephemeral_ports(self) -> Lab:
-        """The same lab listening on free ports chosen by the kernel, for tests and parallel labs."""
-
-        def free(listener: Listener) -> Listener:
-            return dataclasses.replace(listener, listen_port=0)
-
-        return dataclasses.replace(
-            self,
-            edge=dataclasses.replace(self.edge, listener=free(self.edge.listener), xmpp=free(self.edge.xmpp)),
-            core=dataclasses.replace(self.core, listener=free(self.core.listener), validator=free(self.core.validator),
-                                     xcp=free(self.core.xcp)),
-            imps=tuple(dataclasses.replace(i, xmpp=free(i.xmpp), xcp=free(i.xcp), epas=free(i.epas))
-                       for i in self.imps),
-            clusters=tuple(dataclasses.replace(c, listener=free(c.listener),
-                                               subscribers=tuple(free(s) for s in c.subscribers))
-                           for c in self.clusters),
-            control=free(self.control),
-            unity=dataclasses.replace(self.unity, listener=free(self.unity.listener)) if self.unity else None,
-        )
-
-    def replace_core(self, **changes: Any) -> Lab:
-        return dataclasses.replace(self, core=dataclasses.replace(self.core, **changes))
 
 
 DEFAULT_LAB = Path(__file__).resolve().parent.parent / "scenarios" / "labs" / "default.toml"
@@ -296,7 +60,7 @@ def load_lab(path: str | Path = DEFAULT_LAB) -> Lab:
 
 
 def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
-    root = _Table(source, "", data)
+    root = TomlTable(source, "", data)
     lab = root.table("lab")
     domain = lab.str("domain").lower()
     utc_offset = _offset(lab, "utc_offset", "+00:00")
@@ -418,7 +182,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
                tuple(srv), control, imps, unity)
 
 
-def _unity(root: _Table, domain: str, clusters: set[str]) -> UnityConfig | None:
+def _unity(root: TomlTable, domain: str, clusters: set[str]) -> UnityConfig | None:
     if "unity" not in root.data:
         root.seen.add("unity")
         return None
@@ -431,13 +195,13 @@ def _unity(root: _Table, domain: str, clusters: set[str]) -> UnityConfig | None:
     return unity
 
 
-def _stream_listener(t: _Table, host: str, scheme: str, port: int, address: str = "127.0.0.1") -> Listener:
+def _stream_listener(t: TomlTable, host: str, scheme: str, port: int, address: str = "127.0.0.1") -> Listener:
     """A TCP stream service (XMPP 5222, XCP 7400): ``<scheme>_port`` names it, ``<scheme>_listen_port`` binds it."""
     return Listener(host, t.int(f"{scheme}_port", port, low=1, high=65535), scheme, t.str("address", address),
                     t.int(f"{scheme}_listen_port", 0, low=0, high=65535))
 
 
-def _imps(root: _Table, clusters: list[ClusterConfig], domain: str) -> tuple[ImpConfig, ...]:
+def _imps(root: TomlTable, clusters: list[ClusterConfig], domain: str) -> tuple[ImpConfig, ...]:
     """Every IM&P host a cluster lists (``imp = [...]``), with its listeners from an ``[[imp]]`` table if any."""
     tables = {}
     for t in root.tables("imp"):
@@ -450,7 +214,7 @@ def _imps(root: _Table, clusters: list[ClusterConfig], domain: str) -> tuple[Imp
     imps = []
     for cluster in clusters:
         for host in cluster.imp_hosts:
-            t = tables.get(host) or _Table(root.source, f"imp[{host}]", {})
+            t = tables.get(host) or TomlTable(root.source, f"imp[{host}]", {})
             address = t.str("address", "127.0.0.1")
             t.str("host", host)
             imps.append(ImpConfig(host, cluster.name, _stream_listener(t, host, "xmpp", 5222, address),
@@ -464,7 +228,7 @@ def _imps(root: _Table, clusters: list[ClusterConfig], domain: str) -> tuple[Imp
     return tuple(imps)
 
 
-def _subscriber(t: _Table, domain: str) -> Listener:
+def _subscriber(t: TomlTable, domain: str) -> Listener:
     listener = _listener(t, domain, default_host=None)
     t.done()
     return listener
@@ -477,10 +241,10 @@ def parse_enterprise(data: Mapping[str, Any], version: str, source: str = "<ente
     current = {"oauth_refresh_login_flow": "Enabled" if base.refresh_login_flow else "Disabled",
                "oauth_access_token_expiry_minutes": base.access_token_minutes,
                "oauth_refresh_token_expiry_days": base.refresh_token_days}
-    return _enterprise(_Table(source, "enterprise", {**current, **data}), version)
+    return _enterprise(TomlTable(source, "enterprise", {**current, **data}), version)
 
 
-def _enterprise(t: _Table, version: str) -> EnterpriseParameters:
+def _enterprise(t: TomlTable, version: str) -> EnterpriseParameters:
     """Validated as CUCM's administration page does: each error names the parameter and its range."""
     flow = t.str("oauth_refresh_login_flow", "Disabled")
     if flow not in ("Enabled", "Disabled"):
@@ -503,7 +267,7 @@ def _fqdn(name: str, domain: str) -> str:
     return name.lower() if "." in name else f"{name}.{domain}".lower()
 
 
-def _listener(t: _Table, domain: str, default_host: str | None) -> Listener:
+def _listener(t: TomlTable, domain: str, default_host: str | None) -> Listener:
     scheme = t.str("scheme", "http")
     if scheme not in ("http", "https"):
         raise ConfigError(f"{t.where('scheme')}: expected 'http' or 'https', got {scheme!r}")
@@ -518,7 +282,7 @@ def _listener(t: _Table, domain: str, default_host: str | None) -> Listener:
     )
 
 
-def _offset(t: _Table, key: str, default: str) -> dt.timedelta:
+def _offset(t: TomlTable, key: str, default: str) -> dt.timedelta:
     text = t.str(key, default)
     match = _OFFSET.match(text)
     if not match:
@@ -527,87 +291,3 @@ def _offset(t: _Table, key: str, default: str) -> dt.timedelta:
         raise ConfigError(f"{t.where(key)}: expected hours 00-23 and minutes 00-59, got {text!r}")
     sign = -1 if match.group(1) == "-" else 1
     return sign * dt.timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
-
-
-class _Table:
-    """A TOML table read key by key; unknown keys are reported by :meth:`done`."""
-
-    def __init__(self, source: str, prefix: str, data: Mapping[str, Any]) -> None:
-        self.source, self.prefix, self.data = source, prefix, data
-        self.seen: set[str] = set()
-
-    def where(self, key: str) -> str:
-        return f"{self.source}: {self.prefix}{'.' if self.prefix else ''}{key}"
-
-    def _get(self, key: str, default: Any) -> Any:
-        self.seen.add(key)
-        if key in self.data:
-            return self.data[key]
-        if default is _REQUIRED:
-            raise ConfigError(f"{self.where(key)}: required, but missing")
-        return default
-
-    def str(self, key: str, default: Any = _REQUIRED) -> str:
-        value = self._get(key, default)
-        if not isinstance(value, str) or not value and default is _REQUIRED:
-            raise ConfigError(f"{self.where(key)}: expected a non-empty string, got {value!r}")
-        return value
-
-    def int(self, key: str, default: Any = _REQUIRED, low: int | None = None, high: int | None = None) -> int:
-        value = self._get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{self.where(key)}: expected an integer, got {value!r}")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise ConfigError(f"{self.where(key)}: expected {low}..{high}, got {value}")
-        return value
-
-    def float(self, key: str, default: Any = _REQUIRED, low: float | None = None, high: float | None = None) -> float:
-        value = self._get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{self.where(key)}: expected a number, got {value!r}")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise ConfigError(f"{self.where(key)}: expected {low}..{high}, got {value}")
-        return float(value)
-
-    def bool(self, key: str, default: Any = _REQUIRED) -> bool:
-        value = self._get(key, default)
-        if not isinstance(value, bool):
-            raise ConfigError(f"{self.where(key)}: expected true or false, got {value!r}")
-        return value
-
-    def on_off(self, key: str, default: bool) -> bool:
-        """Accept the Expressway spelling ``"On"``/``"Off"`` as well as a TOML boolean."""
-        value = self._get(key, default)
-        if isinstance(value, str) and value.lower() in ("on", "off"):
-            return value.lower() == "on"
-        if not isinstance(value, bool):
-            raise ConfigError(f"{self.where(key)}: expected \"On\" or \"Off\", got {value!r}")
-        return value
-
-    def str_list(self, key: str, default: Any = _REQUIRED) -> list[str]:
-        value = self._get(key, default)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{self.where(key)}: expected a list of strings, got {value!r}")
-        return value
-
-    def table(self, key: str) -> _Table:
-        value = self._get(key, {})
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{self.where(key)}: expected a table, got {value!r}")
-        return _Table(self.source, f"{self.prefix}.{key}" if self.prefix else key, value)
-
-    def tables(self, key: str) -> list[_Table]:
-        value = self._get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-            raise ConfigError(f"{self.where(key)}: expected an array of tables [[{key}]], got {value!r}")
-        name = f"{self.prefix}.{key}" if self.prefix else key
-        return [_Table(self.source, f"{name}[{i}]", v) for i, v in enumerate(value)]
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.seen)
-        if unknown:
-            raise ConfigError(f"{self.where(unknown[0])}: unknown key (known: {', '.join(sorted(self.seen))})")
-
-
-TomlTable = _Table
-"""The typed TOML reader every validated file in mrasim uses (lab files, scenario files)."""

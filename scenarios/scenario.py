@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from common.clock import parse_step
-from common.config import DEFAULT_LAB, ConfigError, Lab, TomlTable, parse_lab
+from common.config import DEFAULT_LAB, Lab, parse_lab
+from common.tomltable import ConfigError, TomlTable
 from common.faults import CONNECTION_KINDS, HTTP_KINDS, Count, Fault, Match
 from scenarios.lab import node_names
 

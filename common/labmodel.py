@@ -1,0 +1,261 @@
+"""The lab's model: the frozen dataclasses a lab file becomes (:mod:`common.config` reads and validates the file).
+
+Each HTTP service has a *nominal* address — the host name and port in URLs, DNS answers and logs, as on the real
+product (``cucm.lab.example:8443``) — and a loopback *listener* where it really accepts connections.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Listener:
+    """An HTTP service: its name in URLs (``host:port``) and where it really listens on loopback."""
+
+    host: str
+    port: int
+    scheme: str
+    address: str
+    listen_port: int
+
+    @property
+    def origin(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    """Expressway-E: the client-facing edge in the DMZ."""
+
+    system_name: str
+    listener: Listener
+    txn_start: int
+    pid: int
+    max_header_bytes: int
+    intrusion_protection: bool = True
+    intrusion_trigger: int = 5
+    intrusion_window: int = 60
+    intrusion_block: int = 600
+    aliases: tuple[str, ...] = ()
+    xmpp: Listener = Listener("expe", 5222, "xmpp", "127.0.0.1", 0)
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """Expressway-C: MRA access control and the services it proxies for the edge.
+
+    ``oauth_local`` is ``xConfiguration CollaborationEdge OAuthLocal`` ("Authorize by OAuth token with refresh" on the
+    web page); ``legacy_cred`` is ``LegacyCred`` ("Authorize by user credentials"); ``sso`` is "Authorize by OAuth token"
+    via SAML IdP; ``internal_auth_check`` is "Check for internal authentication availability".
+    """
+
+    system_name: str
+    listener: Listener
+    validator: Listener
+    txn_start: int
+    pid: int
+    version: str
+    mra_domains: tuple[str, ...]
+    axl_user: str
+    axl_password: str
+    oauth_local: bool
+    legacy_cred: bool
+    sso: bool
+    internal_auth_check: bool
+    http_allow_list: tuple[str, ...]
+    admin_user: str = "admin"
+    admin_password: str = ""
+    traversal_password: str = "traversal"
+    http_allow_list_auto: bool = True
+    xcp: Listener = Listener("expc", 7400, "xcp", "127.0.0.1", 0)
+
+
+@dataclass(frozen=True)
+class EnterpriseParameters:
+    """CUCM's OAuth enterprise parameters (System > Enterprise Parameters > SSO and OAuth Configuration)."""
+
+    refresh_login_flow: bool = False
+    access_token_minutes: int = 60
+    refresh_token_days: int = 60
+
+    @property
+    def access_lifetime(self) -> int:
+        return self.access_token_minutes * 60
+
+    @property
+    def refresh_lifetime(self) -> int:
+        return self.refresh_token_days * 86400
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """A CUCM cluster: for now its publisher only, with the IM&P nodes it knows of."""
+
+    name: str
+    uuid: str
+    version: str
+    listener: Listener
+    admin_user: str
+    admin_password: str
+    imp_hosts: tuple[str, ...]
+    enterprise: EnterpriseParameters = EnterpriseParameters()
+    subscribers: tuple[Listener, ...] = ()
+    ils: bool = True
+
+    @property
+    def nodes(self) -> tuple[Listener, ...]:
+        """Publisher first, then the subscribers: every node that serves UDS and OAuth for this cluster."""
+        return (self.listener, *self.subscribers)
+
+    def node_name(self, listener: Listener) -> str:
+        """``cucm:<cluster>`` for the publisher, ``cucm:<cluster>:<host>`` for a subscriber."""
+        if listener == self.listener:
+            return f"cucm:{self.name}"
+        return f"cucm:{self.name}:{listener.host.split('.')[0]}"
+
+
+@dataclass(frozen=True)
+class ImpConfig:
+    """An IM&P node of a cluster: XMPP for clients (5222), XCP for Expressway-C's router (7400), EPAS SOAP (8443)."""
+
+    host: str
+    cluster: str
+    xmpp: Listener
+    xcp: Listener
+    epas: Listener
+
+    @property
+    def name(self) -> str:
+        return f"imp:{self.host.split('.')[0]}"
+
+
+@dataclass(frozen=True)
+class UnityConfig:
+    """Unity Connection: a resource server that fetches the OAuth keys of one CUCM cluster ("AuthZ Servers")."""
+
+    listener: Listener
+    authz_cluster: str
+    axl_user: str
+    axl_password: str
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    model: str
+    description: str
+
+
+@dataclass(frozen=True)
+class User:
+    userid: str
+    password: str
+    cluster: str
+    display_name: str
+    mra_enabled: bool
+    devices: tuple[Device, ...]
+    home_cluster: bool = True
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    client_id: str
+    client_secret: str
+    name: str
+
+
+@dataclass(frozen=True)
+class JabberConfig:
+    address: str
+    userid: str
+    password: str
+    version: str
+    device_id: str
+    client_id: str
+
+
+@dataclass(frozen=True)
+class SrvRecord:
+    name: str
+    target: str
+    port: int
+    priority: int
+    weight: int
+
+
+@dataclass(frozen=True)
+class Lab:
+    source: str
+    domain: str
+    utc_offset: dt.timedelta
+    debug: bool
+    edge: EdgeConfig
+    core: CoreConfig
+    clusters: tuple[ClusterConfig, ...]
+    users: tuple[User, ...]
+    clients: tuple[OAuthClient, ...]
+    jabber: JabberConfig
+    srv: tuple[SrvRecord, ...]
+    control: Listener
+    imps: tuple[ImpConfig, ...] = ()
+    unity: UnityConfig | None = None
+
+    def imp(self, host: str) -> ImpConfig | None:
+        return next((i for i in self.imps if i.host == host.lower()), None)
+
+    def user(self, userid: str) -> User | None:
+        return next((u for u in self.users if u.userid == userid), None)
+
+    def cluster(self, name: str) -> ClusterConfig:
+        return next(c for c in self.clusters if c.name == name)
+
+    def client(self, client_id: str) -> OAuthClient | None:
+        return next((c for c in self.clients if c.client_id == client_id), None)
+
+    def listeners(self) -> dict[str, Listener]:
+        found = {"expressway-e": self.edge.listener, "expressway-c": self.core.listener,
+                 "oauthvalidator": self.core.validator}
+        found.update({c.node_name(node): node for c in self.clusters for node in c.nodes})
+        found["control"] = self.control
+        if self.unity is not None:
+            found["unity"] = self.unity.listener
+        found["expressway-e:xmpp"] = self.edge.xmpp
+        found["expressway-c:xcp"] = self.core.xcp
+        for imp in self.imps:
+            found.update({imp.name: imp.xmpp, f"{imp.name}:xcp": imp.xcp, f"{imp.name}:epas": imp.epas})
+        return found
+
+    def owners(self) -> dict[str, str]:
+        """The node behind each listener that is a second port of a node (``imp:imp:xcp`` is ``imp:imp``'s): a
+        scenario names nodes, not ports, so a connection fault on a node must reach every port it listens on."""
+        found = {"expressway-e:xmpp": "expressway-e", "expressway-c:xcp": "expressway-c"}
+        for imp in self.imps:
+            found.update({f"{imp.name}:xcp": imp.name, f"{imp.name}:epas": imp.name})
+        return found
+
+    def with_ephemeral_ports(self) -> Lab:
+        """The same lab listening on free ports chosen by the kernel, for tests and parallel labs."""
+
+        def free(listener: Listener) -> Listener:
+            return dataclasses.replace(listener, listen_port=0)
+
+        return dataclasses.replace(
+            self,
+            edge=dataclasses.replace(self.edge, listener=free(self.edge.listener), xmpp=free(self.edge.xmpp)),
+            core=dataclasses.replace(self.core, listener=free(self.core.listener), validator=free(self.core.validator),
+                                     xcp=free(self.core.xcp)),
+            imps=tuple(dataclasses.replace(i, xmpp=free(i.xmpp), xcp=free(i.xcp), epas=free(i.epas))
+                       for i in self.imps),
+            clusters=tuple(dataclasses.replace(c, listener=free(c.listener),
+                                               subscribers=tuple(free(s) for s in c.subscribers))
+                           for c in self.clusters),
+            control=free(self.control),
+            unity=dataclasses.replace(self.unity, listener=free(self.unity.listener)) if self.unity else None,
+        )
+
+    def replace_core(self, **changes: Any) -> Lab:
+        return dataclasses.replace(self, core=dataclasses.replace(self.core, **changes))
