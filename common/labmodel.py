@@ -93,7 +93,8 @@ class EnterpriseParameters:
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    """A CUCM cluster: for now its publisher only, with the IM&P nodes it knows of."""
+    """A CUCM cluster: its publisher and subscribers (each a node with its own listener), the IM&P nodes it knows of,
+    its OAuth enterprise parameters, and whether it shares an ILS network with the others."""
 
     name: str
     uuid: str

@@ -47,7 +47,7 @@ UDS = web.AppKey("uds", UdsService)
 
 @dataclass
 class CucmNode:
-    """A running CUCM publisher: what the lab needs to reach it, inspect it and stop it."""
+    """A running CUCM node (publisher or subscriber): what the lab needs to reach it, inspect it and stop it."""
 
     name: str
     cluster: ClusterConfig
