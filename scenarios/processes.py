@@ -46,6 +46,11 @@ class NodeProcess:
     name: str
     process: asyncio.subprocess.Process
     banner: str = ""
+    stopping: bool = False  # set before the lab ends it on purpose, so its exit does not stop the whole lab
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
 
 
 @dataclass
@@ -57,6 +62,10 @@ class ProcessLab:
     nodes: list[NodeProcess] = field(default_factory=list)
     skipped: tuple[str, ...] = ()
     ready_ms: float = 0.0
+    # One node operation at a time: a restart racing a stop of the same node would leave two processes on one port.
+    _operating: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Set whenever a node's process is replaced, so ``wait_unexpected_exit`` watches the new one.
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def pids(self) -> dict[str, int]:
         return {node.name: node.process.pid for node in self.nodes}
@@ -64,29 +73,79 @@ class ProcessLab:
     def log_paths(self) -> dict[str, Path]:
         return {node.name: self.logs / log_name(node.name, self.lab) for node in self.nodes}
 
-    async def wait_any_exit(self) -> NodeProcess:
-        """Return the first node process that exits (a lab that lost a node is not a lab)."""
-        waits = {asyncio.ensure_future(node.process.wait()): node for node in self.nodes}
+    def node(self, name: str) -> NodeProcess:
+        """The node's current process; KeyError naming the nodes run here (and those only ``mrasim up`` runs)."""
+        found = next((node for node in self.nodes if node.name == name), None)
+        if found is None:
+            alone = f"; not run in processes: {', '.join(self.skipped)}" if self.skipped else ""
+            raise KeyError(f"no node {name!r}; nodes: {', '.join(n.name for n in self.nodes)}{alone}")
+        return found
+
+    async def wait_unexpected_exit(self) -> NodeProcess:
+        """Return the first node process that exits without the lab ending it (a lab that lost a node is not a lab).
+
+        A node stopped or restarted through the control API exits on purpose; it is not a reason to stop the lab.
+        """
+        while True:
+            self._changed.clear()
+            waits = {asyncio.ensure_future(node.process.wait()): node
+                     for node in self.nodes if node.alive and not node.stopping}
+            changed = asyncio.ensure_future(self._changed.wait())
+            try:
+                done, _ = await asyncio.wait({*waits, changed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (*waits, changed):
+                    task.cancel()
+            dead = [waits[task] for task in done if task in waits and not waits[task].stopping]
+            if dead:
+                return dead[0]
+
+    async def stop_node(self, name: str) -> None:
+        """End one node's process as Ctrl-C would (it closes its listener and log); it stays listed, not alive."""
+        async with self._operating:
+            node = self.node(name)
+            if not node.alive:
+                raise ValueError(f"node {name!r} is not running")
+            await _end(node)
+            self._changed.set()
+
+    async def start_node(self, name: str) -> None:
+        """Start a stopped node's ``mrasim serve`` again (same lab file, logs and state) and wait until it serves."""
+        async with self._operating:
+            if self.node(name).alive:
+                raise ValueError(f"node {name!r} is already running")
+            await self._respawn(name)
+
+    async def restart_node(self, name: str) -> None:
+        """Stop one node's process and start it again with the same logs and state; return once it serves."""
+        async with self._operating:
+            node = self.node(name)
+            if node.alive:
+                await _end(node)
+            await self._respawn(name)
+
+    async def _respawn(self, name: str) -> None:
+        node = await _spawn(name, self.lab_file, self.logs, self.state)
+        self.nodes[self.nodes.index(self.node(name))] = node
+        self._changed.set()
+        _release(node)
         try:
-            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            return waits[next(iter(done))]
-        finally:
-            for task in waits:
-                task.cancel()
+            await _ready(node)
+        except BaseException:
+            if node.alive:
+                await _end(node)
+            raise
+        (self.state / PIDS_FILE).write_text(json.dumps(self.pids(), indent=2))
 
     async def stop(self) -> None:
         """Ctrl-C to every node (each closes its listener and its log), then kill what is still there."""
         for node in reversed(self.nodes):
-            if node.process.returncode is None:
+            node.stopping = True
+            if node.alive:
                 with contextlib.suppress(ProcessLookupError):
                     node.process.send_signal(signal.SIGINT)
         for node in reversed(self.nodes):
-            try:
-                await asyncio.wait_for(node.process.wait(), 5.0)
-            except asyncio.TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
-                    node.process.kill()
-                await node.process.wait()
+            await _end(node)
         (self.state / PIDS_FILE).unlink(missing_ok=True)
 
     def describe(self) -> str:
@@ -94,6 +153,9 @@ class ProcessLab:
         lines += [f"  {node.name:<24} pid {node.process.pid:<8} {node.banner}" for node in self.nodes]
         if self.skipped:
             lines.append(f"  not started ('mrasim serve' cannot run them alone yet): {', '.join(self.skipped)}")
+        control = self.lab.control
+        lines.append(f"Control API on http://{control.address}:{control.listen_port}: 'mrasim status', "
+                     "'mrasim restart|stop|start NODE' (clock, skew, faults: only without --processes)")
         lines.append(f"Logs are written to {self.logs}/")
         return "\n".join(lines)
 
@@ -188,6 +250,20 @@ async def _spawn(name: str, lab_file: Path, logs: Path, state: Path) -> NodeProc
     return NodeProcess(name, process)
 
 
+async def _end(node: NodeProcess) -> None:
+    """Ctrl-C to one node, then kill it if it has not stopped within 5 s; marked as ended on purpose first."""
+    node.stopping = True
+    if node.alive:
+        with contextlib.suppress(ProcessLookupError):
+            node.process.send_signal(signal.SIGINT)
+    try:
+        await asyncio.wait_for(node.process.wait(), 5.0)
+    except asyncio.TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            node.process.kill()
+        await node.process.wait()
+
+
 def _release(node: NodeProcess) -> None:
     assert node.process.stdin is not None
     node.process.stdin.write(b"start\n")
@@ -220,15 +296,25 @@ def read_pids(state: Path) -> dict[str, int]:
 
 
 async def up_processes(lab_file: Path, logs: Path, state: Path, storm_users: int = 0) -> int:
-    """``mrasim up --processes``: start, describe, and run until Ctrl-C or until a node dies."""
+    """``mrasim up --processes``: start, serve the control API, describe, and run until Ctrl-C or a node dies.
+
+    A node stopped or restarted through the control API (``mrasim stop|start|restart``) does not end the lab.
+    """
+    from scenarios.processcontrol import start_process_control  # the control app imports this module
+
     running = await start_processes(lab_file, logs, state, storm_users=storm_users)
+    try:
+        control = await start_process_control(running)
+    except BaseException:
+        await running.stop()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
         print(running.describe(), flush=True)
-        death = asyncio.ensure_future(running.wait_any_exit())
+        death = asyncio.ensure_future(running.wait_unexpected_exit())
         stopped = asyncio.ensure_future(stop.wait())
         await asyncio.wait({death, stopped}, return_when=asyncio.FIRST_COMPLETED)
         stopped.cancel()
@@ -241,4 +327,5 @@ async def up_processes(lab_file: Path, logs: Path, state: Path, storm_users: int
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
+        await control.stop()
         await running.stop()
