@@ -10,16 +10,16 @@ every clock on UTC.
 from __future__ import annotations
 
 import bisect
-import re
 
+from analyzer import xmpp
 from analyzer.flows import Txn
 from analyzer.model import CORE, EDGE, IMP, JABBER, Corpus, Event, Message, Session
 
 GAP = 300.0
+XMPP_AFTER = 60.0  # Jabber opens its XMPP stream seconds after get_edge_config; a minute allows a slow network
+CLOCK_SLACK = 0.5  # Jabber's clock is aligned to the Expressways' only to the few milliseconds most lines agree on
 STARTS = ("get_edge_sso", "refresh")
 DONE = ("get_edge_config", "uds_user", "uds_devices", "refresh", "access_token")
-_MECHS = re.compile(r"<mechanism>([^<]+)</mechanism>")
-_AUTH = re.compile(r"<auth mechanism='([^']+)'")
 
 
 def _status_label(status: int | None, response: str, reason: str) -> str:
@@ -115,18 +115,11 @@ def _first(session: Session) -> float:
 
 
 def note_for(event: Event) -> Message | None:
-    """A Jabber, CUCM, IM&P or XCP line as an arrow or a note on the ladder, or ``None`` when it says nothing new."""
-    if event.fmt == "xcp":
-        return _xcp(event)
+    """A Jabber, CUCM or IM&P line that is not XMPP as a note on the ladder, or ``None`` when it says nothing new."""
     if event.fmt == "csf":
         message = event.message
-        if "Recv:<stream:features" in message:
-            mechs = _MECHS.findall(message)
-            return Message(EDGE, JABBER, f"stream:features [{', '.join(mechs) or 'no SASL mechanism'}]", event.time,
-                           step="xmpp", detail=message, events=[event])
         if event.level in ("ERROR", "WARN", "WARNING") or "DNS query" in message or "received" in message:
-            return Message(JABBER, JABBER, message[:160], event.time, detail=event.text, events=[event], note=True,
-                           step="xmpp" if "XmppSDK" in message else "")
+            return Message(JABBER, JABBER, message[:160], event.time, detail=event.text, events=[event], note=True)
         return None
     if event.fmt == "log4j" and (event.level != "DEBUG" or "Issuing" in event.message):
         return Message(event.node, event.node, event.message[:160], event.time, detail=event.text, events=[event],
@@ -134,30 +127,17 @@ def note_for(event: Event) -> Message | None:
     return None
 
 
-def _xcp(event: Event) -> Message:
-    detail = event.get("Detail")
-    if "ns='http://jabber.com/protocol/sasl'" in detail and "type='get'" in detail:
-        return Message(CORE, IMP, "SASL mechanisms? (xdb get)", event.time, step="xmpp", detail=detail, events=[event])
-    if "<mechanisms>" in detail or "type='result'" in detail:
-        mechs = _MECHS.findall(detail)
-        return Message(IMP, CORE, f"mechanisms [{', '.join(mechs)}]", event.time, step="xmpp", detail=detail,
-                       events=[event])
-    auth = _AUTH.search(detail)
-    if auth and event.node == CORE:
-        return Message(CORE, IMP, f"auth {auth.group(1)}", event.time, step="xmpp", detail=detail, events=[event])
-    if auth:
-        return Message(CORE, EDGE, f"auth {auth.group(1)} (relayed)", event.time, step="xmpp", detail=detail,
-                       events=[event])
-    return Message(event.node, event.node, detail[:120], event.time, step="xmpp", detail=detail, events=[event],
-                   note=True)
-
-
 def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
     spans = sorted(((_first(s), s.end or 0.0, s) for s in sessions if s.start is not None), key=lambda x: x[0])
     starts = [span[0] for span in spans]
     leftovers: list[Message] = []
+    xmpp_messages: list[Message] = []
     for event in corpus.events:
         if event.fmt == "expressway" or event.time is None:
+            continue
+        found = xmpp.messages_for(event)
+        if found is not None:
+            xmpp_messages.extend(found)
             continue
         note = note_for(event)
         if note is None:
@@ -167,22 +147,51 @@ def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
             i -= 1
         if i < 0 and spans and starts[0] - event.time <= 0.5:
             i = 0
-        if i >= 0 and spans[i][1] + 0.5 >= event.time and note.step != "xmpp":
+        if i >= 0 and spans[i][1] + 0.5 >= event.time:
             spans[i][2].messages.append(note)
         else:
             leftovers.append(note)
+    edge_configs = _edge_configs(sessions)
+    for attempt in xmpp.attempts(xmpp_messages):
+        owner = _xmpp_owner(edge_configs, attempt)
+        if owner is None:
+            leftovers.extend(attempt.messages)
+        else:
+            owner.messages.extend(attempt.messages)
     for session in sessions:
         session.messages.sort(key=lambda m: m.time if m.time is not None else 0.0)
+    leftovers.sort(key=lambda m: m.time if m.time is not None else 0.0)
     group: list[Message] = []
     for note in leftovers + [None]:  # type: ignore[list-item]
         if note is not None and (not group or (note.time or 0) - (group[-1].time or 0) <= 120):
             group.append(note)
             continue
-        if group and any(m.step == "xmpp" or not m.note or m.events[0].level in ("ERROR", "WARN")
-                         for m in group):
-            kind = "xmpp" if any(m.step == "xmpp" for m in group) else "events"
+        if group and any(xmpp.is_xmpp(m) or not m.note or m.events[0].level in ("ERROR", "WARN") for m in group):
+            kind = "xmpp" if any(xmpp.is_xmpp(m) for m in group) else "events"
             sessions.append(Session(0, "", "", kind, messages=group))
         group = [note] if note is not None else []
+
+
+def _edge_configs(sessions: list[Session]) -> list[tuple[float, Session]]:
+    """Where each session's client got its edge config (E → Jabber 2xx): the moment Jabber turns to XMPP."""
+    out = [(m.time, s) for s in sessions for m in s.messages
+           if m.step == "get_edge_config" and m.dst == JABBER and m.status is not None and m.status < 400
+           and m.time is not None]
+    return sorted(out, key=lambda x: x[0])
+
+
+def _xmpp_owner(edge_configs: list[tuple[float, Session]], attempt: xmpp.Attempt) -> Session | None:
+    """The login an XMPP attempt continues: the latest ``get_edge_config`` of the same user at most ``XMPP_AFTER``
+    before it (or, failing that, just after it: Jabber-only attempts carry Jabber's clock). XCP and Jabber lines carry no client address (E's XMPP port logs none), so the address is the one
+    that fetched the edge config; the user must agree when the attempt names one (the JID's local part)."""
+    start, user = attempt.start, attempt.user.lower()
+    fits = [s for when, s in edge_configs if start - XMPP_AFTER <= when <= start
+            and (not user or not s.user or s.user.lower() == user)]
+    if fits:
+        return fits[-1]
+    late = [s for when, s in edge_configs if start < when <= start + CLOCK_SLACK
+            and (not user or not s.user or s.user.lower() == user)]
+    return late[0] if late else None
 
 
 def _outcome(session: Session) -> None:
