@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import random
 import re
 import signal
 import socket
@@ -195,14 +196,37 @@ def with_free_ports(text: str) -> str:
     """A lab file's text with every ``*listen_port`` and the control port moved to a port free right now.
 
     For tests and benchmarks that run a lab in processes next to other labs: the nodes must agree on fixed ports,
-    so ``listen_port = 0`` cannot be used across processes. (Another program may take a port in between; rare.)
+    so ``listen_port = 0`` cannot be used across processes. The ports are chosen below the kernel's ephemeral range:
+    a port taken there would be free again for any outgoing connection (a node dialling another, a test's client)
+    until the node binds it, seconds later at start or restart; only an explicit bind can take one now.
     """
+    chosen: set[int] = set()
+
     def free(match: re.Match[str]) -> str:
-        with contextlib.closing(socket.socket()) as sock:
-            sock.bind(("127.0.0.1", 0))
-            return f"{match.group(1)} = {sock.getsockname()[1]}"
+        port = _free_fixed_port(chosen)
+        chosen.add(port)
+        return f"{match.group(1)} = {port}"
 
     return re.sub(r"(?m)^(\w*listen_port|control_port)\s*=\s*\d+", free, text)
+
+
+def _free_fixed_port(chosen: set[int]) -> int:
+    """A loopback port free right now, not in ``chosen`` (the lab's other ports, still unbound), and outside the
+    ephemeral range (or, failing that, any free port)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    candidates = [random.randrange(10000, low) for _ in range(50)] if low > 10000 else []
+    for port in [*(p for p in candidates if p not in chosen), 0]:
+        with contextlib.closing(socket.socket()) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            if (found := int(sock.getsockname()[1])) not in chosen:
+                return found
+    raise OSError("no free loopback port")
 
 
 async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_users: int = 0,

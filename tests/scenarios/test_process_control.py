@@ -4,6 +4,7 @@ while they are, and a plain 501 for what only the single-process lab can do."""
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 from pathlib import Path
 from typing import Any
@@ -90,3 +91,12 @@ async def test_nodes_in_processes_are_restarted_stopped_and_reported_through_the
         watch.cancel()
         await control.stop()
         await running.stop()
+
+
+def test_free_ports_for_a_lab_in_processes_are_distinct_and_outside_the_ephemeral_range() -> None:
+    """A port inside the ephemeral range could go to an outgoing connection while a node restarts (or before the
+    last node starts), and the node would then fail to bind it."""
+    text = with_free_ports(DEFAULT_LAB.read_text())
+    ports = [int(p) for p in re.findall(r"(?m)^\w*(?:listen_port|control_port)\s*=\s*(\d+)", text)]
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    assert len(ports) == len(set(ports)) >= 5 and all(port < low for port in ports)
