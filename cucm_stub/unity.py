@@ -18,15 +18,16 @@ from dataclasses import dataclass
 from aiohttp import web
 from lxml import etree
 
-from common.basic import basic_header, parse_basic
+from common.basic import parse_basic
 from common.clock import LabClock
 from common.config import Lab, UnityConfig
 from common.faults import fault_middleware
-from common.hop import HopClient, HopError
+from common.hop import HopClient
 from common.nodelog import LineSink, Log4jLog
 from common.resolver import LabResolver
 from common.serve import Running, serve
-from common.tokens import AUTHZ_KEYS_PATH, KeyRing, TokenError, keys_from_response, read_access_token
+from common.tokens import KeyRing, TokenError, read_access_token
+from cucm_stub.keyfetch import fetch_authz_keys
 
 AUTHZ = "authz.AuthZServerRefresher"
 VMREST = "vmrest.MailboxResource"
@@ -41,21 +42,15 @@ class UnityKeys:
 
     async def refresh(self) -> bool:
         cluster = self.lab.cluster(self.config.authz_cluster)
-        for node in cluster.nodes:
-            try:
-                answer = await self.hop.request("GET", f"{node.origin}{AUTHZ_KEYS_PATH}", headers={
-                    "Authorization": basic_header(self.config.axl_user, self.config.axl_password)})
-            except HopError:
-                continue
-            keys = keys_from_response(answer.status, answer.body)
-            if keys is not None:
-                self.ring = KeyRing((keys,))
-                self.log.write("INFO", "AuthZRefresh", AUTHZ, f"AuthZ keys fetched from {node.host}: signing "
-                                                             f"checksum {keys.signing.checksum}")
-                return True
-            self.log.write("ERROR", "AuthZRefresh", AUTHZ, f"AuthZ server {node.host} refused the key fetch: "
-                                                           f"HTTP {answer.status}")
-        return False
+        fetched = await fetch_authz_keys(self.hop, cluster.nodes, self.config.axl_user, self.config.axl_password)
+        if fetched.keys is None:
+            self.log.write("ERROR", "AuthZRefresh", AUTHZ, f"AuthZ server {fetched.host} refused the key fetch: "
+                                                           f"{fetched.problem}")
+            return False
+        self.ring = KeyRing((fetched.keys,))
+        self.log.write("INFO", "AuthZRefresh", AUTHZ, f"AuthZ keys fetched from {fetched.host}: signing "
+                                                     f"checksum {fetched.keys.signing.checksum}")
+        return True
 
 
 @dataclass

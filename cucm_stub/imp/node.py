@@ -14,21 +14,21 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from common.basic import basic_header
 from common.clock import LabClock
 from common.config import ImpConfig, Lab
-from common.hop import HopClient, HopError
+from common.hop import HopClient
 from common.nodelog import LineSink, Log4jLog
 from common.resolver import LabResolver
 from common.serve import Running, serve
 from common.streamserve import StreamServer, read_some, serve_stream
-from common.tokens import AuthzKeys, KeyRing
+from common.tokens import KeyRing
 from common.xmpp.xcp import component_host
 from cucm_stub.directory import Directory
 from cucm_stub.imp.auth import ImpAuthenticator
 from cucm_stub.imp.epas import epas_app
 from cucm_stub.imp.session import Action, ClientSession, Close, Deliver, Hub, Log, Send
 from cucm_stub.imp.xcpauth import AuthComponent, Authenticated
+from cucm_stub.keyfetch import fetch_authz_keys
 
 C2S = "xcp.c2s"
 AUTH = "xcp.auth"
@@ -52,20 +52,15 @@ class ImpNode:
 
 async def fetch_keys(lab: Lab, imp: ImpConfig, resolver: LabResolver, log: Log4jLog) -> KeyRing:
     cluster = lab.cluster(imp.cluster)
+    async with HopClient(resolver, imp.xmpp.address) as hop:
+        fetched = await fetch_authz_keys(hop, (cluster.listener,), cluster.admin_user, cluster.admin_password)
+    if fetched.keys is None:
+        verb = "refused by" if fetched.problem.startswith("HTTP ") else "not loaded from"
+        log.write("ERROR", "xcp-auth-init", AUTH, f"AuthZ keys {verb} {cluster.listener.host}: {fetched.problem}")
+        return KeyRing()
+    log.write("INFO", "xcp-auth-init", AUTH, f"AuthZ keys loaded from {cluster.listener.host}")
     ring = KeyRing()
-    url = f"{cluster.listener.origin}/ssosp/token/authz_keys"
-    try:
-        async with HopClient(resolver, imp.xmpp.address) as hop:
-            response = await hop.request("GET", url, headers={
-                "Authorization": basic_header(cluster.admin_user, cluster.admin_password)})
-        if response.status == 200:
-            ring.add(AuthzKeys.from_export(response.json()), issuer=cluster.listener.host)
-            log.write("INFO", "xcp-auth-init", AUTH, f"AuthZ keys loaded from {cluster.listener.host}")
-        else:
-            log.write("ERROR", "xcp-auth-init", AUTH, f"AuthZ keys refused by {cluster.listener.host}: "
-                                                      f"HTTP {response.status}")
-    except (HopError, ValueError) as exc:
-        log.write("ERROR", "xcp-auth-init", AUTH, f"AuthZ keys not loaded from {cluster.listener.host}: {exc}")
+    ring.add(fetched.keys, issuer=cluster.listener.host)
     return ring
 
 
