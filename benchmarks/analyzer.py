@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from analyzer.diagnose import analyze  # noqa: E402
 from common.config import load_lab  # noqa: E402
 from common.logformats.expressway import split_records  # noqa: E402
-from scenarios.lab import start_lab  # noqa: E402
+from lab.running import start_lab  # noqa: E402
 
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\d)([T ])(\d\d:\d\d:\d\d)")
 _TXN = re.compile(r'Txn-id="(\d+)"')

@@ -34,9 +34,9 @@ from common.hop import HopClient
 from common.nodelog import CsfLog, LineSink
 from common.resolver import LabResolver
 from jabber.flow import Reply, Settings, login
-from scenarios.lab import RunningLab, start_lab
-from scenarios.loadclient import Attempt, drive
-from scenarios.loadstats import percentile
+from lab.running import RunningLab, start_lab
+from load.client import Attempt, drive
+from load.stats import percentile
 
 BLOCK = 10
 

@@ -20,14 +20,14 @@ import time
 from pathlib import Path
 
 from common.config import DEFAULT_LAB
-from scenarios.loadstats import percentile
-from scenarios.processes import with_free_ports
+from load.stats import percentile
+from lab.processes import with_free_ports
 
 READY = "is up"
 
 
 def start_once(lab_file: Path, state: Path, logs: Path, processes: bool) -> float:
-    command = [sys.executable, "-m", "scenarios.cli", "--lab", str(lab_file), "up", "--logs", str(logs),
+    command = [sys.executable, "-m", "cli.main", "--lab", str(lab_file), "up", "--logs", str(logs),
                "--state", str(state), *(["--processes"] if processes else [])]
     started = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

@@ -43,7 +43,7 @@ _OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
 _CLIENT_ID = re.compile(r"^C[0-9a-f]{64}$")
 
 
-DEFAULT_LAB = Path(__file__).resolve().parent.parent / "scenarios" / "labs" / "default.toml"
+DEFAULT_LAB = Path(__file__).resolve().parent.parent / "lab" / "labs" / "default.toml"
 
 
 def load_lab(path: str | Path = DEFAULT_LAB) -> Lab:

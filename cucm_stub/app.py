@@ -29,7 +29,7 @@ from common.nodelog import LineSink, Log4jLog
 from common.serve import Running, serve
 from common.tokens import AuthzKeys
 from cucm_stub.database import ClusterDatabase, SqliteRefreshTokenStore
-from cucm_stub.directory import Directory
+from common.directory import Directory
 from cucm_stub.platform import ClusterKeys, load_or_generate, run_command
 from cucm_stub.ssosp import SsospServer
 from cucm_stub.uds import UdsService

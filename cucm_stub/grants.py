@@ -32,7 +32,7 @@ from common.tokens import (
     refresh_claims,
     token_digest,
 )
-from cucm_stub.directory import Directory, EndUser
+from common.directory import Directory, EndUser
 from cucm_stub.platform import ClusterKeys
 from cucm_stub.errors import NO_STORE, AccessDenied, InvalidGrant, InvalidRequest
 from cucm_stub.stores import ACTIVE, CODE_LIFETIME, CodeStore, RefreshTokenRecord, RefreshTokenStore

@@ -32,7 +32,7 @@ from common.config import ClusterConfig, EnterpriseParameters, OAuthClient
 from common.cucmversion import supports_code_grant, supports_oauth
 from common.edgexml import SSOResult
 from common.tokens import AuthzKeys
-from cucm_stub.directory import Directory, EndUser
+from common.directory import Directory, EndUser
 from cucm_stub.errors import (
     NO_STORE,
     AccessDenied,

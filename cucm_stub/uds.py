@@ -24,7 +24,7 @@ from common.basic import parse_basic
 from common.config import ClusterConfig
 from common.tokens import AuthzKeys, TokenError, read_access_token
 from common.udsxml import XML_HEAD, ClusterUser, Servers
-from cucm_stub.directory import Directory, EndUser
+from common.directory import Directory, EndUser
 from cucm_stub.platform import ClusterKeys
 from cucm_stub.errors import BadRequest, NotFound, Refusal, Unauthorized
 from cucm_stub.wire import Clock, ParameterError, Reply, Request, parse_bearer, required_param

@@ -22,9 +22,9 @@ from common.domain import ProxyDescriptor
 from jabber.client import JabberClient
 from jabber.flow import Outcome
 from jabber.xmppclient import XmppConnection, connect_xmpp
-from scenarios.adminclient import lab_admin
-from scenarios.lab import RunningLab, start_lab
-from scenarios.runner import Entry, run_login
+from lab.adminclient import lab_admin
+from lab.running import RunningLab, start_lab
+from lab.runner import Entry, run_login
 from scenarios.scenario import Scenario, Step
 
 

@@ -26,8 +26,9 @@ from typing import Any
 from common.clock import parse_step
 from common.config import DEFAULT_LAB, Lab, parse_lab
 from common.tomltable import ConfigError, TomlTable
-from common.faults import CONNECTION_KINDS, HTTP_KINDS, Count, Fault, Match
-from scenarios.lab import node_names
+from common.faults import Fault
+from common.faulttable import fault_from_table, lab_node
+from lab.running import node_names
 
 CATALOG = Path(__file__).resolve().parent / "catalog"
 ACTIONS: dict[str, tuple[str, ...]] = {
@@ -132,7 +133,7 @@ def parse_scenario(data: dict[str, Any], source: str, base: Path = DEFAULT_LAB) 
     except ConfigError as exc:
         raise ConfigError(str(exc)) from None
     nodes = set(node_names(lab))
-    faults = tuple(_fault(t, nodes) for t in root.tables("faults"))
+    faults = tuple(fault_from_table(t, nodes) for t in root.tables("faults"))
     steps = tuple(_step(t, nodes) for t in root.tables("steps"))
     if not steps:
         raise ConfigError(f"{root.where('steps')}: a scenario needs at least one [[steps]]")
@@ -163,49 +164,6 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _node(t: TomlTable, key: str, nodes: set[str], default: Any = None) -> str | None:
-    value = t.str(key, default) if default is not None or key in t.data else None
-    if value and value not in nodes:
-        raise ConfigError(f"{t.where(key)}: unknown node {value!r}; the lab has {', '.join(sorted(nodes))}")
-    return value or None
-
-
-def parse_fault(data: dict[str, Any], nodes: set[str], source: str = "<fault>") -> Fault:
-    """A fault from lab-file keys (``kind``, ``node``, ``path``, ``first`` …), validated as in a scenario file."""
-    return _fault(TomlTable(source, "fault", data), nodes)
-
-
-def _fault(t: TomlTable, nodes: set[str]) -> Fault:
-    kind = t.str("kind")
-    if kind not in HTTP_KINDS + CONNECTION_KINDS:
-        raise ConfigError(f"{t.where('kind')}: unknown fault kind {kind!r}; expected one of "
-                          f"{', '.join(HTTP_KINDS + CONNECTION_KINDS)}")
-    path = t.str("path", "") or None
-    if path is not None:
-        try:
-            re.compile(path)
-        except re.error as exc:
-            raise ConfigError(f"{t.where('path')}: not a regular expression: {exc}") from None
-    match = Match(_node(t, "node", nodes), _node(t, "source", nodes), t.str("method", "") or None, path,
-                  t.str("user", "") or None)
-    count = Count(t.int("first", None) if "first" in t.data else None,
-                  t.int("after", None) if "after" in t.data else None,
-                  t.int("every", None) if "every" in t.data else None)
-    if count.first is not None and count.after is not None and count.first <= count.after:
-        raise ConfigError(f"{t.where('first')}: first = {count.first} with after = {count.after} can never match")
-    if any(v is not None and v < 1 for v in (count.first, count.every)) or (count.after or 0) < 0:
-        raise ConfigError(f"{t.where('first')}: counts must be positive")
-    try:
-        fault = Fault(kind, match, count, t.float("probability", 1.0, low=0.0, high=1.0), t.int("status", 503),
-                      t.str("body", ""), t.float("seconds", 1.0, low=0.0))
-    except ValueError as exc:
-        raise ConfigError(f"{t.where('kind')}: {exc}") from None
-    if fault.probability == 0.0:
-        raise ConfigError(f"{t.where('probability')}: a fault with probability 0 can never happen")
-    t.done()
-    return fault
-
-
 def _step(t: TomlTable, nodes: set[str]) -> Step:
     action = t.str("do")
     if action not in ACTIONS:
@@ -223,7 +181,7 @@ def _step(t: TomlTable, nodes: set[str]) -> Step:
     step = Step(
         action=action, client=t.str("client", "jabber"), user=t.str("user", "") or None,
         password=t.str("password", None) if "password" in t.data else None, step=t.str("step", ""),
-        node=_node(t, "node", nodes) or "", seconds=t.float("seconds", 0.0), command=t.str("command", ""),
+        node=lab_node(t, "node", nodes) or "", seconds=t.float("seconds", 0.0), command=t.str("command", ""),
         client_id=t.str("client_id", "") or None, resource=t.str("resource", "jabber_1"),
         hold=t.bool("hold", False), repeat=t.int("repeat", 1, low=1, high=100),
         expect_ok=expect_ok, expect_failed_step=failed_step,

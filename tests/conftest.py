@@ -9,7 +9,7 @@ import pytest
 
 from common.config import Lab, load_lab
 from common.domain import encode_segment
-from scenarios.lab import RunningLab, start_lab
+from lab.running import RunningLab, start_lab
 
 
 @pytest.fixture

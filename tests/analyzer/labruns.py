@@ -18,8 +18,8 @@ import aiohttp
 from common.basic import basic_header
 from common.config import DEFAULT_LAB, Lab, load_lab, parse_lab
 from common.domain import ProxyDescriptor, encode_segment
-from scenarios.adminclient import lab_admin
-from scenarios.lab import RunningLab, start_lab
+from lab.adminclient import lab_admin
+from lab.running import RunningLab, start_lab
 
 MINUTE, DAY = 60, 86400
 Drive = Callable[[RunningLab], Awaitable[None]]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.diagnose import analyze
-from scenarios.cli import main
+from cli.main import main
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -14,9 +14,9 @@ from common.config import DEFAULT_LAB, load_lab
 from common.logformats.csf import CsfLine
 from common.logformats.expressway import ExpresswayLine
 from common.logformats.log4j import Log4jLine
-from scenarios.cli import main
-from scenarios.control import control_app
-from scenarios.lab import start_lab
+from cli.main import main
+from lab.control import control_app
+from lab.running import start_lab
 
 
 async def test_bundle_start_marker_stop_writes_logs_markers_and_dumps(tmp_path: Path, aiohttp_client) -> None:  # type: ignore[no-untyped-def]

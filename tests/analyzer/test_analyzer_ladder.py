@@ -15,7 +15,7 @@ from lxml import html as lxml_html
 
 from analyzer.diagnose import analyze
 from analyzer.ladder import render_html, render_mermaid, render_text
-from scenarios.cli import main
+from cli.main import main
 
 
 def test_text_ladder_numbers_the_arrows_and_marks_the_failure(lab_logs: dict[str, Path]) -> None:

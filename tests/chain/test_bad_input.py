@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from common.basic import basic_header
 from common.domain import ProxyDescriptor, encode_segment
 from common.logformats.expressway import parse_log
-from scenarios.lab import RunningLab
+from lab.running import RunningLab
 from tests.conftest import EdgeClient
 
 CLIENT_ID = "C1b4b988f3efa1c3fc97d0d0a36f6b97f244b4fafe55e8d9d78774e305bae9ab1"

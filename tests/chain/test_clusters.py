@@ -11,7 +11,7 @@ import pytest
 from common.basic import basic_header
 from common.config import DEFAULT_LAB, Lab, parse_lab
 from common.logformats.log4j import parse_log as parse_log4j
-from scenarios.lab import RunningLab, start_lab
+from lab.running import RunningLab, start_lab
 
 SUB = "cucm:cluster1:cucm-sub1"
 

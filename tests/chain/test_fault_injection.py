@@ -7,8 +7,8 @@ import time
 
 from common.faults import Count, Fault, Match
 from common.logformats.expressway import parse_log
-from scenarios.lab import RunningLab
-from scenarios.runner import run_login
+from lab.running import RunningLab
+from lab.runner import run_login
 
 
 async def test_cucm_answering_503_to_the_token_request_fails_that_step_once(running: RunningLab) -> None:

@@ -13,8 +13,8 @@ from common.logformats.csf import parse_log as parse_csf
 from common.logformats.expressway import ExpresswayLine, parse_log
 from common.logformats.log4j import parse_log as parse_log4j
 from common.config import Lab
-from scenarios.lab import RunningLab, start_lab
-from scenarios.runner import run_login
+from lab.running import RunningLab, start_lab
+from lab.runner import run_login
 
 SEED_SEQUENCE = ["get_edge_sso", "authorize", "localauthentication", "edgeconfigprovision", "authorize_proxy",
                  "OAuthcb", "access_token", "OAuthvalidator"]

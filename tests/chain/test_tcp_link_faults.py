@@ -7,10 +7,11 @@ import tomllib
 
 from common.config import Lab
 from common.faults import Fault, Match
-from scenarios.lab import RunningLab, node_names
+from lab.running import RunningLab, node_names
 from scenarios.play import play
-from scenarios.scenario import CATALOG, parse_fault, parse_scenario
-from scenarios.xmpprun import run_sign_in
+from common.faulttable import parse_fault
+from scenarios.scenario import CATALOG, parse_scenario
+from lab.xmpprun import run_sign_in
 
 SASL_QUERY_FAILED = "Failed to query auth component for SASL mechanisms: auth-1.imp-lab-example"
 

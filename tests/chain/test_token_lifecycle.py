@@ -14,9 +14,9 @@ from common.logformats.csf import parse_log as parse_csf
 from common.logformats.expressway import parse_log
 from common.logformats.log4j import parse_log as parse_log4j
 from common.tokens import KeyRing, read_access_token
-from scenarios.adminclient import lab_admin
-from scenarios.lab import RunningLab, start_lab
-from scenarios.runner import run_login
+from lab.adminclient import lab_admin
+from lab.running import RunningLab, start_lab
+from lab.runner import run_login
 
 MINUTE, DAY = 60, 86400
 

@@ -17,8 +17,8 @@ from common.config import Lab
 from common.domain import encode_segment
 from common.logformats.expressway import parse_log
 from common.tokens import AuthzKeys, access_claims, encrypt_jwe, issue_access_token
-from scenarios.lab import RunningLab, start_lab
-from scenarios.runner import run_login
+from lab.running import RunningLab, start_lab
+from lab.runner import run_login
 
 CLUSTER = "6a2d4bd9-3bf6-4bfa-a9f2-9a15c53b6737"
 CLIENT = "C1b4b988f3efa1c3fc97d0d0a36f6b97f244b4fafe55e8d9d78774e305bae9ab1"

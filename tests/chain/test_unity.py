@@ -6,8 +6,8 @@ import aiohttp
 
 from common.domain import ProxyDescriptor
 from common.logformats.log4j import parse_log
-from scenarios.adminclient import lab_admin
-from scenarios.lab import RunningLab
+from lab.adminclient import lab_admin
+from lab.running import RunningLab
 
 UNITY = ProxyDescriptor("lab.example", "https", "cuc.lab.example", 8443).encode()
 

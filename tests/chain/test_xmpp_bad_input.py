@@ -15,8 +15,8 @@ from common.xmpp import sasl, stanzas
 from common.xmpp.stream import Stanza, StreamClosed, StreamOpened, header
 from common.xmpp.xml import render
 from jabber.flow import Outcome
-from scenarios.lab import RunningLab
-from scenarios.xmpprun import run_sign_in
+from lab.running import RunningLab
+from lab.xmpprun import run_sign_in
 
 USER, OTHER = "aokanlawon@lab.example", "ntanborgeson@lab.example"
 

@@ -8,8 +8,8 @@ import aiohttp
 from common.basic import basic_header
 from common.logformats.csf import parse_log as parse_csf
 from common.logformats.expressway import parse_log
-from scenarios.lab import RunningLab
-from scenarios.xmpprun import run_sign_in
+from lab.running import RunningLab
+from lab.xmpprun import run_sign_in
 
 SEED_FEATURES = ('@XmppSDK: #0, 187, Recv:<stream:features xmlns:stream="http://etherx.jabber.org/streams">'
                  '<mechanisms xmlns="urn:ietf:params:xml:ns:xmpp-sasl"><mechanism>CISCO-VTG-TOKEN</mechanism>'

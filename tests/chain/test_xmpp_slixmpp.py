@@ -13,7 +13,7 @@ from slixmpp.util.sasl.client import Mech, sasl_mech  # noqa: E402
 
 from common.config import Lab  # noqa: E402
 from jabber.xmppclient import connect_xmpp  # noqa: E402
-from scenarios.lab import RunningLab, start_lab  # noqa: E402
+from lab.running import RunningLab, start_lab  # noqa: E402
 from tests.chain.test_xmpp_seed import xconfiguration  # noqa: E402
 
 

@@ -11,9 +11,9 @@ from common.xmpp.sasl import Auth, SaslFailure
 from common.xmpp.stream import Stanza, StreamClosed, StreamError, StreamOpened, StreamReader
 from common.xmpp.xcp import Names, Route, Xdb, buffer_detail, deliver_detail, read_packet
 from core.xcprouter import ValidateToken, XcpSettings, check_token_user, decide_auth, edge_mechanisms
-from cucm_stub.directory import Directory
-from cucm_stub.imp.auth import ImpAuthenticator
-from cucm_stub.imp.session import ClientSession, Close, Hub, Send
+from common.directory import Directory
+from presence.auth import ImpAuthenticator
+from presence.session import ClientSession, Close, Hub, Send
 from common.tokens import KeyRing
 from edge.xmppsession import AskMechanisms, Authenticate, EdgeSession, ToClient
 from jabber.xmppflow import choose, gloox_text, XmppCredentials

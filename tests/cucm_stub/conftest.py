@@ -1,6 +1,6 @@
 """Fixtures for the CUCM stub: the default lab widened with the cases the tests need, keys made once per module.
 
-The lab adds to ``scenarios/labs/default.toml`` a second OAuth client, a user whose profile does not allow MRA and a
+The lab adds to ``lab/labs/default.toml`` a second OAuth client, a user whose profile does not allow MRA and a
 second cluster (not started) homing one user, so every branch has data without a second lab file.
 """
 
@@ -17,7 +17,7 @@ from common.config import ClusterConfig, Device, Lab, OAuthClient, User, load_la
 from common.nodelog import LineSink
 from common.tokens import AuthzKeys
 from cucm_stub.app import CucmNode, start_cucm
-from cucm_stub.directory import Directory
+from common.directory import Directory
 from cucm_stub.ssosp import SsospServer
 from cucm_stub.uds import UdsService
 

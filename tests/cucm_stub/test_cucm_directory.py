@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from common.config import Lab
-from cucm_stub.directory import Directory, device_pkid, split_display_name, user_pkid
+from common.directory import Directory, device_pkid, split_display_name, user_pkid
 
 
 @pytest.mark.parametrize(("display", "first", "last"), [

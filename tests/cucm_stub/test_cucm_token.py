@@ -23,7 +23,7 @@ from common.tokens import (
     token_digest,
 )
 from cucm_calls import authorize, basic, body, code_of, error, login, post, redeem, refresh
-from cucm_stub.directory import Directory
+from common.directory import Directory
 from cucm_stub.ssosp import SsospServer
 from cucm_stub.stores import MemoryRefreshTokenStore
 

@@ -8,7 +8,7 @@ from lxml import etree
 from common.clock import LabClock
 from common.tokens import AuthzKeys, access_claims, issue_access_token, issue_refresh_token, refresh_claims
 from cucm_calls import basic
-from cucm_stub.directory import device_pkid, user_pkid
+from common.directory import device_pkid, user_pkid
 from cucm_stub.uds import UdsService, uds_version
 from cucm_stub.wire import Reply, Request
 

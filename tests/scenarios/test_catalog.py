@@ -12,7 +12,7 @@ from common.config import ConfigError
 from scenarios import docgen
 from scenarios.play import play
 from scenarios.scenario import CATALOG, catalog, parse_scenario
-from scenarios.scenariocli import main as scenario_main
+from cli.scenario import main as scenario_main
 
 NAMES = sorted(p.stem for p in CATALOG.glob("*.toml"))
 

@@ -1,0 +1,83 @@
+"""``mrasim diagnose`` and ``mrasim ladder``: the analyzer's command line, hooked into :mod:`cli.main`.
+
+They read files only — no lab needs to run — and never end in a traceback: unreadable input becomes a message and,
+where anything could be read, a partial result (issue 6, "Bad input"). Exit codes: 0 no issue, 1 issues found,
+2 nothing could be analysed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analyzer.diagnose import Report, analyze, render_json, render_text
+from analyzer.ladder import render_html, render_mermaid, render_text as ladder_text
+from analyzer.model import Session
+
+COMMANDS = ("diagnose", "ladder")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    diagnose = sub.add_parser("diagnose", help="read logs (files, folders, .tar.gz bundles) → sessions and findings",
+                              description="Read Expressway-E/C, Jabber, CUCM and IM&P logs, group them into login "
+                                          "sessions and report Issues Found / Missing Information / Potential "
+                                          "Problem with evidence, root cause, fix and source document.")
+    diagnose.add_argument("paths", nargs="+", type=Path, help="log files, folders or diagnostic bundles")
+    diagnose.add_argument("--json", action="store_true", help="print the report as JSON")
+    ladder = sub.add_parser("ladder", help="draw one login session as a ladder diagram",
+                            description="Draw a session found in the logs as numbered arrows between Jabber, E, "
+                                        "C, CUCM and IM&P: text for the terminal, Mermaid, or a self-contained HTML "
+                                        "page where clicking an arrow shows its HTTPMSG/XML.")
+    ladder.add_argument("paths", nargs="+", type=Path, help="log files, folders or diagnostic bundles")
+    ladder.add_argument("--session", type=int, help="session number (default: the first failed one, else the first)")
+    ladder.add_argument("--format", choices=("text", "mermaid", "html"), default="text")
+    ladder.add_argument("--out", type=Path, help="write to this file instead of standard output")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        report = analyze(args.paths)
+    except (OSError, MemoryError, RecursionError) as exc:
+        print(f"mrasim: cannot read the input: {exc}", file=sys.stderr)
+        return 2
+    for problem in report.corpus.problems:
+        print(f"mrasim: {problem}", file=sys.stderr)
+    if not report.corpus.events:
+        print("mrasim: no log records found in the input (nothing in a known format)", file=sys.stderr)
+        return 2
+    if args.action == "diagnose":
+        print(render_json(report) if args.json else render_text(report), end="")
+        return 1 if report.issues else 0
+    return _ladder(report, args)
+
+
+def _pick(report: Report, number: int | None) -> Session | None:
+    if number is not None:
+        return next((s for s in report.sessions if s.number == number), None)
+    return next((s for s in report.sessions if s.outcome == "failed"), report.sessions[0] if report.sessions else None)
+
+
+def _ladder(report: Report, args: argparse.Namespace) -> int:
+    session = _pick(report, args.session)
+    if session is None:
+        known = ", ".join(str(s.number) for s in report.sessions) or "none"
+        print(f"mrasim: no session {args.session if args.session is not None else ''} in the input; sessions: "
+              f"{known}", file=sys.stderr)
+        return 2
+    if args.format == "mermaid":
+        text = render_mermaid(session)
+    elif args.format == "html":
+        text = render_html(session, report.sessions)
+    else:
+        text = ladder_text(session)
+    if args.out is not None:
+        try:
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"mrasim: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+            return 2
+        print(f"session #{session.number} written to {args.out}")
+    else:
+        print(text, end="")
+    return 0

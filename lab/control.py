@@ -1,0 +1,66 @@
+"""The lab's control API: what ``mrasim clock``, ``mrasim restart`` and ``mrasim status`` talk to.
+
+It listens on 127.0.0.1 at the lab file's ``control_port`` and acts on the running lab as an operator would — move the
+lab clock, restart a node — never by reaching into another process's memory. Product-level administration (CUCM's CLI,
+Expressway's xConfiguration and xCommand) goes to the nodes themselves; this API only does what belongs to the lab.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from common.clock import parse_step
+from common.serve import Running, serve
+from lab.bundle import add_bundle_routes
+from lab.controlfaults import add_fault_routes
+from lab.running import RunningLab
+
+LAB = web.AppKey("lab", RunningLab)
+
+
+async def status(request: web.Request) -> web.Response:
+    lab = request.app[LAB]
+    listeners = lab.lab.listeners()
+    return web.json_response({
+        "domain": lab.lab.domain,
+        "nodes": {name: listeners[name].origin for name in lab.node_names()},
+        "clock": {"now": lab.clock.now().isoformat(), "offset_seconds": lab.clock.offset},
+    })
+
+
+async def clock(request: web.Request) -> web.Response:
+    lab = request.app[LAB]
+    try:
+        body = json.loads(await request.read() or b"{}")
+        step = parse_step(str(body["advance"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        return web.json_response({"error": f"expected {{\"advance\": \"+61m\"}}: {exc}"}, status=400)
+    lab.clock.advance(step)
+    return web.json_response({"now": lab.clock.now().isoformat(), "offset_seconds": lab.clock.offset})
+
+
+async def restart(request: web.Request) -> web.Response:
+    lab = request.app[LAB]
+    name = request.match_info["node"]
+    try:
+        await lab.restart(name)
+    except KeyError as exc:
+        return web.json_response({"error": str(exc).strip("'\"")}, status=404)
+    return web.json_response({"restarted": name})
+
+
+def control_app(lab: RunningLab) -> web.Application:
+    app = web.Application()
+    app[LAB] = lab
+    app.router.add_get("/status", status)
+    app.router.add_post("/clock", clock)
+    app.router.add_post("/nodes/{node}/restart", restart)
+    add_fault_routes(app, lab)
+    add_bundle_routes(app, lab)
+    return app
+
+
+async def start_control(lab: RunningLab) -> Running:
+    return await serve(control_app(lab), lab.lab.control)

@@ -1,0 +1,319 @@
+"""The lab with each node in its own process: ``mrasim up --processes`` and ``mrasim storm --processes``.
+
+One event loop carries the whole lab in ``mrasim up``; on a two-core machine that leaves a core idle while a storm
+queues on the other. Here every node runs as ``mrasim serve <node>`` (ARCHITECTURE rule 6): the same lab file, the
+same fixed listen ports, the same logs, and the nodes find each other by name through the lab's resolver. The CUCM
+nodes of a cluster share their SQLite database under ``--state``, as they share the replicated database.
+
+Start order follows the dependencies of a start, not of a request: CUCM publishers and Expressway-E first and
+together (E needs no one until a client arrives), then the subscribers and IM&P (they read the publisher's keys),
+then Expressway-C (it fetches the AuthZ keys from every cluster as it starts). A node is ready when it prints its
+``serving`` line.
+
+Nodes ``mrasim serve`` does not run (Unity Connection, until it can be served alone) are left out and named.
+A storm that needs extra users gets a copy of the lab file with the storm users appended under ``--state``; the TOML
+schema does not change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import re
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.config import Lab, load_lab
+from lab.running import log_name, node_names
+from lab.stormusers import storm_users_toml
+
+PIDS_FILE = "pids.json"
+READY_TIMEOUT = 30.0
+
+
+def servable(name: str) -> bool:
+    """The nodes ``mrasim serve`` can run alone."""
+    return name in ("expressway-e", "expressway-c") or name.startswith(("cucm:", "imp:"))
+
+
+@dataclass
+class NodeProcess:
+    name: str
+    process: asyncio.subprocess.Process
+    banner: str = ""
+    stopping: bool = False  # set before the lab ends it on purpose, so its exit does not stop the whole lab
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+
+@dataclass
+class ProcessLab:
+    lab: Lab
+    lab_file: Path
+    logs: Path
+    state: Path
+    nodes: list[NodeProcess] = field(default_factory=list)
+    skipped: tuple[str, ...] = ()
+    ready_ms: float = 0.0
+    # One node operation at a time: a restart racing a stop of the same node would leave two processes on one port.
+    _operating: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Set whenever a node's process is replaced, so ``wait_unexpected_exit`` watches the new one.
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def pids(self) -> dict[str, int]:
+        return {node.name: node.process.pid for node in self.nodes}
+
+    def log_paths(self) -> dict[str, Path]:
+        return {node.name: self.logs / log_name(node.name, self.lab) for node in self.nodes}
+
+    def node(self, name: str) -> NodeProcess:
+        """The node's current process; KeyError naming the nodes run here (and those only ``mrasim up`` runs)."""
+        found = next((node for node in self.nodes if node.name == name), None)
+        if found is None:
+            alone = f"; not run in processes: {', '.join(self.skipped)}" if self.skipped else ""
+            raise KeyError(f"no node {name!r}; nodes: {', '.join(n.name for n in self.nodes)}{alone}")
+        return found
+
+    async def wait_unexpected_exit(self) -> NodeProcess:
+        """Return the first node process that exits without the lab ending it (a lab that lost a node is not a lab).
+
+        A node stopped or restarted through the control API exits on purpose; it is not a reason to stop the lab.
+        """
+        while True:
+            self._changed.clear()
+            waits = {asyncio.ensure_future(node.process.wait()): node
+                     for node in self.nodes if node.alive and not node.stopping}
+            changed = asyncio.ensure_future(self._changed.wait())
+            try:
+                done, _ = await asyncio.wait({*waits, changed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (*waits, changed):
+                    task.cancel()
+            dead = [waits[task] for task in done if task in waits and not waits[task].stopping]
+            if dead:
+                return dead[0]
+
+    async def stop_node(self, name: str) -> None:
+        """End one node's process as Ctrl-C would (it closes its listener and log); it stays listed, not alive."""
+        async with self._operating:
+            node = self.node(name)
+            if not node.alive:
+                raise ValueError(f"node {name!r} is not running")
+            await _end(node)
+            self._changed.set()
+
+    async def start_node(self, name: str) -> None:
+        """Start a stopped node's ``mrasim serve`` again (same lab file, logs and state) and wait until it serves."""
+        async with self._operating:
+            if self.node(name).alive:
+                raise ValueError(f"node {name!r} is already running")
+            await self._respawn(name)
+
+    async def restart_node(self, name: str) -> None:
+        """Stop one node's process and start it again with the same logs and state; return once it serves."""
+        async with self._operating:
+            node = self.node(name)
+            if node.alive:
+                await _end(node)
+            await self._respawn(name)
+
+    async def _respawn(self, name: str) -> None:
+        node = await _spawn(name, self.lab_file, self.logs, self.state)
+        self.nodes[self.nodes.index(self.node(name))] = node
+        self._changed.set()
+        _release(node)
+        try:
+            await _ready(node)
+        except BaseException:
+            if node.alive:
+                await _end(node)
+            raise
+        (self.state / PIDS_FILE).write_text(json.dumps(self.pids(), indent=2))
+
+    async def stop(self) -> None:
+        """Ctrl-C to every node (each closes its listener and its log), then kill what is still there."""
+        for node in reversed(self.nodes):
+            node.stopping = True
+            if node.alive:
+                with contextlib.suppress(ProcessLookupError):
+                    node.process.send_signal(signal.SIGINT)
+        for node in reversed(self.nodes):
+            await _end(node)
+        (self.state / PIDS_FILE).unlink(missing_ok=True)
+
+    def describe(self) -> str:
+        lines = [f"mrasim lab is up in {len(self.nodes)} processes, ready in {self.ready_ms:.0f} ms (Ctrl-C stops it)"]
+        lines += [f"  {node.name:<24} pid {node.process.pid:<8} {node.banner}" for node in self.nodes]
+        if self.skipped:
+            lines.append(f"  not started ('mrasim serve' cannot run them alone yet): {', '.join(self.skipped)}")
+        control = self.lab.control
+        lines.append(f"Control API on http://{control.address}:{control.listen_port}: 'mrasim status', "
+                     "'mrasim restart|stop|start NODE' (clock, skew, faults: only without --processes)")
+        lines.append(f"Logs are written to {self.logs}/")
+        return "\n".join(lines)
+
+
+def derived_lab_file(lab_file: Path, state: Path, storm_users: int = 0, debug: bool | None = None) -> Path:
+    """``lab_file`` itself, or a copy under ``state`` with storm users appended and ``[lab] debug`` set."""
+    if not storm_users and debug is None:
+        return lab_file
+    text = lab_file.read_text()
+    if debug is not None:
+        text = set_debug(text, debug)
+    if storm_users:
+        lab = load_lab(lab_file)
+        text += "\n# storm users added by mrasim (load/client.py)\n" + storm_users_toml(
+            storm_users, lab.clusters[0].name)
+    state.mkdir(parents=True, exist_ok=True)
+    derived = state / f"{lab_file.stem}-processes.toml"
+    derived.write_text(text)
+    return derived
+
+
+def set_debug(text: str, debug: bool) -> str:
+    """Set ``debug`` in the ``[lab]`` table of a lab file's text, keeping everything else as written."""
+    value = "true" if debug else "false"
+    head, sep, rest = text.partition("[lab]")
+    if not sep:
+        return f"[lab]\ndebug = {value}\n\n" + text
+    table, *tail = re.split(r"(?m)^(?=\[)", rest, maxsplit=1)
+    if re.search(r"(?m)^debug\s*=", table):
+        table = re.sub(r"(?m)^debug\s*=\s*\S+", f"debug = {value}", table, count=1)
+    else:
+        table = f"\ndebug = {value}" + table
+    return head + sep + table + "".join(tail)
+
+
+def with_free_ports(text: str) -> str:
+    """A lab file's text with every ``*listen_port`` and the control port moved to a port free right now.
+
+    For tests and benchmarks that run a lab in processes next to other labs: the nodes must agree on fixed ports,
+    so ``listen_port = 0`` cannot be used across processes. The ports are chosen below the kernel's ephemeral range:
+    a port taken there would be free again for any outgoing connection (a node dialling another, a test's client)
+    until the node binds it, seconds later at start or restart; only an explicit bind can take one now.
+    """
+    chosen: set[int] = set()
+
+    def free(match: re.Match[str]) -> str:
+        port = _free_fixed_port(chosen)
+        chosen.add(port)
+        return f"{match.group(1)} = {port}"
+
+    return re.sub(r"(?m)^(\w*listen_port|control_port)\s*=\s*\d+", free, text)
+
+
+def _free_fixed_port(chosen: set[int]) -> int:
+    """A loopback port free right now, not in ``chosen`` (the lab's other ports, still unbound), and outside the
+    ephemeral range (or, failing that, any free port)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    candidates = [random.randrange(10000, low) for _ in range(50)] if low > 10000 else []
+    for port in [*(p for p in candidates if p not in chosen), 0]:
+        with contextlib.closing(socket.socket()) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            if (found := int(sock.getsockname()[1])) not in chosen:
+                return found
+    raise OSError("no free loopback port")
+
+
+async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_users: int = 0,
+                          debug: bool | None = None, fresh_logs: bool = False) -> ProcessLab:
+    """Start every servable node of the lab in its own process and wait until each serves."""
+    started = time.perf_counter()
+    file = derived_lab_file(lab_file, state, storm_users, debug)
+    lab = load_lab(file)
+    names = node_names(lab)
+    logs.mkdir(parents=True, exist_ok=True)
+    if fresh_logs:
+        for name in ("jabber", *names):
+            (logs / log_name(name, lab)).unlink(missing_ok=True)
+    running = ProcessLab(lab, file, logs, state, skipped=tuple(n for n in names if not servable(n)))
+    publishers = [c.node_name(c.listener) for c in lab.clusters]
+    waves = [[*publishers, "expressway-e"],
+             [n for n in names if (n.startswith("cucm:") and n not in publishers) or n.startswith("imp:")],
+             ["expressway-c"]]
+    try:
+        # Every interpreter starts and imports at once; each wave is then released in turn (see _GATE).
+        spawned = [[await _spawn(name, file, logs, state) for name in wave] for wave in waves]
+        running.nodes += [node for wave in spawned for node in wave]
+        for wave in spawned:
+            for node in wave:
+                _release(node)
+            await asyncio.gather(*(_ready(node) for node in wave))
+    except BaseException:
+        await running.stop()
+        raise
+    running.ready_ms = (time.perf_counter() - started) * 1000
+    (state / PIDS_FILE).write_text(json.dumps(running.pids(), indent=2))
+    return running
+
+
+# ``mrasim serve`` itself, entered only when the parent says so: the imports (most of a Python start-up) overlap
+# with the nodes started before, while the start order — and so every node's log — stays as if started one by one.
+_GATE = "import sys, cli.main as cli; sys.stdin.readline(); sys.exit(cli.main(sys.argv[1:]))"
+
+
+async def _spawn(name: str, lab_file: Path, logs: Path, state: Path) -> NodeProcess:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _GATE, "--lab", str(lab_file), "serve", name, "--logs", str(logs),
+        "--state", str(state), stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.PIPE,
+        preexec_fn=_default_sigint)
+    return NodeProcess(name, process)
+
+
+async def _end(node: NodeProcess) -> None:
+    """Ctrl-C to one node, then kill it if it has not stopped within 5 s; marked as ended on purpose first."""
+    node.stopping = True
+    if node.alive:
+        with contextlib.suppress(ProcessLookupError):
+            node.process.send_signal(signal.SIGINT)
+    try:
+        await asyncio.wait_for(node.process.wait(), 5.0)
+    except asyncio.TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            node.process.kill()
+        await node.process.wait()
+
+
+def _release(node: NodeProcess) -> None:
+    assert node.process.stdin is not None
+    node.process.stdin.write(b"start\n")
+    node.process.stdin.close()
+
+
+async def _ready(node: NodeProcess) -> None:
+    assert node.process.stdout is not None
+    try:
+        line = await asyncio.wait_for(node.process.stdout.readline(), READY_TIMEOUT)
+    except asyncio.TimeoutError:
+        raise RuntimeError(f"{node.name} did not start within {READY_TIMEOUT:.0f} s") from None
+    if b"serving" not in line:
+        code = await node.process.wait()
+        raise RuntimeError(f"{node.name} did not start (exit status {code}): {line.decode(errors='replace').strip()}")
+    node.banner = line.decode(errors="replace").strip()
+
+
+def _default_sigint() -> None:
+    """A shell starts background jobs with SIGINT ignored; a node must still stop cleanly on our Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def read_pids(state: Path) -> dict[str, int]:
+    """The node pids a running ``mrasim up --processes`` wrote under its state directory ({} if none)."""
+    try:
+        return {str(k): int(v) for k, v in json.loads((state / PIDS_FILE).read_text()).items()}
+    except (OSError, ValueError):
+        return {}

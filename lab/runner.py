@@ -1,0 +1,114 @@
+"""Run a login through a running lab and lay out the request sequence the way the seed article numbers it.
+
+The client's own steps come from the Jabber client; the hops it cannot see (Expressway-C's ``clusterUser`` lookup,
+``authorize_proxy``, its leg of the token request, the OAuthvalidator) are read back from Expressway-C's log with the
+same format definition that wrote them (:mod:`common.logformats.expressway`). An internal call with the same name as
+the client step that caused it (the token request) is shown under that step rather than numbered again, so the
+healthy login reads ``{1: get_edge_sso}`` … ``{8: OAuthvalidator}`` as in the seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from yarl import URL
+
+from common.logformats.expressway import ExpresswayLine
+from jabber.client import JabberClient, StepRecord
+from jabber.flow import Outcome
+from lab.running import RunningLab
+
+INTERNAL_NAMES = {
+    "/cucm-uds/clusterUser": "edgeconfigprovision",
+    "/cucm-uds/servers": "uds_servers",
+    "/ssosp/token/authorize_proxy": "authorize_proxy",
+    "/ssosp/token/access_token": "access_token",
+    "/OAuthvalidator": "OAuthvalidator",
+    "/ssosp/token/authz_keys": "authz_keys",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    number: int | None
+    name: str
+    hop: str
+    method: str
+    target: str
+    status: int
+    elapsed_ms: float
+
+    def render(self) -> str:
+        label = f"{{{self.number}: {self.name}}}" if self.number is not None else f"   ↳ {self.name}"
+        return f"{label:<26} {self.hop:<14} {self.method:<5} {self.target:<60} {self.status:>4} {self.elapsed_ms:8.1f} ms"
+
+
+def internal_calls(records: list[str]) -> list[tuple[str, str, str, int, float]]:
+    """(name, method, url, status, ms) for each Send/Received pair in a slice of Expressway-C's log."""
+    calls = []
+    pending: dict[str, tuple[str, ExpresswayLine]] = {}
+    for record in records:
+        try:
+            line = ExpresswayLine.parse(record)
+        except ValueError:
+            continue
+        action = line.get("Action")
+        if action == "Send":
+            url = line.get("Url", "") or ""
+            method = (line.block or "GET").split(" ", 1)[0]
+            pending[url] = (method, line)
+        elif action in ("Received", "Failed"):
+            url = line.get("Request-url") or line.get("Url") or ""
+            if url not in pending:
+                continue
+            method, sent = pending.pop(url)
+            status = 0
+            if action == "Received" and line.block:
+                parts = line.block.split(" ", 2)
+                status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            elapsed = (line.utc_time - sent.utc_time).total_seconds() * 1000
+            path = URL(url).path
+            calls.append((INTERNAL_NAMES.get(path, path), method, url, status, elapsed))
+    return calls
+
+
+async def run_login(running: RunningLab, on_entry: Callable[[Entry], None] | None = None,
+                    userid: str | None = None, password: str | None = None,
+                    client: JabberClient | None = None) -> tuple[Outcome, list[Entry]]:
+    entries: list[Entry] = []
+    core_sink = running.sinks["expressway-c"]
+    mark = len(core_sink.records)
+    number = 0
+
+    def add(entry: Entry) -> None:
+        entries.append(entry)
+        if on_entry is not None:
+            on_entry(entry)
+
+    def on_step(step: StepRecord) -> None:
+        nonlocal mark, number
+        number += 1
+        add(Entry(number, step.name, "Jabber → E", step.method, _short(step.url), step.status, step.elapsed_ms))
+        records = list(core_sink.records)[mark:]
+        mark = len(core_sink.records)
+        for name, method, url, status, elapsed in internal_calls(records):
+            hop = "C → validator" if name == "OAuthvalidator" else "C → CUCM"
+            if name == step.name:
+                add(Entry(None, name, hop, method, _short(url), status, elapsed))
+            else:
+                number += 1
+                add(Entry(number, name, hop, method, _short(url), status, elapsed))
+
+    client = client or running.jabber(userid, password)
+    outcome, _ = await client.login(on_step)
+    return outcome, entries
+
+
+def _short(url: str) -> str:
+    parsed = URL(url)
+    text = parsed.path + (f"?{parsed.query_string}" if parsed.query_string else "")
+    for secret in ("username=", "code="):
+        if secret in text:
+            text = text.split(secret, 1)[0] + secret + "<CONCEALED>"
+    return text if len(text) <= 60 else text[:57] + "..."

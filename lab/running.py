@@ -1,0 +1,182 @@
+"""The lab: every node of a :class:`~common.config.Lab` started in one event loop on loopback.
+
+``start_lab`` is the one way a lab comes up — for ``mrasim up``, ``mrasim run`` and the tests (ARCHITECTURE rule 5).
+Nodes start inside-out (CUCM, then Expressway-C, which fetches the AuthZ keys, then Expressway-E), each on its own
+listener, and register where they really listen in the lab's resolver. Each node writes its own log; nodes that keep
+state across restarts (CUCM's database) keep it under the lab's state directory.
+
+A running lab can restart one node (``restart``), as an engineer restarts a service or a VM: the node stops, and starts
+again from the same lab description with the same log and state.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, cast
+
+from common.clock import LabClock, NodeClock
+from common.config import ClusterConfig, Lab, Listener
+from common.nodelog import LineSink
+from common.faults import FaultEngine
+from common.resolver import LabResolver
+from core.node import CoreNode, start_core
+from cucm_stub.app import CucmNode, start_cucm
+from presence.node import start_imp
+from unity.node import start_unity
+from edge.node import EdgeNode, start_edge
+from jabber.client import JabberClient
+
+LOG_NAMES = {"expressway-e": "expressway-e.log", "expressway-c": "expressway-c.log", "jabber": "jabber.log",
+             "unity": "unity.log"}
+
+
+class Node(Protocol):
+    name: str
+
+    async def stop(self) -> None: ...
+
+
+def log_name(node: str, lab: Lab) -> str:
+    if node.startswith("imp:"):
+        return "imp.log" if len(lab.imps) == 1 else f"imp-{node.split(':', 1)[1]}.log"
+    if node.startswith("cucm:"):
+        parts = node.split(":")
+        if len(parts) == 3:
+            return f"{parts[2]}.log"
+        return "cucm.log" if len(lab.clusters) == 1 else f"cucm-{parts[1]}.log"
+    return LOG_NAMES[node]
+
+
+def node_names(lab: Lab) -> list[str]:
+    """Every node the lab runs, in start order: CUCM nodes (publisher first), Expressway-C, Expressway-E."""
+    cucm = [cluster.node_name(node) for cluster in lab.clusters for node in cluster.nodes]
+    unity = ["unity"] if lab.unity is not None else []
+    return [*cucm, *(imp.name for imp in lab.imps), *unity, "expressway-c", "expressway-e"]
+
+
+@dataclass
+class RunningLab:
+    lab: Lab
+    clock: LabClock
+    resolver: LabResolver
+    sinks: dict[str, LineSink]
+    state_dir: Path
+    nodes: dict[str, Node] = field(default_factory=dict)
+    clocks: dict[str, NodeClock] = field(default_factory=dict)
+    _owned_state: bool = False
+
+    def clock_for(self, name: str) -> NodeClock:
+        """The node's own clock: the lab clock plus the skew a fault may give it (``set_skew``)."""
+        if name not in self.clocks:
+            self.clocks[name] = NodeClock(self.clock)
+        return self.clocks[name]
+
+    def set_skew(self, name: str, seconds: float) -> None:
+        """Make a node's clock run ``seconds`` ahead (negative: behind) of the lab, as without NTP."""
+        if name not in self.nodes:
+            raise KeyError(f"no node {name!r}; nodes: {', '.join(self.nodes)}")
+        self.clock_for(name).skew = seconds
+
+    @property
+    def faults(self) -> FaultEngine:
+        return self.resolver.faults
+
+    @property
+    def edge(self) -> EdgeNode:
+        return cast(EdgeNode, self.nodes["expressway-e"])
+
+    @property
+    def core(self) -> CoreNode:
+        return cast(CoreNode, self.nodes["expressway-c"])
+
+    @property
+    def cucm(self) -> list[CucmNode]:
+        """The CUCM nodes, publisher first within each cluster."""
+        return [cast(CucmNode, self.nodes[name]) for name in node_names(self.lab)
+                if name.startswith("cucm:") and name in self.nodes]
+
+    @property
+    def edge_port(self) -> int:
+        return self.edge.running.port
+
+    def node_names(self) -> list[str]:
+        return list(self.nodes)
+
+    def jabber(self, userid: str | None = None, password: str | None = None, seed: int | None = None) -> JabberClient:
+        return JabberClient(self.lab, self.clock, self.resolver, self.sinks["jabber"], userid, password, seed)
+
+    def log_text(self, node: str) -> str:
+        return self.sinks[node].text()
+
+    async def restart(self, name: str) -> None:
+        """Stop one node and start it again from the lab description, keeping its log and its state."""
+        if name not in self.nodes:
+            raise KeyError(f"no node {name!r}; nodes: {', '.join(self.nodes)}")
+        await self.nodes.pop(name).stop()
+        self.nodes[name] = await self._starters()[name]()
+
+    async def start(self, name: str) -> None:
+        """Start a node that was stopped, from the lab description, with its log and state."""
+        if name in self.nodes:
+            raise KeyError(f"node {name!r} is already running")
+        starters = self._starters()
+        if name not in starters:
+            raise KeyError(f"no node {name!r}; nodes: {', '.join(starters)}")
+        self.nodes[name] = await starters[name]()
+
+    async def stop(self) -> None:
+        for name in reversed(list(self.nodes)):
+            await self.nodes.pop(name).stop()
+        for sink in self.sinks.values():
+            sink.close()
+        if self._owned_state:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def _starters(self) -> dict[str, Callable[[], Awaitable[Node]]]:
+        lab, resolver, sinks, clock = self.lab, self.resolver, self.sinks, self.clock_for
+        starters: dict[str, Callable[[], Awaitable[Node]]] = {}
+        for cluster in lab.clusters:
+            for listener in cluster.nodes:
+                starters[cluster.node_name(listener)] = self._cucm_starter(cluster, listener)
+        if lab.unity is not None:
+            starters["unity"] = lambda: start_unity(lab, clock("unity"), resolver, sinks["unity"])
+        for imp in lab.imps:
+            starters[imp.name] = lambda imp=imp: start_imp(lab, imp, clock(imp.name), resolver,  # type: ignore[misc]
+                                                           sinks[imp.name])
+        starters["expressway-c"] = lambda: start_core(lab, clock("expressway-c"), resolver, sinks["expressway-c"],
+                                                      state_dir=self.state_dir / "expressway-c")
+        starters["expressway-e"] = lambda: start_edge(lab, clock("expressway-e"), resolver, sinks["expressway-e"])
+        return starters
+
+    def _cucm_starter(self, cluster: ClusterConfig, listener: Listener) -> Callable[[], Awaitable[Node]]:
+        name = cluster.node_name(listener)
+
+        async def start() -> Node:
+            node = await start_cucm(self.lab, cluster, self.clock_for(name), self.sinks[name],
+                                    state_dir=self.state_dir / f"cucm-{cluster.name}", node=listener,
+                                    faults=self.resolver.faults)
+            self.resolver.bind(listener, node.running.port)
+            return node
+
+        return start
+
+
+async def start_lab(lab: Lab, log_dir: Path | None = None, clock: LabClock | None = None,
+                    state_dir: Path | None = None) -> RunningLab:
+    """Start every node; ``state_dir`` None means a private temporary directory removed at stop."""
+    owned = state_dir is None
+    state = Path(tempfile.mkdtemp(prefix="mrasim-")) if state_dir is None else state_dir
+    names = ["jabber", *node_names(lab)]
+    sinks = {name: LineSink(log_dir / log_name(name, lab) if log_dir else None) for name in names}
+    running = RunningLab(lab, clock or LabClock(), LabResolver.from_lab(lab), sinks, state, _owned_state=owned)
+    try:
+        for name, start in running._starters().items():
+            running.nodes[name] = await start()
+    except BaseException:
+        await running.stop()
+        raise
+    return running

@@ -1,0 +1,1 @@
+"""Load tools: the login storm, its clients and statistics, and the Locust users."""

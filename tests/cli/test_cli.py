@@ -1,0 +1,98 @@
+"""The ``mrasim`` command as a user runs it."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from common.basic import basic_header
+from common.config import DEFAULT_LAB, load_lab
+from cli.main import describe, main
+from lab.running import start_lab
+
+
+def test_run_prints_the_seed_sequence_and_writes_four_logs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for number, name in enumerate(["get_edge_sso", "authorize", "localauthentication", "edgeconfigprovision",
+                                   "authorize_proxy", "OAuthcb", "access_token", "OAuthvalidator"], start=1):
+        assert f"{{{number}: {name}}}" in out
+    assert "login succeeded (oauth path)" in out
+    assert {"cucm.log", "expressway-c.log", "expressway-e.log", "jabber.log", "unity.log"} <= {
+        p.name for p in tmp_path.iterdir()}
+
+
+def test_run_exits_1_and_names_the_step_when_login_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--out", str(tmp_path), "--user", "aokanlawon", "--password", "wrong"]) == 1
+    assert "login FAILED at localauthentication" in capsys.readouterr().out
+
+
+def test_help_explains_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert all(command in out for command in ("up", "serve", "run"))
+
+
+def test_a_broken_lab_file_is_reported_with_file_and_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "lab.toml"
+    broken.write_text(DEFAULT_LAB.read_text().replace('debug = true', 'debgu = true'))
+    assert main(["--lab", str(broken), "run", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert str(broken) in err and "lab.debgu: unknown key" in err
+
+
+async def test_up_describes_what_a_person_needs_to_drive_the_lab() -> None:
+    running = await start_lab(load_lab().with_ephemeral_ports())
+    try:
+        text = describe(running)
+        port = running.edge_port
+    finally:
+        await running.stop()
+    assert "bGFiLmV4YW1wbGU" in text and "aokanlawon / Cisco!123" in text
+    assert "client_id=C1b4b988f3efa1c3fc97d0d0a36f6b97f244b4fafe55e8d9d78774e305bae9ab1" in text
+    assert f"127.0.0.1:{port}" in text
+
+
+async def serve_node(lab_file: Path, node: str, tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "--lab", str(lab_file), "serve", node,
+                             "--logs", str(tmp_path), "--state", str(tmp_path / "state")],
+                            stdout=subprocess.PIPE, text=True)
+    line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 20)  # type: ignore[union-attr]
+    return proc, int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))  # type: ignore[union-attr]
+
+
+async def test_serve_runs_cluster_nodes_in_their_own_processes_sharing_the_database(tmp_path: Path) -> None:
+    data = tomllib.loads(DEFAULT_LAB.read_text())
+    lab_file = tmp_path / "lab.toml"
+    lab_file.write_text(DEFAULT_LAB.read_text().replace(f"listen_port = {data['clusters'][0]['listen_port']}",
+                                                        "listen_port = 0")
+                        + '[[clusters.subscribers]]\nhost = "cucm-sub1"\nlisten_port = 0\n')
+    publisher, pub_port = await serve_node(lab_file, "cucm", tmp_path)
+    procs = [publisher]
+    try:
+        subscriber, sub_port = await serve_node(lab_file, "cucm:cluster1:cucm-sub1", tmp_path)
+        procs.append(subscriber)
+        kids = []
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{pub_port}/cucm-uds/clusterUser?username=aokanlawon",
+                                   headers={"Host": "cucm.lab.example:8443"}) as resp:
+                assert resp.status == 200 and 'found="true"' in await resp.text()
+            for port in (pub_port, sub_port):
+                async with session.get(f"http://127.0.0.1:{port}/ssosp/token/authz_keys",
+                                       headers={"Authorization": basic_header("axladmin", "Axl!Pass123")}) as resp:
+                    kids.append((await resp.json())["signing_kid"])
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+    assert kids[0] == kids[1]
+    assert (tmp_path / "cucm.log").exists() and (tmp_path / "cucm-sub1.log").exists()
