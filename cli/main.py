@@ -36,7 +36,7 @@ from cli import bundle as bundlecli
 from lab.adminclient import send_admin
 from lab.control import start_control
 from lab.running import RunningLab, log_name, node_names, start_lab
-from lab.stormusers import with_storm_users
+from common.stormusers import with_storm_users
 from lab.runner import Entry
 from lab.xmpprun import run_sign_in
 

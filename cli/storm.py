@@ -20,7 +20,7 @@ from common.config import Lab
 from common.nodelog import CsfLog, LineSink
 from common.resolver import LabResolver
 from lab.running import log_name, node_names, start_lab
-from lab.stormusers import STORM_PREFIX, with_storm_users
+from common.stormusers import STORM_PREFIX, with_storm_users
 from load.stats import proc_memory, self_peak
 from lab.processcontrol import up_processes
 from lab.processes import read_pids, start_processes

@@ -33,6 +33,7 @@ from common.labmodel import (
     UnityConfig,
     User,
 )
+from common.stormusers import storm_users
 from common.tomltable import ConfigError, TomlTable
 
 __all__ = ["ClusterConfig", "ConfigError", "CoreConfig", "DEFAULT_LAB", "Device", "EdgeConfig", "EnterpriseParameters",
@@ -65,6 +66,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
     domain = lab.str("domain").lower()
     utc_offset = _offset(lab, "utc_offset", "+00:00")
     debug = lab.bool("debug", True)
+    storm_count = lab.int("storm_users", 0, low=0, high=100_000)
     control = Listener("control.mrasim", 8990, "http", "127.0.0.1", lab.int("control_port", 18990, low=0, high=65535))
     lab.done()
 
@@ -155,6 +157,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         users.append(User(userid, ut.str("password"), cluster, ut.str("display_name", userid),
                           ut.bool("mra_enabled", True), tuple(devices), ut.bool("home_cluster", True)))
         ut.done()
+    users.extend(storm_users(storm_count, clusters[0].name))
 
     j = root.table("jabber")
     first_client = clients[0].client_id if clients else ""

@@ -55,19 +55,28 @@ class Directory:
 
     def __init__(self, lab: Lab, cluster: ClusterConfig) -> None:
         self.cluster = cluster
+        self._domain = lab.domain
+        self._clusters = {c.name: c for c in lab.clusters}
+        # Rows are built when first looked up: a lab with 20,000 storm users starts as fast as one with three.
+        self._rows: dict[str, User] = {user.userid: user for user in lab.users}
         self._users: dict[str, EndUser] = {}
-        self._passwords: dict[str, str] = {}
-        for user in lab.users:
-            home = lab.cluster(user.cluster)
-            self._users[user.userid] = _end_user(user, home, lab.domain, home.name == cluster.name)
-            if home.name == cluster.name:
-                self._passwords[user.userid] = user.password
+        self._passwords: dict[str, str] = {u.userid: u.password for u in lab.users if u.cluster == cluster.name}
+
+    def _row(self, userid: str) -> EndUser | None:
+        user = self._users.get(userid)
+        if user is None:
+            row = self._rows.get(userid)
+            if row is None:
+                return None
+            home = self._clusters[row.cluster]
+            user = self._users[userid] = _end_user(row, home, self._domain, home.name == self.cluster.name)
+        return user
 
     def find(self, userid: str) -> EndUser | None:
         """A user this cluster can name a home cluster for: its own users, and those of the clusters it shares an ILS
         network with (the view ``clusterUser`` answers from). A user whose "Home Cluster" box is unchecked has no
         home cluster anywhere."""
-        user = self._users.get(userid)
+        user = self._row(userid)
         if user is None or not user.home_cluster:
             return None
         if user.home_local or (self.cluster.ils and user.home_ils):
@@ -76,7 +85,7 @@ class Directory:
 
     def local_user(self, userid: str) -> EndUser | None:
         """A user homed on this cluster, or None."""
-        user = self._users.get(userid)
+        user = self._row(userid)
         return user if user is not None and user.home_local else None
 
     def check_end_user(self, userid: str, password: str) -> EndUser | None:

@@ -31,7 +31,6 @@ from pathlib import Path
 
 from common.config import Lab, load_lab
 from lab.running import log_name, node_names
-from lab.stormusers import storm_users_toml
 
 PIDS_FILE = "pids.json"
 READY_TIMEOUT = 30.0
@@ -169,9 +168,7 @@ def derived_lab_file(lab_file: Path, state: Path, storm_users: int = 0, debug: b
     if debug is not None:
         text = set_debug(text, debug)
     if storm_users:
-        lab = load_lab(lab_file)
-        text += "\n# storm users added by mrasim (load/client.py)\n" + storm_users_toml(
-            storm_users, lab.clusters[0].name)
+        text = set_lab_key(text, "storm_users", str(storm_users))
     state.mkdir(parents=True, exist_ok=True)
     derived = state / f"{lab_file.stem}-processes.toml"
     derived.write_text(text)
@@ -180,15 +177,19 @@ def derived_lab_file(lab_file: Path, state: Path, storm_users: int = 0, debug: b
 
 def set_debug(text: str, debug: bool) -> str:
     """Set ``debug`` in the ``[lab]`` table of a lab file's text, keeping everything else as written."""
-    value = "true" if debug else "false"
+    return set_lab_key(text, "debug", "true" if debug else "false")
+
+
+def set_lab_key(text: str, key: str, value: str) -> str:
+    """Set ``key = value`` (a TOML literal) in the ``[lab]`` table of a lab file's text, keeping the rest as written."""
     head, sep, rest = text.partition("[lab]")
     if not sep:
-        return f"[lab]\ndebug = {value}\n\n" + text
+        return f"[lab]\n{key} = {value}\n\n" + text
     table, *tail = re.split(r"(?m)^(?=\[)", rest, maxsplit=1)
-    if re.search(r"(?m)^debug\s*=", table):
-        table = re.sub(r"(?m)^debug\s*=\s*\S+", f"debug = {value}", table, count=1)
+    if re.search(rf"(?m)^{key}\s*=", table):
+        table = re.sub(rf"(?m)^{key}\s*=\s*\S+", f"{key} = {value}", table, count=1)
     else:
-        table = f"\ndebug = {value}" + table
+        table = f"\n{key} = {value}" + table
     return head + sep + table + "".join(tail)
 
 

@@ -40,7 +40,7 @@ from common.config import DEFAULT_LAB, load_lab
 from common.nodelog import CsfLog, LineSink
 from common.clock import LabClock
 from jabber.flow import Flow, Reply, Settings, Step, edge_config, login
-from lab.stormusers import storm_password, storm_userid
+from common.stormusers import storm_password, storm_userid
 
 _LAB = load_lab(os.environ.get("MRA_LAB", DEFAULT_LAB))
 _CLIENT = _LAB.client(os.environ.get("MRA_CLIENT_ID", _LAB.jabber.client_id))

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from common.config import Lab
 from common.nodelog import CsfLog
 from common.resolver import LabResolver
-from lab.stormusers import storm_password, storm_userid
+from common.stormusers import storm_password, storm_userid
 from load.client import Attempt, LoadUser
 from load.stats import Summary, render_histograms
 

@@ -14,10 +14,10 @@ from common.config import DEFAULT_LAB, load_lab, parse_lab
 from common.nodelog import CsfLog, LineSink
 from common.resolver import LabResolver
 from lab.running import start_lab
-from lab.stormusers import storm_users_toml, with_storm_users
+from common.stormusers import with_storm_users
 from load.client import LoadUser
 from load.stats import histogram, percentile, proc_memory
-from lab.processes import read_pids, set_debug, start_processes, with_free_ports
+from lab.processes import read_pids, set_debug, set_lab_key, start_processes, with_free_ports
 from load.storm import MemoryWatch, Storm, StormPlan, arrivals, render_report
 from load.txncheck import check_lines, check_logs
 
@@ -77,7 +77,7 @@ def test_arrivals_are_reproducible_from_the_seed_and_follow_the_ramp() -> None:
 
 
 def test_storm_users_reach_a_lab_in_another_process_through_a_copy_of_the_lab_file() -> None:
-    text = DEFAULT_LAB.read_text() + storm_users_toml(3, "cluster1")
+    text = set_lab_key(DEFAULT_LAB.read_text(), "storm_users", "3")
     lab = parse_lab(tomllib.loads(text))
     generated = with_storm_users(load_lab(), 3)
     assert lab.users == generated.users

@@ -31,7 +31,7 @@ async def test_the_benchmark_times_every_step_on_the_lab_and_on_the_baseline() -
 @pytest.mark.skipif(importlib.util.find_spec("locust") is None, reason="locust is a bench extra, not installed")
 def test_the_locustfile_defines_the_mra_users() -> None:
     # In a subprocess: importing locust monkey-patches the standard library with gevent.
-    code = ("import locustfile as f; print(sorted(c.__name__ for c in (f.MraLogin, f.MraConnected))); "
+    code = ("import load.locustfile as f; print(sorted(c.__name__ for c in (f.MraLogin, f.MraConnected))); "
             "print(f.MraLogin.abstract, f.MraConnected.abstract)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
