@@ -83,6 +83,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         intrusion_block=e.int("intrusion_block", 600, low=1, high=86400),
         aliases=tuple(_fqdn(a, domain) for a in e.str_list("aliases", [])),
         xmpp=_stream_listener(e, _fqdn(e.str("host", "expe"), domain), "xmpp", 5222),
+        max_in_flight=e.int("max_in_flight", 256, low=1, high=100_000),
     )
     e.done()
 

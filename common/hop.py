@@ -45,6 +45,12 @@ class HopResponse:
         return json.loads(self.body)
 
 
+# Connections a node keeps toward all its peers at most. Beyond it a request waits for a free one rather than opening
+# more: an unbounded pool grew to ~4,800 connections from E to C under overload (issue 18). Expressway-E sheds load
+# long before (edge/overload.py), so in normal running the bound is never reached.
+POOL_LIMIT = 512
+
+
 class HopClient:
     """One per node: a pooled aiohttp session whose connections leave from the node's own address."""
 
@@ -60,7 +66,7 @@ class HopClient:
 
     async def start(self) -> None:
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=0, local_addr=(self._local, 0), force_close=False,
+            connector = aiohttp.TCPConnector(limit=POOL_LIMIT, local_addr=(self._local, 0), force_close=False,
                                              keepalive_timeout=self._keepalive)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
                                                   skip_auto_headers=("User-Agent",), auto_decompress=True)

@@ -42,6 +42,7 @@ class EdgeConfig:
     intrusion_block: int = 600
     aliases: tuple[str, ...] = ()
     xmpp: Listener = Listener("expe", 5222, "xmpp", "127.0.0.1", 0)
+    max_in_flight: int = 256
 
 
 @dataclass(frozen=True)

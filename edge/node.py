@@ -27,6 +27,7 @@ from common.serve import Running, serve
 from common.trafficlog import MODULE, TXN_KEY, traffic_server_middleware
 from common.txn import TxnCounter
 from edge.intrusion import IntrusionProtection, intrusion_middleware
+from edge.overload import Admission, overload_middleware
 from edge.pages import login_form, oauthcb_page
 from common.streamserve import StreamServer
 from edge.xmpp import start_edge_xmpp
@@ -121,10 +122,12 @@ async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
                       clock)
     protection = [intrusion_middleware(IntrusionProtection(config.intrusion_trigger, config.intrusion_window,
                                                            config.intrusion_block), clock, log)]
+    admission = Admission(config.max_in_flight)
     app = web.Application(middlewares=[*(protection if config.intrusion_protection else []),
                                        traffic_server_middleware(log, TxnCounter(config.txn_start),
                                                                  absolute_urls=False, scheme=config.listener.scheme,
                                                                  server=SERVER),
+                                       overload_middleware(admission, log),
                                    fault_middleware(resolver.faults, "expressway-e")])
     app[EDGE_STATE] = state
     app.router.add_get("/OAuthcb", oauthcb)

@@ -88,6 +88,7 @@ class StormStats:
     started: int = 0
     ok: int = 0
     failed: int = 0
+    shed: int = 0
     requests: int = 0
     answered: int = 0
     first_arrival: float = 0.0
@@ -97,7 +98,7 @@ class StormStats:
 
     @property
     def in_flight(self) -> int:
-        return self.started - self.ok - self.failed
+        return self.started - self.ok - self.failed - self.shed
 
     def record_connect(self, attempt: Attempt) -> None:
         for step in attempt.steps:
@@ -115,6 +116,10 @@ class StormStats:
             self.ok += 1
             self.totals.append(attempt.total_ms)
             self.completions.append(self.last_done)
+        elif attempt.steps and attempt.steps[-1].status == 503:
+            # Refused by Expressway-E's overload bound (edge/overload.py): answered at once, come back later.
+            self.shed += 1
+            self.errors[attempt.error_kind] += 1
         else:
             self.failed += 1
             self.errors[attempt.error_kind] += 1
@@ -214,7 +219,7 @@ class Storm:
         s = self.stats
         elapsed = time.perf_counter() - start
         recent = Summary.of(s.totals[-500:])
-        return (f"t={elapsed:6.1f}s started {s.started:>6} ok {s.ok:>6} failed {s.failed:>4} "
+        return (f"t={elapsed:6.1f}s started {s.started:>6} ok {s.ok:>6} shed {s.shed:>4} failed {s.failed:>4} "
                 f"in-flight {s.in_flight:>4} connected {self.connected:>6} "
                 f"login p50 {recent.median:6.1f} ms p99 {recent.p99:7.1f} ms  lab {self.memory.take() / 2**20:5.0f} MiB")
 
@@ -267,7 +272,8 @@ def render_report(storm: Storm, target: str, lost: list[str], client_peak: int) 
     total = Summary.of(s.totals)
     lines = [
         f"storm against {target}: target {plan.rate:g} logins/s, ramp {plan.ramp:g} s, {limit}, seed {plan.seed}",
-        f"session kept: {plan.session}; logins: {s.started} started, {s.ok} ok, {s.failed} failed; arrivals {s.arrival_rate:.1f}/s, "
+        f"session kept: {plan.session}; logins: {s.started} started, {s.ok} ok, {s.shed} shed (503 Retry-After), "
+        f"{s.failed} failed; arrivals {s.arrival_rate:.1f}/s, "
         f"achieved {s.achieved_rate:.1f} logins/s ({s.rate_after(plan.ramp):.1f}/s after the ramp)",
         f"errors by kind: {errors}",
         f"requests: {s.requests} sent, {s.answered} answered by the lab",

@@ -1,0 +1,111 @@
+"""Sustained login rate: the highest rate the lab in processes carries with zero failures and p99 below 1 s.
+
+    .venv/bin/python -m benchmarks.throughput [--rates 50,100,150,200,250] [--seconds 10] [--debug off]
+
+One ``mrasim up --processes`` lab (every node its own process) serves a series of open-model storms
+(:mod:`load.storm`, Poisson arrivals after a 2 s ramp), one per rate, lowest first; the load client runs here, in
+this process. A rate *passes* when every login started in it completed, none was shed (503) or failed, no
+transaction was lost in Expressway-E's log, and the login p99 stayed under 1 s. The report gives, for each rate,
+achieved logins/s, p50/p99, shed, failed and lost, and names the highest passing rate. It stops after the first two
+failing rates: beyond them the lab is overloaded and each further step only costs time.
+
+The figure is this machine's: the client shares the two cores with the lab, so read it beside the CPU cost per login
+in docs/performance.md, never as an absolute promise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.clock import LabClock
+from common.config import DEFAULT_LAB
+from common.nodelog import CsfLog, LineSink
+from common.resolver import LabResolver
+from lab.processes import start_processes, with_free_ports
+from load.stats import Summary
+from load.storm import MemoryWatch, Storm, StormPlan
+from load.txncheck import check_logs
+
+P99_LIMIT_MS = 1000.0
+
+
+@dataclass(frozen=True)
+class Step:
+    rate: float
+    started: int
+    ok: int
+    shed: int
+    failed: int
+    lost: int
+    achieved: float
+    p50: float
+    p99: float
+
+    @property
+    def passed(self) -> bool:
+        return self.ok == self.started and not (self.shed or self.failed or self.lost) and self.p99 < P99_LIMIT_MS
+
+
+async def measure(rates: list[float], seconds: float, debug: bool) -> list[Step]:
+    work = Path(tempfile.mkdtemp(prefix="mrasim-throughput-"))
+    lab_file = work / "lab.toml"
+    lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
+    users = int(max(rates) * seconds * 1.3) + 50
+    steps: list[Step] = []
+    running = await start_processes(lab_file, work / "logs", work / "state", storm_users=users, debug=debug,
+                                    fresh_logs=True)
+    try:
+        sink = LineSink(None)
+        log = CsfLog(LabClock(), sink, debug=False)
+        for rate in rates:
+            plan = StormPlan(rate=rate, ramp=2.0, duration=seconds, seed=int(rate), keepalive=0.0,
+                             timeout=10.0, session="http")
+            storm = Storm(running.lab, LabResolver.from_lab(running.lab), log, plan, MemoryWatch(lambda: 0), users)
+            stats = await storm.run()
+            await asyncio.sleep(0.5)  # let the last answers reach the logs
+            lost = sum(report.lost for report in check_logs(work / "logs"))
+            total = Summary.of(stats.totals)
+            step = Step(rate, stats.started, stats.ok, stats.shed, stats.failed, lost,
+                        stats.rate_after(plan.ramp), total.median, total.p99)
+            steps.append(step)
+            print(render_step(step), flush=True)
+            if sum(not s.passed for s in steps) >= 2:
+                break
+    finally:
+        await running.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    return steps
+
+
+def render_step(step: Step) -> str:
+    verdict = "pass" if step.passed else "FAIL"
+    return (f"{step.rate:7.0f}/s  achieved {step.achieved:6.1f}/s  p50 {step.p50:7.1f} ms  p99 {step.p99:7.1f} ms  "
+            f"ok {step.ok:>5}/{step.started:<5} shed {step.shed:>4} failed {step.failed:>4} lost {step.lost:>3}  "
+            f"{verdict}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__.split("\n\n")[0],
+                                     epilog="example: python -m benchmarks.throughput --rates 50,100,150 --seconds 8")
+    parser.add_argument("--rates", default="50,100,150,200,250", help="logins/s to try, lowest first (%(default)s)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds of arrivals per rate (%(default)s)")
+    parser.add_argument("--debug", choices=("on", "off"), default="off", help="[lab] debug (%(default)s)")
+    args = parser.parse_args(argv)
+    rates = sorted(float(r) for r in args.rates.split(","))
+    print(f"sustained logins on {os.cpu_count()} cores, lab in processes, debug {args.debug}; "
+          f"pass = all ok, p99 < {P99_LIMIT_MS:.0f} ms, nothing shed, failed or lost", flush=True)
+    steps = asyncio.run(measure(rates, args.seconds, args.debug == "on"))
+    passed = [s.rate for s in steps if s.passed]
+    print(f"highest sustained rate: {max(passed):.0f} logins/s" if passed else "no rate passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
