@@ -44,7 +44,7 @@ async def test_a_small_storm_logs_everyone_in_and_loses_no_transaction(tmp_path:
     assert (edge.received, edge.answered, edge.unanswered) == (50 * LOGIN_REQUESTS, 50 * LOGIN_REQUESTS, ())
     assert (core.received, core.answered, core.unanswered) == (50 * RELAYED_REQUESTS, 50 * RELAYED_REQUESTS, ())
     report = render_report(storm, "the embedded lab", [edge.render(), core.render()], 0)
-    assert "50 ok, 0 failed" in report and "none lost" in report
+    assert "50 ok, 0 shed (503 Retry-After), 0 failed" in report and "none lost" in report
 
 
 @pytest.mark.parametrize("session", ["xmpp", "http"])
