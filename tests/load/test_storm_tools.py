@@ -45,6 +45,6 @@ def test_mrasim_storm_runs_from_the_command_line_and_reports(tmp_path: Path, cap
                  "--debug", "on", "--logs", str(tmp_path), "--quiet"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "6 started, 6 ok, 0 failed" in out and "errors by kind: none" in out
+    assert "6 started, 6 ok, 0 shed (503 Retry-After), 0 failed" in out and "errors by kind: none" in out
     assert "expressway-e: 48 Txn-ids received, 48 answered, none lost" in out
     assert "full login: n=6" in out and "memory: lab" in out
