@@ -174,11 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lab", type=Path, help="lab description (default: the default lab)")
     parser.add_argument("--debug", choices=("on", "off"), help="override [lab] debug")
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile of the lab logins (.txt or .html)")
+    parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                        help="event loop for lab and client alike (%(default)s; uvloop: pip install uvloop)")
     args = parser.parse_args(argv)
     lab = (load_lab(args.lab) if args.lab else load_lab()).with_ephemeral_ports()
     if args.debug is not None:
         lab = dataclasses.replace(lab, debug=args.debug == "on")
     started = time.perf_counter()
+    if args.loop == "uvloop":
+        import uvloop
+        uvloop.install()
     ours, base, report = asyncio.run(run(lab, args.logins, args.profile))
     print(render(lab, args.logins, ours, base))
     if report:
