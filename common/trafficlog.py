@@ -99,7 +99,7 @@ def traffic_server_middleware(
                       block_tag="HTTPMSG", block=response_message(response))
             body = getattr(response, "body", None)
             if isinstance(body, bytes) and body:
-                text = conceal_body(body.decode("utf-8", "replace"), response.content_type)
+                text = conceal_body(body.decode("utf-8", "replace"), response.content_type, response=True)
                 log.write(TRAFFIC_SERVER, "DEBUG", {"Detail": "Sending response", "Response-code": response.status,
                                                     **dst}, module=MODULE, block_tag="MSGBODY", block=text)
         return response

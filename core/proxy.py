@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from common.conceal import conceal_params
 from common.domain import ProxyDescriptor
 from common.hop import HopError
 from common.logformats.expressway import TRAFFIC_SERVER
@@ -69,7 +70,7 @@ async def relay(request: web.Request, state: CoreState, target: ProxyDescriptor,
     headers = {"Authorization": principal.authorization, "Accept": request.headers.get("Accept", "*/*")}
     body = await request.read() if request.body_exists else None
     state.log.write(TRAFFIC_SERVER, "INFO", {"Detail": "Sending Request", "Txn-id": txn_id,
-                                             "Msg": f"{request.method} {url} HTTP/1.1"}, module=MODULE)
+                                             "Msg": f"{request.method} {conceal_params(url)} HTTP/1.1"}, module=MODULE)
     try:
         response = await state.upstream.hop.request(request.method, url, headers=headers, data=body)
     except HopError as exc:
