@@ -21,6 +21,7 @@ from aiohttp import web
 from common.conceal import conceal_body, conceal_header, conceal_location, conceal_params
 from common.logformats.expressway import TRAFFIC_SERVER, HttpMessage
 from common.nodelog import ExpresswayLog
+from common.oauthparams import ParamError, parse_query
 from common.txn import TxnCounter
 
 MODULE = "network.http.trafficserver"
@@ -79,7 +80,15 @@ def traffic_server_middleware(
                                                 "Src-port": src_port},
                       module=MODULE, block_tag="HTTPMSG", block=request_message(request, url, body))
         try:
+            query = request.raw_path.partition("?")[2]
+            if query:
+                parse_query(query)  # undecodable parameters are the client's error, whatever the path (issue 13)
             response = await handler(request)
+        except ParamError as exc:
+            log.write(TRAFFIC_SERVER, "INFO", {"Detail": "Request refused", "Txn-id": txn_id,
+                                               "Reason": exc.description}, module=MODULE)
+            response = web.json_response({"error": exc.error, "error_description": exc.description},
+                                         status=exc.status)
         except web.HTTPException as exc:
             kept = {k: v for k, v in exc.headers.items() if k.lower() != "content-length"}
             response = web.Response(status=exc.status, reason=exc.reason, body=exc.body, headers=kept)
