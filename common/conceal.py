@@ -163,7 +163,7 @@ def conceal_body(body: str, content_type: str = "", *, response: bool = False) -
         return _conceal_html(body) if "html" in kind or lowered in ("<!doc", "<html") else _conceal_xml(body)
     if "x-www-form-urlencoded" in kind or _FORM.fullmatch(stripped):
         return _conceal_pairs(body)
-    if response and _PLAIN.fullmatch(stripped):
+    if response and _PLAIN.fullmatch(stripped) and not _unsafe_value(stripped):
         return body
     return CONCEALED
 
