@@ -21,8 +21,8 @@ import pytest_asyncio
 
 from common.config import load_lab
 from common.domain import ProxyDescriptor, encode_segment
-from scenarios.lab import RunningLab, start_lab
-from scenarios.xmpprun import run_sign_in
+from lab.running import RunningLab, start_lab
+from lab.xmpprun import run_sign_in
 
 CLIENT_ID = "C1b4b988f3efa1c3fc97d0d0a36f6b97f244b4fafe55e8d9d78774e305bae9ab1"
 OAUTH = [("response_type", "code"), ("realm", "local"), ("client_id", CLIENT_ID),
