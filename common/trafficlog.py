@@ -14,13 +14,18 @@ sent and the address of the Expressway-E the request came through (``Last-via-ad
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http import HttpVersion10, HttpVersion11
+from aiohttp.http_exceptions import HttpProcessingError
 
 from common.conceal import conceal_body, conceal_header, conceal_location, conceal_params
 from common.logformats.expressway import TRAFFIC_SERVER, HttpMessage
 from common.nodelog import ExpresswayLog
+from common.oauthparams import ParamError, parse_query
 from common.txn import TxnCounter
 
 MODULE = "network.http.trafficserver"
@@ -49,6 +54,13 @@ def response_message(response: web.StreamResponse) -> str:
     return HttpMessage(f"HTTP/1.1 {response.status} {response.reason}", headers).render()
 
 
+def _answer_as_http11(request: web.Request) -> None:
+    """aiohttp writes the status line in the request's version (``reify``-cached); an HTTP/0.9 request line gets an
+    HTTP/1.1 answer, as RFC 9110 section 2.5 has a server send its own version."""
+    with contextlib.suppress(AttributeError, TypeError):
+        request._cache["version"] = HttpVersion11  # noqa: SLF001 - no public way to set the answer's version
+
+
 def traffic_server_middleware(
     log: ExpresswayLog, txn: TxnCounter, *, absolute_urls: bool, scheme: str, server: str
 ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
@@ -56,6 +68,54 @@ def traffic_server_middleware(
 
     Every answer names the product in ``Server`` (``CE_E``, ``CE_C ECS``) unless the handler named it already.
     """
+
+    def refused(txn_id: int, status: int, error: str, description: str) -> web.Response:
+        log.write(TRAFFIC_SERVER, "INFO", {"Detail": "Request refused", "Txn-id": txn_id, "Reason": description},
+                  module=MODULE)
+        return web.json_response({"error": error, "error_description": description}, status=status)
+
+    async def _answer(request: web.Request, handler: Handler, txn_id: int, src_ip: str, src_port: int,
+                      url: str) -> web.StreamResponse:
+        """The handler's answer, or the refusal that replaces it; every path here returns a response to log."""
+        try:
+            body = await request.read() if log.debug_enabled and request.body_exists else b""
+        except web.HTTPException as exc:  # 413: over client_max_size; the body is not read again
+            body, early = b"", exc
+        except HttpProcessingError as exc:  # the body ended early: the client went away
+            raise ConnectionResetError(f"request body incomplete: {exc.message}") from None
+        else:
+            early = None
+        if log.debug_enabled:
+            log.write(TRAFFIC_SERVER, "DEBUG", {"Detail": "Receive Request", "Txn-id": txn_id, "Src-ip": src_ip,
+                                                "Src-port": src_port},
+                      module=MODULE, block_tag="HTTPMSG", block=request_message(request, url, body))
+        try:
+            if early is not None:
+                raise early
+            if request.version < HttpVersion10:
+                # RFC 9112 section 3: a request line without an HTTP version is not HTTP/1.x. aiohttp reads it as
+                # HTTP/0.9; we answer 400 on an HTTP/1.1 status line and close.
+                _answer_as_http11(request)
+                response = refused(txn_id, 400, "invalid_request", "request line without an HTTP version")
+                response.force_close()
+                return response
+            query = request.raw_path.partition("?")[2]
+            if query:
+                parse_query(query)  # undecodable parameters are the client's error, whatever the path (issue 13)
+            return await handler(request)
+        except ParamError as exc:
+            return refused(txn_id, exc.status, exc.error, exc.description)
+        except web.HTTPException as exc:
+            kept = {k: v for k, v in exc.headers.items() if k.lower() != "content-length"}
+            return web.Response(status=exc.status, reason=exc.reason, body=exc.body, headers=kept)
+        except (ConnectionError, asyncio.CancelledError):
+            raise
+        except HttpProcessingError as exc:
+            raise ConnectionResetError(f"request body incomplete: {exc.message}") from None
+        except Exception as exc:  # noqa: BLE001 - the edge answers and keeps serving whatever a handler did
+            log.write(TRAFFIC_SERVER, "ERROR", {"Detail": "Internal error", "Txn-id": txn_id,
+                                                "Reason": f"{type(exc).__name__}: {exc}"}, module=MODULE)
+            return web.Response(status=500, text="Internal Server Error")
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -73,20 +133,14 @@ def traffic_server_middleware(
             where.append(("Last-via-addr", src_ip))
         where.append(("Msg", f"{request.method} {url} {version}"))
         log.write(TRAFFIC_SERVER, "INFO", where, module=MODULE)
-        if log.debug_enabled:
-            body = await request.read() if request.body_exists else b""
-            log.write(TRAFFIC_SERVER, "DEBUG", {"Detail": "Receive Request", "Txn-id": txn_id, "Src-ip": src_ip,
-                                                "Src-port": src_port},
-                      module=MODULE, block_tag="HTTPMSG", block=request_message(request, url, body))
         try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            kept = {k: v for k, v in exc.headers.items() if k.lower() != "content-length"}
-            response = web.Response(status=exc.status, reason=exc.reason, body=exc.body, headers=kept)
-        except Exception as exc:  # noqa: BLE001 - the edge answers and keeps serving whatever a handler did
-            log.write(TRAFFIC_SERVER, "ERROR", {"Detail": "Internal error", "Txn-id": txn_id,
-                                                "Reason": f"{type(exc).__name__}: {exc}"}, module=MODULE)
-            response = web.Response(status=500, text="Internal Server Error")
+            response = await _answer(request, handler, txn_id, src_ip, src_port, url)
+        except (ConnectionError, asyncio.CancelledError) as exc:
+            # The client left before its answer (or the node is stopping): the transaction still gets its end line.
+            log.write(TRAFFIC_SERVER, "INFO", {"Detail": "Client aborted", "Txn-id": txn_id, "Src-ip": src_ip,
+                                               "Src-port": src_port,
+                                               "Reason": str(exc) or type(exc).__name__}, module=MODULE)
+            raise
         response.headers.setdefault("Server", server)
         if response.status < 400 and not log.debug_enabled:
             return response
@@ -99,7 +153,7 @@ def traffic_server_middleware(
                       block_tag="HTTPMSG", block=response_message(response))
             body = getattr(response, "body", None)
             if isinstance(body, bytes) and body:
-                text = conceal_body(body.decode("utf-8", "replace"), response.content_type)
+                text = conceal_body(body.decode("utf-8", "replace"), response.content_type, response=True)
                 log.write(TRAFFIC_SERVER, "DEBUG", {"Detail": "Sending response", "Response-code": response.status,
                                                     **dst}, module=MODULE, block_tag="MSGBODY", block=text)
         return response

@@ -16,6 +16,7 @@ from aiohttp import web
 from common import traversal
 from common.clock import LabClock
 from common.config import Lab
+from common.tomltable import ConfigError
 from common.domain import ProxyDescriptor, SegmentError, mra_target
 from common.faults import fault_middleware
 from common.hop import HopClient
@@ -27,6 +28,7 @@ from common.streamserve import StreamServer, serve_stream
 from common.trafficlog import MODULE, TXN_KEY, traffic_server_middleware
 from common.txn import TxnCounter
 from core.access import SERVER
+from core.allowlist import RuleError, rules_for
 from core.admin import xcommand
 from core.credentialmanager import AuthzKeyStore, validator_app
 from core.oauth import access_token, localauthentication
@@ -113,6 +115,10 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     """Start C; ``state_dir`` holds its configuration database (xConfiguration changes survive a restart)."""
     xconfig = XConfigStore(state_dir / FILE if state_dir is not None else None)
     config = xconfig.apply(lab.core)
+    try:
+        rules_for(lab, config)
+    except RuleError as exc:
+        raise ConfigError(f"{lab.source}: expressway_c.http_allow_list: {exc}") from None
     log = ExpresswayLog(config.system_name, clock, sink, lab.utc_offset, config.pid, debug=lab.debug)
     hop = HopClient(resolver, config.listener.address, name="expressway-c")
     await hop.start()

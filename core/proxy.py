@@ -1,48 +1,38 @@
 """Proxied internal HTTP through the edge, and Expressway-C's HTTP allow list.
 
 Jabber reaches internal servers (UDS, TFTP, Unity) as ``/<b64("<domain>/<scheme>/<host>/<port>")>/<path>`` on the
-edge (mra-facts section 2). Expressway-C authorizes the request, then lets it through only when ``host:port`` is on its
-HTTP allow list, which it fills automatically with the discovered CUCM and IM&P nodes (UDS 8443, TFTP 6970) and any
-manual entries. Anything else is answered ``403 Forbidden``.
+edge (mra-facts section 2). Expressway-C lets it through only when a rule of its HTTP allow list matches host, port,
+path and method (:mod:`core.allowlist`: automatic rules for the discovered CUCM, IM&P and Unity servers cover only
+the paths MRA clients use; manual rules add more), then authorizes the user. Anything else is answered
+``403 Forbidden``.
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from aiohttp import web
 
+from common.conceal import conceal_params
 from common.domain import ProxyDescriptor
 from common.hop import HopError
 from common.logformats.expressway import TRAFFIC_SERVER
 from common.trafficlog import MODULE, TXN_KEY
 from core.access import SERVER, authorize, bad_gateway
+from core.allowlist import Rule, Verdict, check, normal_path, rules_for
 from core.state import CoreState
 
-AUTO_PORTS = (8443, 6970)
 PASSED_RESPONSE_HEADERS = ("Content-Type", "Cache-Control", "Expires", "ETag", "Last-Modified")
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
-def allow_list(state: CoreState) -> frozenset[tuple[str, int]]:
-    """Automatic entries for every discovered node (unless automatic rules are off), plus the configured ones
-    (``host`` or ``host:port``)."""
-    entries: set[tuple[str, int]] = set()
-    for cluster in state.lab.clusters if state.config.http_allow_list_auto else ():
-        for host in (*(node.host for node in cluster.nodes), *cluster.imp_hosts):
-            entries.update((host, port) for port in AUTO_PORTS)
-        entries.update((node.host, node.port) for node in cluster.nodes)
-    if state.lab.unity is not None and state.config.http_allow_list_auto:
-        unity = state.lab.unity.listener
-        entries.update({(unity.host, unity.port), (unity.host, 443)})
-    for item in state.config.http_allow_list:
-        host, _, port = item.lower().partition(":")
-        if port.isdigit():
-            entries.add((host, int(port)))
-        else:
-            entries.update((host, p) for p in AUTO_PORTS)
-    return frozenset(entries)
+def allow_list(state: CoreState) -> tuple[Rule, ...]:
+    """The rules in force: automatic ones for the discovered servers (unless turned off), then the manual ones."""
+    return rules_for(state.lab, state.config)
 
 
-def allowed(state: CoreState, target: ProxyDescriptor) -> bool:
-    return (target.host, target.port) in allow_list(state)
+def allowed(state: CoreState, target: ProxyDescriptor, path: str = "/", method: str = "GET") -> bool:
+    return check(allow_list(state), target.host, target.port, path, method).allowed
 
 
 def internal_origin(state: CoreState, target: ProxyDescriptor) -> str:
@@ -57,19 +47,32 @@ def internal_origin(state: CoreState, target: ProxyDescriptor) -> str:
 
 
 async def relay(request: web.Request, state: CoreState, target: ProxyDescriptor, tail: str) -> web.Response:
+    """Check the allow list on the path as the internal server will read it, then authorize and forward.
+
+    The path goes out re-encoded from its decoded form, so what was checked is what is asked for; the query string
+    goes as it came (already checked as UTF-8 by the traffic_server middleware).
+    """
     txn_id = request.get(TXN_KEY, "")
-    url = f"{internal_origin(state, target)}/{tail}" + (f"?{request.query_string}" if request.query_string else "")
-    if not allowed(state, target):
+    path = f"/{tail}"
+    raw_path = request.raw_path.partition("?")[0]
+    raw_query = request.raw_path.partition("?")[2]
+    url = f"{internal_origin(state, target)}{quote(path, safe=_PATH_SAFE)}" + (f"?{raw_query}" if raw_query else "")
+    if not normal_path(raw_path, path):
+        verdict = Verdict(False, "path not in normal form")
+    else:
+        verdict = check(allow_list(state), target.host, target.port, path, request.method)
+    if not verdict.allowed:
         state.log.write(TRAFFIC_SERVER, "INFO", {"Detail": "HTTP allow list check failed", "Txn-id": txn_id,
-                                                 "Url": url.split("?", 1)[0]}, module=MODULE)
-        return web.Response(status=403, text="Forbidden: host not on the HTTP allow list\n", headers={"Server": SERVER})
+                                                 "Url": conceal_params(url.split("?", 1)[0]),
+                                                 "Method": request.method, "Reason": verdict.reason}, module=MODULE)
+        return web.Response(status=403, text=f"Forbidden: {verdict.reason}\n", headers={"Server": SERVER})
     principal = await authorize(request, state)
     if isinstance(principal, web.Response):
         return principal
     headers = {"Authorization": principal.authorization, "Accept": request.headers.get("Accept", "*/*")}
     body = await request.read() if request.body_exists else None
     state.log.write(TRAFFIC_SERVER, "INFO", {"Detail": "Sending Request", "Txn-id": txn_id,
-                                             "Msg": f"{request.method} {url} HTTP/1.1"}, module=MODULE)
+                                             "Msg": f"{request.method} {conceal_params(url)} HTTP/1.1"}, module=MODULE)
     try:
         response = await state.upstream.hop.request(request.method, url, headers=headers, data=body)
     except HopError as exc:

@@ -77,5 +77,5 @@ class Upstream:
     def _response_block(response: HopResponse) -> str:
         shown = [(k, conceal_header(k, v)) for k, v in response.headers.items()
                  if k.lower() not in ("content-length", "date", "server")]
-        body = conceal_body(response.text(), response.headers.get("Content-Type", ""))
+        body = conceal_body(response.text(), response.headers.get("Content-Type", ""), response=True)
         return HttpMessage(f"HTTP/1.1 {response.status} {response.reason}", shown, body).render(list_values=True)

@@ -24,6 +24,7 @@ from aiohttp import web
 from common.config import CoreConfig
 from common.logformats.expressway import EDGECONFIG_EVENT
 from core.admin import admin_refusal
+from core.proxy import allow_list
 from core.state import CORE_STATE, CoreState
 
 SETTINGS = {"oauthlocal": ("OAuthLocal", "oauth_local"), "legacycred": ("LegacyCred", "legacy_cred")}
@@ -65,6 +66,21 @@ def render(config: CoreConfig) -> str:
     return "\n".join(lines)
 
 
+_ALLOW_LIST = re.compile(r"^(?:xconfiguration\s+)?httpallowlist\s*$", re.I)
+
+
+def render_allow_list(state: CoreState) -> str:
+    """``mrasim xconfiguration HTTPAllowList``: the rules in force, automatic then manual (format modelled)."""
+    rules = allow_list(state)
+    auto = "On" if state.config.http_allow_list_auto else "Off"
+    lines = [f"*c xConfiguration HTTPAllowList AutomaticInboundRules: {auto}"]
+    counters = {"automatic": 0, "manual": 0}
+    for rule in rules:
+        counters[rule.source] += 1
+        lines.append(rule.render(counters[rule.source]))
+    return "\n".join(lines)
+
+
 def parse_command(text: str) -> tuple[str, bool] | None | str:
     """``"CollaborationEdge OAuthLocal: Off"`` → ``("oauth_local", False)``; a bare read → None; else an error text."""
     match = _COMMAND.match(text.strip())
@@ -93,6 +109,8 @@ async def xconfiguration(request: web.Request) -> web.Response:
         text = str(json.loads(await request.read() or b"{}").get("command", ""))
     except (ValueError, AttributeError):
         return web.json_response({"error": 'expected {"command": "CollaborationEdge OAuthLocal: On"}'}, status=400)
+    if _ALLOW_LIST.match(text.strip()):
+        return web.json_response({"output": render_allow_list(state) + "\n** end", "ok": True, "stale": []})
     parsed = parse_command(text)
     if isinstance(parsed, str):
         return web.json_response({"error": parsed}, status=400)

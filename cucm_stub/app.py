@@ -17,7 +17,6 @@ import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl
 
 from aiohttp import web
 
@@ -26,10 +25,12 @@ from common.clock import LabClock
 from common.config import ClusterConfig, Lab, Listener
 from common.faults import FaultEngine, fault_middleware
 from common.nodelog import LineSink, Log4jLog
+from common.oauthparams import ParamError, parse_query
 from common.serve import Running, serve
 from common.tokens import AuthzKeys
 from cucm_stub.database import ClusterDatabase, SqliteRefreshTokenStore
 from common.directory import Directory
+from cucm_stub.errors import InvalidRequest
 from cucm_stub.platform import ClusterKeys, load_or_generate, run_command
 from cucm_stub.ssosp import SsospServer
 from cucm_stub.uds import UdsService
@@ -197,7 +198,12 @@ def _tomcat_threads(port: int) -> Iterator[str]:
 def _adapt(decide: Decide, log: Log4jLog, threads: Iterator[str]) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         thread = next(threads)
-        reply = decide(await _neutral(request))
+        try:
+            neutral = await _neutral(request)
+        except ParamError as exc:
+            reply = Reply.refused(InvalidRequest(exc.description), "servlet.RequestDecoder")
+        else:
+            reply = decide(neutral)
         for event in reply.events:
             log.write(event.level, thread, event.category, event.message)
         return web.Response(status=reply.status, headers=dict(reply.headers), body=reply.body)
@@ -211,13 +217,12 @@ async def _neutral(request: web.Request) -> Request:
         headers.setdefault(name.lower(), value)
     form: tuple[tuple[str, str], ...] = ()
     if request.content_type == FORM and request.body_exists:
-        text = (await request.read()).decode("utf-8", "replace")
-        form = tuple(parse_qsl(text, keep_blank_values=True))
+        form = tuple(parse_query(await request.read()))
     return Request(
         method=request.method,
         path=request.path,
         headers=headers,
-        query=tuple(request.query.items()),
+        query=tuple(parse_query(request.raw_path.partition("?")[2])),
         form=form,
         content_type=request.content_type if "Content-Type" in request.headers else "",
         params=dict(request.match_info),

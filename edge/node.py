@@ -21,7 +21,7 @@ from common.faults import fault_middleware
 from common.hop import HopClient
 from common.logformats.expressway import TRAFFIC_SERVER
 from common.nodelog import ExpresswayLog, LineSink
-from common.oauthparams import AuthorizeRequest, ParamError
+from common.oauthparams import AuthorizeRequest, ParamError, parse_query
 from common.resolver import LabResolver
 from common.serve import Running, serve
 from common.trafficlog import MODULE, TXN_KEY, traffic_server_middleware
@@ -67,7 +67,7 @@ async def edge_request(request: web.Request) -> web.StreamResponse:
         return refuse(state, request, 403, f"Forbidden: {exc}")
     if not isinstance(target, ProxyDescriptor) and tail == "authorize" and request.method == "GET":
         try:
-            authorize = AuthorizeRequest.from_pairs(request.query.items())
+            authorize = AuthorizeRequest.from_pairs(parse_query(request.raw_path.partition("?")[2]))
         except ParamError as exc:
             return web.json_response({"error": exc.error, "error_description": exc.description}, status=exc.status,
                                      headers={"Server": SERVER})

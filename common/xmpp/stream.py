@@ -7,7 +7,10 @@ a :class:`StreamError` that renders its own wire form (``<stream:error>`` plus t
 shell only writes ``error.wire()`` and closes:
 
 * bytes that are not well-formed XML → ``not-well-formed`` (§4.9.3.13);
-* comments, processing instructions or a DTD → ``restricted-xml`` (§11.1, §4.9.3.18);
+* comments, processing instructions, a DTD, or an entity reference other than the five predefined ones and
+  character references → ``restricted-xml`` (§11.1, §4.9.3.18) — libxml2 stops producing events after an undefined
+  entity without raising, which left a stream open and silent (issue 13 item 3), so references are checked here;
+* an element whose prefix is bound to no namespace → ``bad-namespace-prefix`` (§4.9.3.2);
 * a first element that is not ``stream`` in ``http://etherx.jabber.org/streams`` → ``invalid-namespace`` (§4.9.3.10);
 * a stanza larger than the reader's limit → ``policy-violation`` (§4.9.3.14, §13.12 item 4);
 * anything after ``</stream:stream>`` → ``not-well-formed``.
@@ -29,6 +32,9 @@ MAX_STANZA = 65536
 _SLICE = 4096
 _STREAM_TAG = qname(STREAMS, "stream")
 _BAD_TAG_OPEN = re.compile(rb"<(?=[^A-Za-z_:/?!\x80-\xff])")
+_BAD_REFERENCE = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});)")
+_CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.S)
+_LONGEST_REFERENCE = 11  # "&#x10FFFF;" and one more: a shorter "&…" at the end of a read may still be completed
 
 
 class StreamError(Exception):
@@ -89,6 +95,7 @@ class StreamReader:
     _depth: int = field(init=False, default=0)
     _pending: int = field(init=False, default=0)
     _closed: bool = field(init=False, default=False)
+    _held: bytes = field(init=False, default=b"")
     opened: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
@@ -100,9 +107,12 @@ class StreamReader:
                                            no_network=True, load_dtd=False, huge_tree=False)
         self._depth = self._pending = 0
         self._closed = self.opened = False
+        self._held = b""
 
     def feed(self, data: bytes) -> list[Event]:
         events: list[Event] = []
+        if self._held or b"&" in data:
+            data = self._check_references(self._held + data)
         for start in range(0, len(data), _SLICE):
             piece = data[start:start + _SLICE]
             if self._closed:
@@ -125,6 +135,23 @@ class StreamReader:
                 self._pending = 0
         return events
 
+    def _check_references(self, data: bytes) -> bytes:
+        """``data`` less an unfinished reference at its end (kept for the next read); an undefined entity,
+        or an ``&`` that starts no reference, is a stream error."""
+        amp = data.rfind(b"&")
+        self._held = b""
+        if amp >= 0 and b";" not in data[amp:] and len(data) - amp < _LONGEST_REFERENCE:
+            data, self._held = data[:amp], data[amp:]
+            if len(self._held) > 1 and not re.fullmatch(rb"&(?:[a-z]{1,4}|#[0-9]{0,7}|#x[0-9A-Fa-f]{0,6})",
+                                                        self._held):
+                raise StreamError("restricted-xml", "entity references other than the predefined ones are not "
+                                                    "allowed in XMPP (RFC 6120 11.1)")
+        checked = _CDATA.sub(b"", data) if b"<![CDATA[" in data else data
+        if _BAD_REFERENCE.search(checked) is not None:
+            raise StreamError("restricted-xml", "entity references other than the predefined ones are not allowed "
+                                                "in XMPP (RFC 6120 11.1)")
+        return data
+
     def _drain(self) -> list[Event]:
         events: list[Event] = []
         for kind, node in self._parser.read_events():
@@ -132,6 +159,8 @@ class StreamReader:
                 raise StreamError("restricted-xml", "comments and processing instructions are not allowed")
             if kind == "start":
                 self._depth += 1
+                if node.tag[:1] != "{" and ":" in node.tag:
+                    raise StreamError("bad-namespace-prefix", f"prefix of <{node.tag}> is bound to no namespace")
                 if self._depth == 1:
                     if node.tag != _STREAM_TAG:
                         raise StreamError("invalid-namespace", f"expected <stream:stream>, got <{node.tag}>")

@@ -53,16 +53,18 @@ def test_params_in_a_url_are_concealed_as_seed() -> None:
     assert conceal_params(url) == "https://av-cucm.lab.com:8443/cucm-uds/clusterUser?username=<CONCEALED>"
 
 
-def test_param_key_must_match_whole_name() -> None:
-    assert conceal_params("passcode=1234&barcode=5&code=9") == "passcode=1234&barcode=5&code=<CONCEALED>"
+def test_only_names_on_the_allow_list_are_shown_whole_name_and_case() -> None:
+    assert conceal_params("passcode=1234&barcode=5&code=9&state=7&State=8&state_x=9") == (
+        "passcode=<CONCEALED>&barcode=<CONCEALED>&code=<CONCEALED>&state=7&State=<CONCEALED>&state_x=<CONCEALED>")
 
 
 def test_empty_secret_param_stays_empty() -> None:
     assert conceal_params("code=&state=1") == "code=&state=1"
 
 
-def test_conceal_params_with_explicit_keys() -> None:
-    assert conceal_params("code=a&password=b", ("code",)) == "code=<CONCEALED>&password=b"
+def test_unlisted_query_parameter_holding_a_token_is_concealed() -> None:
+    url = f"https:///seg/get_edge_config?bearer={ACCESS}&service_name=_cisco-uds"
+    assert conceal_params(url) == "https:///seg/get_edge_config?bearer=<CONCEALED>&service_name=_cisco-uds"
 
 
 def test_conceal_location_drops_the_whole_fragment() -> None:
@@ -137,7 +139,91 @@ def test_json_looking_text_that_does_not_parse_is_param_concealed() -> None:
     ("", "application/json"),
     ('<?xml version="1.0"?><SSOResult version="1.0"/>', "application/xml"),
     ("[1, 2, 3]", "application/json"),
-    ("password=in-plain-text", "text/plain"),
 ])
 def test_other_bodies_are_left_alone(body: str, content_type: str) -> None:
     assert conceal_body(body, content_type) == body
+
+
+# Issue 13: concealment by allow list — a value is shown only when its name is known to be safe.
+
+BOUNDARY = "----mrasimBoundary7MA4YWxkTrZu0gW"
+
+
+def multipart(*fields: tuple[str, str]) -> str:
+    parts = [f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n' for n, v in fields]
+    return "".join(parts) + f"--{BOUNDARY}--\r\n"
+
+
+def test_multipart_login_form_conceals_the_password_and_keeps_safe_fields() -> None:
+    body = multipart(("username", "aokanlawon"), ("password", "Cisco!123"), ("state", "1771145038"))
+    out = conceal_body(body, f"multipart/form-data; boundary={BOUNDARY}")
+    assert "Cisco!123" not in out and "aokanlawon" not in out
+    assert 'name="state"\r\n\r\n1771145038' in out and out.count(CONCEALED) == 2
+
+
+def test_multipart_without_a_content_type_is_still_read_as_multipart() -> None:
+    out = conceal_body(multipart(("password", "Cisco!123")), "")
+    assert "Cisco!123" not in out
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "", "application/octet-stream", "text/html",
+                                          "application/xml", "image/png"])
+def test_a_form_under_any_content_type_is_concealed(content_type: str) -> None:
+    out = conceal_body("username=aokanlawon&password=Cisco!123&state=1", content_type)
+    assert "Cisco!123" not in out and "aokanlawon" not in out and "state=1" in out
+
+
+@pytest.mark.parametrize("body", ["Cisco!123", "hunter2 is my password", "\x00\x01binary"])
+def test_an_unreadable_request_body_is_concealed_whole(body: str) -> None:
+    assert conceal_body(body, "text/plain") == CONCEALED
+
+
+def test_a_short_plain_response_line_is_kept() -> None:
+    text = "Unauthorized: no credentials\n"
+    assert conceal_body(text, "text/plain", response=True) == text
+
+
+@pytest.mark.parametrize(("name", "value"), [("X-Api-Key", "k3y"), ("X-Token", ACCESS), ("Bearer", ACCESS),
+                                             ("X-Whatever", "x")])
+def test_unlisted_headers_are_concealed(name: str, value: str) -> None:
+    assert conceal_header(name, value) == CONCEALED
+
+
+def test_a_token_in_a_safe_header_or_safe_parameter_is_still_concealed() -> None:
+    assert conceal_header("User-Agent", f"Jabber {ACCESS}") == CONCEALED
+    assert ACCESS not in conceal_params(f"/x?state={ACCESS}")
+    assert ACCESS not in conceal_params(f"/seg/{ACCESS}/get_edge_config")
+
+
+@pytest.mark.parametrize("url", [
+    "/x?a1=s3cr3t", "/x?%70assword=s3cr3t", "/x?pass-word=s3cr3t", "/x?s3cr3t", "/x?state=1;password=s3cr3t",
+    "/x#password=s3cr3t", "GET //h:8443/x?a.b=s3cr3t HTTP/1.1",
+])
+def test_any_unlisted_parameter_shape_is_concealed(url: str) -> None:
+    assert "s3cr3t" not in conceal_params(url)
+
+
+def test_json_members_off_the_list_are_concealed_at_any_depth() -> None:
+    body = json.dumps({"error": "invalid_grant", "nested": {"secret": "s3cr3t", "n": [1, "s3cr3t"]},
+                       "private_key": "s3cr3t", "expires_in": 299})
+    out = json.loads(conceal_body(body, "application/json"))
+    assert "s3cr3t" not in json.dumps(out)
+    assert out["error"] == "invalid_grant" and out["expires_in"] == 299
+
+
+@pytest.mark.parametrize("body", [
+    "<login><password>s3cr3t</password></login>",
+    "<login><pin>s3cr3t</pin></login>",
+    "<login secret='s3cr3t'/>",
+    "<login><username>a</username><![CDATA[s3cr3t]]></login>",
+    "<login><!-- s3cr3t --></login>",
+    "<login>s3cr3t<name>x</name></login>",
+    "<name>x</name>s3cr3t",
+])
+def test_xml_text_and_attributes_off_the_list_are_concealed(body: str) -> None:
+    assert "s3cr3t" not in conceal_body(body, "text/xml")
+
+
+def test_known_xml_is_shown_as_it_is() -> None:
+    body = '<clusterUser version="1.0"><result found="true"/><homeCluster serversUri="x">cucm</homeCluster></clusterUser>'
+    assert conceal_body(body, "application/xml") == body

@@ -295,7 +295,14 @@ def test_parse_form_keeps_blanks_and_accepts_bytes() -> None:
     expected = [("code", "abc"), ("client_id", CLIENT_ID), ("grant_type", "authorization_code"), ("empty", "")]
     assert parse_form(body) == expected
     assert parse_form(body.encode()) == expected
-    assert parse_form(b"a=%FF") == [("a", "\ufffd")]
+
+
+
+@pytest.mark.parametrize("body", [b"a=%FF", b"a=\xff", b"a=%00", b"a=x%01y", b"%00=1", b"a=%ED%A0%80", b"a=%EF%BF%BE"])
+def test_parse_form_refuses_what_is_not_utf8_or_not_xml_text(body: bytes) -> None:
+    with pytest.raises(ParamError) as caught:
+        parse_form(body)
+    assert caught.value.status == 400 and caught.value.error == "invalid_request"
 
 
 def test_authorize_request_from_seed_parameters_round_trips() -> None:

@@ -22,6 +22,7 @@ from common.tokens import AuthzKeys, KeyRing, access_claims, issue_access_token
 from core.credentialmanager import inspect
 from core.node import CoreNode, start_core
 from core.provisioning import build_edge_config
+from core.allowlist import RuleError, normal_path, parse_rule
 from core.proxy import allowed
 from cucm_stub.app import CucmNode, start_cucm
 
@@ -120,10 +121,59 @@ def test_allow_list_has_discovered_nodes_and_manual_entries(lab: Lab) -> None:
     state = State()
     state.lab = lab  # type: ignore[attr-defined]
     state.config = dataclasses.replace(lab.core, http_allow_list=("unity.lab.example:443",))  # type: ignore[attr-defined]
-    assert allowed(state, ProxyDescriptor("lab.example", "https", "cucm.lab.example", 8443))  # type: ignore[arg-type]
-    assert allowed(state, ProxyDescriptor("lab.example", "http", "imp.lab.example", 6970))  # type: ignore[arg-type]
-    assert allowed(state, ProxyDescriptor("lab.example", "https", "unity.lab.example", 443))  # type: ignore[arg-type]
+    uds = ProxyDescriptor("lab.example", "https", "cucm.lab.example", 8443)
+    assert allowed(state, uds, "/cucm-uds/user/aokanlawon")  # type: ignore[arg-type]
+    assert allowed(state, ProxyDescriptor("lab.example", "http", "cucm.lab.example", 6970), "/SEPX.cnf.xml")  # type: ignore[arg-type]
+    assert allowed(state, ProxyDescriptor("lab.example", "https", "imp.lab.example", 8443),  # type: ignore[arg-type]
+                   "/EPASSoap/service/v80", "POST")
+    assert allowed(state, ProxyDescriptor("lab.example", "https", "unity.lab.example", 443), "/anything", "PUT")  # type: ignore[arg-type]
     assert not allowed(state, ProxyDescriptor("lab.example", "http", "cucm.lab.example", 22))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("path", "method"), [
+    ("/ssosp/token/authz_keys", "GET"), ("/ssosp/token/revoke", "GET"), ("/ssosp/token/revoke", "POST"),
+    ("/mrasim/cli", "POST"), ("/ssosp/token/access_token", "POST"), ("/cucm-uds/user/aokanlawon", "POST"),
+    ("/cucm-uds/user/aokanlawon", "DELETE"), ("/", "GET"), ("/cucm-udsx/user", "GET"),
+])
+def test_automatic_rules_cover_only_what_mra_clients_use(lab: Lab, path: str, method: str) -> None:
+    class State:
+        pass
+
+    state = State()
+    state.lab, state.config = lab, lab.core  # type: ignore[attr-defined]
+    assert not allowed(state, ProxyDescriptor("lab.example", "https", "cucm.lab.example", 8443), path, method)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("intranet.lab.example", [("https", "intranet.lab.example", 8443, "/", "prefix"),
+                              ("https", "intranet.lab.example", 6970, "/", "prefix")]),
+    ("intranet.lab.example:80", [("https", "intranet.lab.example", 80, "/", "prefix")]),
+    ("https://wiki.lab.example/docs/ GET,HEAD", [("https", "wiki.lab.example", 443, "/docs/", "prefix")]),
+    ("http://tftp.lab.example:6970/SEP.cnf.xml GET exact", [("http", "tftp.lab.example", 6970, "/SEP.cnf.xml",
+                                                              "exact")]),
+])
+def test_manual_rules_are_read_with_url_methods_and_match_type(text: str, expected: list) -> None:  # type: ignore[type-arg]
+    rules = parse_rule(text)
+    assert [(r.scheme, r.host, r.port, r.path, r.match) for r in rules] == expected
+
+
+@pytest.mark.parametrize("text", ["", "https://", "host:99999", "host/path BREW", "a b c d"])
+def test_a_manual_rule_that_cannot_be_read_is_refused(text: str) -> None:
+    with pytest.raises(RuleError):
+        parse_rule(text)
+
+
+@pytest.mark.parametrize(("raw", "path", "ok"), [
+    ("/cucm-uds/user/a", "/cucm-uds/user/a", True),
+    ("/cucm-uds/../ssosp/token/authz_keys", "/cucm-uds/../ssosp/token/authz_keys", False),
+    ("/cucm-uds/%2e%2e/ssosp", "/cucm-uds/../ssosp", False),
+    ("/cucm-uds%2F..%2Fssosp", "/cucm-uds/../ssosp", False),
+    ("/cucm-uds//x", "/cucm-uds//x", False),
+    ("/cucm-uds/%5Cx", "/cucm-uds/\\x", False),
+    ("/cucm-uds/./x", "/cucm-uds/./x", False),
+])
+def test_a_path_not_in_normal_form_never_matches(raw: str, path: str, ok: bool) -> None:
+    assert normal_path(raw, path) is ok
 
 
 def test_oauthinspector_verdicts() -> None:
