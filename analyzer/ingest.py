@@ -35,6 +35,7 @@ CONFIG_MEMBERS = ("xconf", "xstat")
 KNOWN_MODULES = frozenset({
     "network.http.trafficserver", "network.http.edgeconfigprovisioning", "network.http.sso.server",
     "developer.edgeconfigprovisioning.server", "developer.credentialmanager.OAuthinspector", "Jabber",
+    "network.ssh", "network.xcp",
 })
 LOG4J_NODES = {"token": CUCM, "uds": CUCM, "cleanup": CUCM, "authz.AuthzKeyManager": CUCM, "xcp": IMP, "epas": IMP,
                "authz.AuthZServerRefresher": UNITY, "vmrest": UNITY, "diagnostics": CUCM}

@@ -153,6 +153,24 @@ def _tunnel_down(f: Facts) -> list[Event]:
     return out if out and not f.find(lambda e: e.get("Action") == "Failed", NODES_C) else []
 
 
+def _tunnel_credentials(f: Facts) -> list[Event]:
+    """C's SSH login to E's 2222 refused: C's zone reason, E's sshd ``Failed password``."""
+    return (f.find(lambda e: e.get("Reason") == "SSH tunnel authentication failure", NODES_C)
+            + f.text("Failed password for", nodes=NODES_E))
+
+
+def _tunnel_blocked(f: Facts) -> list[Event]:
+    """C's dial to E's 2222 times out (a firewall dropping it) while E sees no login from C."""
+    timed_out = f.find(lambda e: e.get("Detail") == "SSH tunnel failed" and e.get("Reason") == "Connection timed out",
+                       NODES_C)
+    return timed_out if timed_out and not f.text("Failed password for", nodes=NODES_E) else []
+
+
+def _xcp_refused(f: Facts) -> list[Event]:
+    """C's XCP dial to E's 7400 refused while the SSH tunnel is up: E listens for XCP where C cannot reach it."""
+    return f.find(lambda e: e.get("Detail") == "XCP failed" and e.get("Reason") == "Connection refused", NODES_C)
+
+
 def _replay_blocked(f: Facts) -> list[Event]:
     blocked = f.find(lambda e: re.search(r"intrusion|[Bb]locked|HTTP proxy authorization failure", e.text[:600])
                      is not None, NODES_E)
@@ -368,6 +386,23 @@ CATALOGUE: tuple[Signature, ...] = (
               "The traversal (SSH tunnel) between Expressway-C and Expressway-E is down, so E cannot hand requests to "
               "C.", "Check the Unified Communications traversal zone status on both Expressways, firewall rules "
               "C→E (TCP 2222) and restart the zone.", MRA_GUIDE, 85, _tunnel_down),
+    Signature("ssh-tunnel-credentials-wrong", ISSUE, "Expressway-E refuses Expressway-C's SSH tunnel login",
+              "The traversal zone's username/password on Expressway-C does not match Expressway-E's local "
+              "authentication database, so the SSH tunnel on TCP 2222 never comes up (and C's retries get its "
+              "address blocked by E's intrusion protection); E has no next hop and answers 502.",
+              "Set the same traversal credentials on C's zone and in E's local database; unblock C's address on E.",
+              MRA_GUIDE, 90, _tunnel_credentials),
+    Signature("ssh-tunnel-port-blocked", ISSUE, "Expressway-C's SSH tunnel to Expressway-E:2222 times out",
+              "Something between the inside and the DMZ drops TCP 2222, so Expressway-C cannot open the SSH tunnel "
+              "E sends its HTTP requests through; E answers 502 Next Hop Connection Failed.",
+              "Open TCP 2222 (and 7001, 7400) from Expressway-C to Expressway-E's internal interface on the firewall.",
+              MRA_GUIDE, 89, _tunnel_blocked),
+    Signature("xcp-dual-nic-wrong-interface", ISSUE, "Expressway-C's XCP connection to Expressway-E:7400 refused",
+              "Expressway-E does not accept XCP (TCP 7400) where Expressway-C dials it — with two NICs, E's XCP must "
+              "be reachable on the internal interface — so HTTP works through the tunnel but no XMPP session can "
+              "cross to IM&P.",
+              "Make E listen for 7400 on its internal interface and let inside→DMZ 7400 through the firewall.",
+              MRA_GUIDE, 87, _xcp_refused),
     Signature("expired-token-replay-blocked", ISSUE, "Client address blocked by intrusion protection",
               "The client kept presenting an expired/invalid token; more than 5 authorization failures from one "
               "address within the window make Expressway-E block the address for 10 minutes.",

@@ -28,6 +28,7 @@ from common.config import DEFAULT_LAB, ConfigError, Lab, Listener, load_lab
 from common.domain import ProxyDescriptor, encode_segment
 from common.nodelog import LineSink
 from common.resolver import LabResolver
+from common.zone import render as render_zone
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
 from presence.node import ImpNode, start_imp
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_run(lab, args.out, args.user, args.password))
         if args.action == "bundle":
             return asyncio.run(bundlecli.run(args, lab))
-        if args.action == "up" and args.processes:
+        if args.action == "up" and (args.processes or args.netns):
             return asyncio.run(stormcli.up(args, lab))
         if args.action == "up":
             return asyncio.run(_up(with_storm_users(lab, args.storm_users), args.logs, args.state))
@@ -254,6 +255,10 @@ async def _control(lab: Lab, method: str, path: str, body: dict[str, Any] | None
         print(f"mrasim: {data.get('error', data)}", file=sys.stderr)
         return 1
     print(json.dumps(data, indent=2))
+    if path == "/status" and data.get("zones"):
+        print("\nTraversal zone (Status > Zones):")
+        for node, zone in data["zones"].items():
+            print("\n".join(render_zone(node, zone)))
     return 0
 
 
@@ -288,11 +293,11 @@ async def _serve(lab: Lab, node: str, logs: Path, state: Path) -> int:
     started: EdgeNode | CoreNode | CucmNode | ImpNode
     if node == "expressway-e":
         sink = LineSink(logs / log_name(node, lab))
-        edge = await start_edge(lab, clock, resolver, sink)
+        edge = await start_edge(lab, clock, resolver, sink, status_dir=state)
         started, where, port = edge, lab.edge.listener, edge.running.port
     elif node == "expressway-c":
         sink = LineSink(logs / log_name(node, lab))
-        core = await start_core(lab, clock, resolver, sink)
+        core = await start_core(lab, clock, resolver, sink, status_dir=state)
         started, where, port = core, lab.core.listener, core.traffic.port
     elif node == "cucm" or node.startswith("cucm:"):
         name = node if node != "cucm" else lab.clusters[0].node_name(lab.clusters[0].listener)

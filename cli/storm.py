@@ -33,6 +33,9 @@ STORM_STATE = Path(".mrasim") / "storm-state"
 def add_up_options(up: argparse.ArgumentParser) -> None:
     up.add_argument("--processes", action="store_true",
                     help="run each node in its own process ('mrasim serve'), so a storm can use every core")
+    up.add_argument("--netns", action="store_true",
+                    help="run the nodes in processes inside network namespaces (inside, DMZ, internet) behind the MRA "
+                         "firewall rules (root, iproute2 and nftables; otherwise on loopback)")
     up.add_argument("--storm-users", type=int, default=0, metavar="N",
                     help=f"add N generated users ({STORM_PREFIX}00001 …) for 'mrasim storm --target'")
 
@@ -83,7 +86,7 @@ def main(args: argparse.Namespace, lab: Lab) -> int:
 
 
 async def up(args: argparse.Namespace, lab: Lab) -> int:
-    return await up_processes(args.lab, args.logs, args.state, args.storm_users)
+    return await up_processes(args.lab, args.logs, args.state, args.storm_users, netns=args.netns)
 
 
 def _progress(quiet: bool) -> Callable[[str], None] | None:

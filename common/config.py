@@ -10,6 +10,7 @@ lab's resolver (:mod:`common.resolver`) maps one onto the other, so moving a nod
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import tomllib
@@ -84,7 +85,15 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         aliases=tuple(_fqdn(a, domain) for a in e.str_list("aliases", [])),
         xmpp=_stream_listener(e, _fqdn(e.str("host", "expe"), domain), "xmpp", 5222),
         max_in_flight=e.int("max_in_flight", 256, low=1, high=100_000),
+        # The traversal zone's listeners are on E's internal interface (dual NIC: LAN1, ``internal_address``).
+        tunnel=_stream_listener(e, _fqdn(e.str("host", "expe"), domain), "ssh", 2222,
+                                e.str("internal_address", e.str("address", "127.0.0.1")), address_key=""),
+        xcp=_stream_listener(e, _fqdn(e.str("host", "expe"), domain), "xcp", 7400,
+                             e.str("internal_address", e.str("address", "127.0.0.1")), address_key=""),
+        zone_name=e.str("zone_name", "UC Traversal"),
+        xcp_bind_address=e.str("xcp_bind_address", ""),
     )
+    edge_credentials = (e.str("traversal_username", ""), e.str("traversal_password", ""))
     e.done()
 
     c = root.table("expressway_c")
@@ -108,9 +117,17 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         admin_password=c.str("admin_password", ""),
         traversal_password=c.str("traversal_password", "traversal"),
         http_allow_list_auto=c.on_off("http_allow_list_auto", True),
-        xcp=_stream_listener(c, _fqdn(c.str("host", "expc"), domain), "xcp", 7400),
+        traversal_username=c.str("traversal_username", "traversal"),
+        zone_name=c.str("zone_name", "UC Traversal"),
+        traversal_peer=c.str("traversal_peer", "").lower(),
+        tunnel_retry_min=c.float("tunnel_retry_min", 0.5, low=0.01, high=600),
+        tunnel_retry_max=c.float("tunnel_retry_max", 30.0, low=0.01, high=3600),
     )
     c.done()
+    # E's local authentication database holds the zone's credentials; unless the lab file says otherwise, the same
+    # ones Expressway-C is configured with (a scenario changes one side to break the zone).
+    edge = dataclasses.replace(edge, traversal_username=edge_credentials[0] or core.traversal_username,
+                               traversal_password=edge_credentials[1] or core.traversal_password)
 
     clusters = []
     for cl in root.tables("clusters"):
@@ -199,9 +216,12 @@ def _unity(root: TomlTable, domain: str, clusters: set[str]) -> UnityConfig | No
     return unity
 
 
-def _stream_listener(t: TomlTable, host: str, scheme: str, port: int, address: str = "127.0.0.1") -> Listener:
-    """A TCP stream service (XMPP 5222, XCP 7400): ``<scheme>_port`` names it, ``<scheme>_listen_port`` binds it."""
-    return Listener(host, t.int(f"{scheme}_port", port, low=1, high=65535), scheme, t.str("address", address),
+def _stream_listener(t: TomlTable, host: str, scheme: str, port: int, address: str = "127.0.0.1",
+                     address_key: str = "address") -> Listener:
+    """A TCP stream service (XMPP 5222, XCP 7400): ``<scheme>_port`` names it, ``<scheme>_listen_port`` binds it;
+    ``address_key`` "" takes ``address`` as given."""
+    return Listener(host, t.int(f"{scheme}_port", port, low=1, high=65535), scheme,
+                    t.str(address_key, address) if address_key else address,
                     t.int(f"{scheme}_listen_port", 0, low=0, high=65535))
 
 

@@ -27,6 +27,13 @@ async def open_connection(resolver: LabResolver, host: str, port: int, *, source
     :func:`asyncio.open_connection` raises otherwise (all ``OSError``).
     """
     address, listen_port = resolver.locate(host, port)
+    await connection_faults(resolver, host, port, source)
+    return await asyncio.open_connection(address, listen_port, local_addr=local_addr)
+
+
+async def connection_faults(resolver: LabResolver, host: str, port: int, source: str) -> None:
+    """Carry out the connection faults on a dial of ``host:port`` by ``source`` (for a dial made by a library,
+    such as asyncssh's for the SSH tunnel, that cannot go through :func:`open_connection`)."""
     if resolver.faults.faults:  # nothing to decide, and no counter to move, while no fault is set
         exchange = Exchange(resolver.node_name(host, port), "TCP", "", source=source, host=host,
                             owner=resolver.owner(host, port))
@@ -40,4 +47,3 @@ async def open_connection(resolver: LabResolver, host: str, port: int, *, source
             elif fault.kind == "blackhole":
                 await asyncio.sleep(fault.seconds)
                 raise TimeoutError("no answer in time (fault: black hole)")
-    return await asyncio.open_connection(address, listen_port, local_addr=local_addr)

@@ -43,6 +43,15 @@ class EdgeConfig:
     aliases: tuple[str, ...] = ()
     xmpp: Listener = Listener("expe", 5222, "xmpp", "127.0.0.1", 0)
     max_in_flight: int = 256
+    # The traversal zone's server end: the SSH tunnel endpoint (2222) and the XCP listener (7400) Expressway-C dials,
+    # and the zone's credentials in E's local authentication database (default: the ones C is configured with).
+    tunnel: Listener = Listener("expe", 2222, "ssh", "127.0.0.1", 0)
+    xcp: Listener = Listener("expe", 7400, "xcp", "127.0.0.1", 0)
+    zone_name: str = "UC Traversal"
+    traversal_username: str = "traversal"
+    traversal_password: str = "traversal"
+    # Dual network interfaces: where E's XCP really listens when it is not the internal (LAN1) address C reaches.
+    xcp_bind_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,12 @@ class CoreConfig:
     admin_password: str = ""
     traversal_password: str = "traversal"
     http_allow_list_auto: bool = True
+    traversal_username: str = "traversal"
+    zone_name: str = "UC Traversal"
+    # The zone's peer address: the name (or IP) C dials Expressway-E by; empty means E's FQDN.
+    traversal_peer: str = ""
+    tunnel_retry_min: float = 0.5
+    tunnel_retry_max: float = 30.0
     xcp: Listener = Listener("expc", 7400, "xcp", "127.0.0.1", 0)
 
 
@@ -226,7 +241,8 @@ class Lab:
         if self.unity is not None:
             found["unity"] = self.unity.listener
         found["expressway-e:xmpp"] = self.edge.xmpp
-        found["expressway-c:xcp"] = self.core.xcp
+        found["expressway-e:tunnel"] = self.edge.tunnel
+        found["expressway-e:xcp"] = self.edge.xcp
         for imp in self.imps:
             found.update({imp.name: imp.xmpp, f"{imp.name}:xcp": imp.xcp, f"{imp.name}:epas": imp.epas})
         return found
@@ -234,7 +250,8 @@ class Lab:
     def owners(self) -> dict[str, str]:
         """The node behind each listener that is a second port of a node (``imp:imp:xcp`` is ``imp:imp``'s): a
         scenario names nodes, not ports, so a connection fault on a node must reach every port it listens on."""
-        found = {"expressway-e:xmpp": "expressway-e", "expressway-c:xcp": "expressway-c"}
+        found = {"expressway-e:xmpp": "expressway-e", "expressway-e:tunnel": "expressway-e",
+                 "expressway-e:xcp": "expressway-e"}
         for imp in self.imps:
             found.update({f"{imp.name}:xcp": imp.name, f"{imp.name}:epas": imp.name})
         return found
@@ -247,9 +264,9 @@ class Lab:
 
         return dataclasses.replace(
             self,
-            edge=dataclasses.replace(self.edge, listener=free(self.edge.listener), xmpp=free(self.edge.xmpp)),
-            core=dataclasses.replace(self.core, listener=free(self.core.listener), validator=free(self.core.validator),
-                                     xcp=free(self.core.xcp)),
+            edge=dataclasses.replace(self.edge, listener=free(self.edge.listener), xmpp=free(self.edge.xmpp),
+                                     tunnel=free(self.edge.tunnel), xcp=free(self.edge.xcp)),
+            core=dataclasses.replace(self.core, listener=free(self.core.listener), validator=free(self.core.validator)),
             imps=tuple(dataclasses.replace(i, xmpp=free(i.xmpp), xcp=free(i.xcp), epas=free(i.epas))
                        for i in self.imps),
             clusters=tuple(dataclasses.replace(c, listener=free(c.listener),

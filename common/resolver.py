@@ -56,6 +56,19 @@ class LabResolver:
         for host in (listener.host.lower(), *self._aliases.get(listener.host.lower(), ())):
             self._listeners[(host, listener.port)] = (listener.address, port)
 
+    def private_view(self) -> LabResolver:
+        """An empty table sharing this lab's node names and faults: what one node alone can reach.
+
+        Expressway-E gets one: it has no route to Expressway-C, CUCM or IM&P, only the loopback port of the tunnel
+        Expressway-C opened, bound here under C's name while the tunnel is up (:mod:`edge.tunnel`).
+        """
+        view = LabResolver(faults=self.faults)
+        view._names, view._owners = self._names, self._owners
+        return view
+
+    def unbind(self, host: str, port: int) -> None:
+        self._listeners.pop((host.lower(), port), None)
+
     def locate(self, host: str, port: int) -> tuple[str, int]:
         try:
             address, listen_port = self._listeners[(host.lower(), port)]

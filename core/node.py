@@ -1,12 +1,14 @@
-"""Expressway-C as a running node: its traffic_server listener and its credentialmanager OAuthvalidator.
+"""Expressway-C as a running node: its traffic_server listener, its credentialmanager OAuthvalidator, and the
+traversal client that dials Expressway-E (:mod:`core.traversal`: the SSH tunnel to 2222, the XCP links to 7400).
 
-Requests arrive from Expressway-E as ``<method> http://<expc>:8443/<b64 segment>/<operation or path>``. The first
+Requests arrive from Expressway-E through the tunnel C opened (so from C's own loopback, as on the real product) as ``<method> http://<expc>:8443/<b64 segment>/<operation or path>``. The first
 segment is either an MRA domain (edge operations) or a proxy descriptor (internal HTTP); anything else is refused
 with ``403`` before any work is done.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from common.logformats.expressway import TRAFFIC_SERVER
 from common.nodelog import ExpresswayLog, LineSink
 from common.resolver import LabResolver
 from common.serve import Running, serve
-from common.streamserve import StreamServer, serve_stream
+from common.zone import ZoneStatus, file_writer
 from common.trafficlog import MODULE, TXN_KEY, traffic_server_middleware
 from common.txn import TxnCounter
 from core.access import SERVER
@@ -36,6 +38,7 @@ from core.provisioning import get_edge_config, get_edge_sso
 from core.proxy import relay
 from core.state import CORE_STATE, CoreState
 from core.upstream import Upstream
+from core.traversal import SshTunnel, XcpLinks
 from core.xcplink import XcpRouter
 from core.xconfig import FILE, XCONFIG, XCP_SETTINGS, XConfigStore, xconfiguration
 from core.xconfig import PATH as XCONFIG_PATH
@@ -100,19 +103,35 @@ class CoreNode:
     traffic: Running
     validator: Running
     hop: HopClient
-    xcp: StreamServer | None = None
+    zone: ZoneStatus
+    tunnel: SshTunnel | None = None
+    xcp: XcpLinks | None = None
 
     async def stop(self) -> None:
-        if self.xcp is not None:
-            await self.xcp.stop()
+        for link in (self.xcp, self.tunnel):
+            if link is not None:
+                await link.stop()
         await self.traffic.stop()
         await self.validator.stop()
         await self.hop.close()
 
 
+def core_zone(lab: Lab, status_dir: Path | None = None) -> ZoneStatus:
+    """C's view of the traversal zone: the traversal client end, whose peer address is E's name (or the lab's
+    ``traversal_peer``); ``status_dir`` receives its JSON for ``up --processes``."""
+    zone = ZoneStatus("expressway-c", lab.core.zone_name, "traversal client",
+                      lab.core.traversal_peer or lab.edge.listener.host)
+    if status_dir is not None:
+        zone.on_change = file_writer(status_dir / "zone-expressway-c.json")
+    return zone
+
+
 async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: LineSink,
-                     state_dir: Path | None = None) -> CoreNode:
-    """Start C; ``state_dir`` holds its configuration database (xConfiguration changes survive a restart)."""
+                     state_dir: Path | None = None, status_dir: Path | None = None) -> CoreNode:
+    """Start C; ``state_dir`` holds its configuration database (xConfiguration changes survive a restart).
+
+    C dials the traversal zone last, once it can answer what comes through it, and waits a moment for the first
+    outcome of each link; a failing link is retried in the background (zone status Failed meanwhile)."""
     xconfig = XConfigStore(state_dir / FILE if state_dir is not None else None)
     config = xconfig.apply(lab.core)
     try:
@@ -143,6 +162,13 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     traffic = await serve(app, config.listener)
     resolver.bind(config.listener, traffic.port)
     await keys.refresh()
-    xcp = await serve_stream(XcpRouter(state, xcp_settings, resolver).handle, config.xcp)
-    resolver.bind(config.xcp, xcp.port)
-    return CoreNode("expressway-c", state, traffic, validator, hop, xcp)
+    zone = core_zone(lab, status_dir)
+    node = CoreNode("expressway-c", state, traffic, validator, hop, zone)
+    try:
+        node.tunnel = SshTunnel(lab, resolver, log, clock, zone, (config.listener.address, traffic.port))
+        node.xcp = XcpLinks(lab, resolver, log, clock, zone, XcpRouter(state, xcp_settings, resolver).handle)
+        await asyncio.gather(node.tunnel.start(), node.xcp.start())
+    except BaseException:
+        await node.stop()
+        raise
+    return node

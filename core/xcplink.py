@@ -1,7 +1,8 @@
-"""Expressway-C's XCP router on sockets: the link from Expressway-E (7400) and the link to the user's IM&P.
+"""Expressway-C's XCP router on sockets: the link to Expressway-E (7400, dialled by C) and the link to the user's IM&P.
 
-One link connection per client session (*modelled*; the real XCP multiplexes sessions on one connection between
-components). For each session the router
+C dials E's 7400 (:class:`core.traversal.XcpLinks`), as the traversal client opens every link of the zone. One link
+connection per client session (*modelled*; the real XCP multiplexes sessions on one connection between components):
+each link C opened waits until E hands it a session. For each session the router
 
 1. answers E's mechanisms query by asking IM&P's auth component (``DELIVER: type:8, host:auth-1.<imp>``, the seed's
    ``route``/``xdb get``), logging IM&P's answer (``DELIVER: type:1, host:connect-auth-1.<c>``) and sending E the
@@ -21,6 +22,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+from collections.abc import Callable
 
 from common.dial import open_connection
 from common.hop import HopError
@@ -53,13 +55,17 @@ class XcpRouter:
         self.state.log.write(XCP_JABBERD, level, {"ThreadID": THREADS[thread], "CodeLocation": location,
                                                   "Detail": detail}, module="Jabber")
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One session's link from Expressway-E."""
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     taken: Callable[[], None] | None = None) -> None:
+        """One session's link to Expressway-E, which C opened (:class:`core.traversal.XcpLinks`) and which waits,
+        idle, until E hands it a session by opening the link's stream; ``taken`` is told then."""
         link = LinkReader(reader)
         imp: tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader] | None = None
         offered: tuple[str, ...] = ()
         try:
-            opened = await link.next(timeout=30)
+            opened = await link.next(timeout=None)  # type: ignore[arg-type]
+            if taken is not None:
+                taken()
             if not isinstance(opened, StreamOpened):
                 return
             writer.write(link_header(opened.get("from"), self.names.connect_auth))

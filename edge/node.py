@@ -1,15 +1,20 @@
-"""Expressway-E as a running node: the client-facing listener (8443 in URLs).
+"""Expressway-E as a running node: the client-facing listener (8443 in URLs) and the traversal server.
 
 E answers three things itself — the login form (``authorize``), ``/OAuthcb``, and refusals of domains that are not
-configured for MRA (``403``, ``Server: CE_E``) — and relays everything else to Expressway-C. Oversized request headers
-are refused by the HTTP parser with ``400`` and logged; the node keeps serving.
+configured for MRA (``403``, ``Server: CE_E``) — and relays everything else to Expressway-C through the SSH tunnel C
+opened to E's 2222 (:mod:`edge.tunnel`). E has no route of its own to C, CUCM or IM&P: its relay resolves names in a
+private table (:meth:`common.resolver.LabResolver.private_view`) that holds only the tunnel's loopback end, while the
+tunnel is up. Oversized request headers are refused by the HTTP parser with ``400`` and logged; the node keeps
+serving.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from aiohttp import web
 
@@ -30,6 +35,9 @@ from edge.intrusion import IntrusionProtection, intrusion_middleware
 from edge.overload import Admission, overload_middleware
 from edge.pages import login_form, oauthcb_page
 from common.streamserve import StreamServer
+from common.zone import ZoneStatus, file_writer
+from edge.tunnel import TunnelServer
+from edge.xcplinks import LinkPool
 from edge.xmpp import start_edge_xmpp
 from edge.relay import relay_to_core
 
@@ -74,7 +82,7 @@ async def edge_request(request: web.Request) -> web.StreamResponse:
         return web.Response(body=login_form(segment, authorize), content_type="text/html",
                             headers={"Server": SERVER})
     return await relay_to_core(request, state.hop, state.lab.core.listener.origin, state.via, state.log,
-                               traversal.stamp(state.lab.core.traversal_password, state.clock.timestamp()))
+                               traversal.stamp(state.lab.edge.traversal_password, state.clock.timestamp()))
 
 
 class _ParserErrors(logging.Handler):
@@ -104,24 +112,51 @@ class EdgeNode:
     name: str
     state: EdgeState
     running: Running
+    tunnel: TunnelServer
+    zone: ZoneStatus
     xmpp: StreamServer | None = None
+    xcp: StreamServer | None = None
 
     async def stop(self) -> None:
-        if self.xmpp is not None:
-            await self.xmpp.stop()
+        for server in (self.xmpp, self.xcp):
+            if server is not None:
+                await server.stop()
+        await self.tunnel.stop()
         await self.running.stop()
         await self.state.hop.close()
 
 
-async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: LineSink) -> EdgeNode:
+def edge_zone(lab: Lab, status_dir: Path | None = None) -> ZoneStatus:
+    """E's view of the traversal zone: the traversal server end, whose peer is whichever C logs in."""
+    zone = ZoneStatus("expressway-e", lab.edge.zone_name, "traversal server", lab.core.listener.host)
+    zone.link("SSH tunnel", lab.edge.tunnel.port)
+    zone.link("XCP", lab.edge.xcp.port)
+    if status_dir is not None:
+        zone.on_change = file_writer(status_dir / "zone-expressway-e.json")
+    return zone
+
+
+async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: LineSink,
+                     status_dir: Path | None = None) -> EdgeNode:
+    """Start E; ``status_dir`` (the lab's state directory) receives its zone status for ``up --processes``."""
     config = lab.edge
     log = ExpresswayLog(config.system_name, clock, sink, lab.utc_offset, config.pid, debug=lab.debug)
-    hop = HopClient(resolver, config.listener.address, name="expressway-e")
+    zone = edge_zone(lab, status_dir)
+    reach = resolver.private_view()
+    core_end = dataclasses.replace(lab.core.listener, address="127.0.0.1")
+
+    def tunnel_port(port: int | None) -> None:
+        if port is None:
+            reach.unbind(core_end.host, core_end.port)
+        else:
+            reach.bind(core_end, port)
+
+    hop = HopClient(reach, config.listener.address, name="expressway-e")
     await hop.start()
     state = EdgeState(lab, log, hop, f"http/1.1 vcs[{uuid.uuid5(uuid.NAMESPACE_DNS, config.listener.host)}] (ATS)",
                       clock)
-    protection = [intrusion_middleware(IntrusionProtection(config.intrusion_trigger, config.intrusion_window,
-                                                           config.intrusion_block), clock, log)]
+    guard = IntrusionProtection(config.intrusion_trigger, config.intrusion_window, config.intrusion_block)
+    protection = [intrusion_middleware(guard, clock, log)]
     admission = Admission(config.max_in_flight)
     app = web.Application(middlewares=[*(protection if config.intrusion_protection else []),
                                        traffic_server_middleware(log, TxnCounter(config.txn_start),
@@ -135,5 +170,16 @@ async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     running = await serve(app, config.listener, max_field_size=config.max_header_bytes,
                           max_line_size=config.max_header_bytes, logger=parser_logger("expe", log))
     resolver.bind(config.listener, running.port)
-    return EdgeNode("expressway-e", state, running, await start_edge_xmpp(lab, log, resolver))
+    tunnel = TunnelServer(config, log, clock, zone, IntrusionProtection(
+        config.intrusion_trigger, config.intrusion_window, config.intrusion_block) if config.intrusion_protection
+        else None, tunnel_port)
+    node = EdgeNode("expressway-e", state, running, tunnel, zone)
+    try:
+        resolver.bind(config.tunnel, await tunnel.start())
+        node.xmpp, node.xcp = await start_edge_xmpp(
+            lab, log, resolver, LinkPool(zone, lambda: clock.now().isoformat(timespec="seconds")))
+    except BaseException:
+        await node.stop()
+        raise
+    return node
 

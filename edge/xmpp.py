@@ -1,7 +1,8 @@
 """Expressway-E's XMPP client port (5222 in URLs and DNS) on a loopback listener: the shell of
 :class:`edge.xmppsession.EdgeSession`.
 
-For each client the shell opens an XCP link to Expressway-C (``<expc>:7400`` through the lab's resolver), carries out
+For each client the shell takes one of the XCP links Expressway-C opened to E's 7400 (:mod:`edge.xcplinks`; E dials
+nothing inward), opens the link's stream, carries out
 the session's commands, and logs each packet crossing the link the way E's XCP_JABBERD does
 (``CodeLocation="MIOByteSource.cpp:93" Detail="Got Buffer (<n>) <packet>"``, the seed's line; ``<auth>`` payloads as
 ``XXXXXXX``). After SASL success it relays both ways and keeps checking the client's bytes; C going away ends the
@@ -14,21 +15,21 @@ import asyncio
 import contextlib
 
 from common.config import Lab
-from common.dial import open_connection
 from common.logformats.expressway import XCP_JABBERD
 from common.nodelog import ExpresswayLog
-from common.resolver import LabResolver, NameError_
+from common.resolver import LabResolver
 from common.streamserve import READ_SIZE, LinkReader, StreamServer, serve_stream
 from common.xmpp.stream import StreamError
 from common.xmpp.xcp import BUFFER_AT, Names, Xdb, buffer_detail, link_header, wire
+from edge.xcplinks import LinkPool, PooledLink
 from edge.xmppsession import AskMechanisms, Authenticate, Command, EdgeSession, Hangup, Note, ToClient, ToCore
 
 THREAD = "139821024597760"
 
 
 class EdgeXmpp:
-    def __init__(self, lab: Lab, log: ExpresswayLog, resolver: LabResolver) -> None:
-        self.lab, self.log, self.resolver = lab, log, resolver
+    def __init__(self, lab: Lab, log: ExpresswayLog, pool: LinkPool) -> None:
+        self.lab, self.log, self.pool = lab, log, pool
         self.names = Names(f"{lab.edge.system_name}.{lab.domain}", f"{lab.core.system_name}.{lab.domain}")
 
     def xcp(self, level: str, location: str, detail: str) -> None:
@@ -38,6 +39,7 @@ class EdgeXmpp:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         session = EdgeSession(self.lab.core.mra_domains, self.names.cm)
         core: tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader] | None = None
+        taken: PooledLink | None = None
         downstream: asyncio.Task[None] | None = None
         try:
             while data := await reader.read(READ_SIZE):
@@ -45,7 +47,9 @@ class EdgeXmpp:
                 while commands:
                     command = commands.pop(0)
                     if isinstance(command, (AskMechanisms, Authenticate)):
-                        core = core or await self._connect()
+                        if core is None:
+                            taken = await self.pool.take()
+                            core = await self._open(taken) if taken is not None else None
                         if core is None:
                             commands = self._unreachable(session)
                             continue
@@ -78,6 +82,8 @@ class EdgeXmpp:
             if downstream is not None:
                 with contextlib.suppress(asyncio.CancelledError, ConnectionError):
                     await downstream
+            if taken is not None:
+                taken.release()
 
     async def _downstream(self, core: tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader],
                           writer: asyncio.StreamWriter, session: EdgeSession) -> None:
@@ -91,16 +97,14 @@ class EdgeXmpp:
                 writer.write(StreamError("remote-connection-failed", "Expressway-C closed the session").wire())
         writer.close()
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader] | None:
-        xcp = self.lab.core.xcp
+    async def _open(self, taken: PooledLink) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader] | None:
         try:
-            reader, writer = await open_connection(self.resolver, xcp.host, xcp.port, source="expressway-e")
-            writer.write(link_header(self.names.connect_auth, self.names.cm))
-            link = LinkReader(reader)
+            taken.writer.write(link_header(self.names.connect_auth, self.names.cm))
+            link = LinkReader(taken.reader)
             await link.next()
-            return reader, writer, link
-        except (OSError, NameError_, ConnectionError, TimeoutError, StreamError) as exc:
-            self.xcp("ERROR", "JabberdConnection.cpp:233", f"Cannot open link to {xcp.host}:{xcp.port}: {exc}")
+            return taken.reader, taken.writer, link
+        except (OSError, ConnectionError, TimeoutError, StreamError) as exc:
+            self.xcp("ERROR", "JabberdConnection.cpp:233", f"Cannot open link to {self.names.connect_auth}: {exc}")
             return None
 
     async def _ask(self, core: tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader], packet: Xdb
@@ -118,10 +122,23 @@ class EdgeXmpp:
         return answer
 
     def _unreachable(self, session: EdgeSession) -> list[Command]:
+        if not self.pool.idle and not self.pool.busy:
+            self.xcp("ERROR", "JabberdConnection.cpp:233", f"No XCP link from {self.names.connect_auth} "
+                                                            f"(traversal zone down)")
         return session.fail(StreamError("remote-connection-failed", "Expressway-C cannot be reached"))
 
 
-async def start_edge_xmpp(lab: Lab, log: ExpresswayLog, resolver: LabResolver) -> StreamServer:
-    server = await serve_stream(EdgeXmpp(lab, log, resolver).handle, lab.edge.xmpp)
+async def start_edge_xmpp(lab: Lab, log: ExpresswayLog, resolver: LabResolver,
+                          pool: LinkPool) -> tuple[StreamServer, StreamServer]:
+    """E's XMPP client port and its XCP listener for C's links (on ``xcp_bind_address`` if the lab sets one: the
+    interface E really listens on, while C reaches the address in the lab's DNS)."""
+    server = await serve_stream(EdgeXmpp(lab, log, pool).handle, lab.edge.xmpp)
     resolver.bind(lab.edge.xmpp, server.port)
-    return server
+    xcp = lab.edge.xcp
+    try:
+        links = await serve_stream(pool.accept, xcp, address=lab.edge.xcp_bind_address or None)
+    except BaseException:
+        await server.stop()
+        raise
+    resolver.bind(xcp, links.port)
+    return server, links

@@ -27,6 +27,7 @@ async def status(request: web.Request) -> web.Response:
         "domain": lab.lab.domain,
         "nodes": {name: listeners[name].origin for name in lab.node_names()},
         "clock": {"now": lab.clock.now().isoformat(), "offset_seconds": lab.clock.offset},
+        "zones": lab.zones(),
     })
 
 

@@ -35,7 +35,8 @@ def add_fault_routes(app: web.Application, lab: RunningLab) -> None:
 
     async def add_fault(request: web.Request) -> web.Response:
         try:
-            fault = parse_fault(await body(request), set(node_names(lab.lab)), "POST /faults")
+            nodes = set(node_names(lab.lab)) | set(lab.lab.owners())  # a node, or one of its ports
+            fault = parse_fault(await body(request), nodes, "POST /faults")
         except (ValueError, ConfigError) as exc:
             return refused(str(exc))
         return web.json_response({"added": _describe(lab.faults.add(fault))})

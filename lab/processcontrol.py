@@ -20,6 +20,9 @@ from pathlib import Path
 from aiohttp import web
 
 from common.serve import Running, serve
+from common.zone import read_file as read_zone
+from common.config import load_lab
+from lab.netns import DMZ_INSIDE, DMZ_OUTSIDE, INSIDE_NODE, new_topology, unavailable
 from lab.processes import ProcessLab, start_processes
 
 LAB = web.AppKey("process_lab", ProcessLab)
@@ -45,8 +48,14 @@ async def status(request: web.Request) -> web.Response:
         listener = listeners[node.name if node.name in listeners else f"{node.name}:xcp"]
         nodes[node.name] = {"pid": node.process.pid, "alive": node.alive, "origin": listener.origin,
                             "listening": f"{listener.address}:{listener.listen_port}"}
+    zones = {}
+    for name in ("expressway-c", "expressway-e"):
+        alive = any(node.name == name and node.alive for node in lab.nodes)
+        data = read_zone(lab.state / f"zone-{name}.json") if alive else None
+        if data is not None:
+            zones[name] = data
     return web.json_response({"domain": lab.lab.domain, "mode": "processes", "nodes": nodes,
-                              "not_served": list(lab.skipped)})
+                              "not_served": list(lab.skipped), "zones": zones})
 
 
 def _node_action(action: str) -> web.Handler:
@@ -92,17 +101,38 @@ async def start_process_control(lab: ProcessLab) -> Running:
     return await serve(process_control_app(lab), lab.lab.control)
 
 
-async def up_processes(lab_file: Path, logs: Path, state: Path, storm_users: int = 0) -> int:
+async def up_processes(lab_file: Path, logs: Path, state: Path, storm_users: int = 0, netns: bool = False) -> int:
     """``mrasim up --processes``: start, serve the control API, describe, and run until Ctrl-C or a node dies.
 
     A node stopped or restarted through the control API (``mrasim stop|start|restart``) does not end the lab.
+    ``netns``: the nodes in network namespaces behind the MRA firewall (:mod:`lab.netns`); where that cannot be done,
+    say why and run on loopback.
     """
-    running = await start_processes(lab_file, logs, state, storm_users=storm_users)
+    topology = None
+    if netns:
+        reason = unavailable()
+        if reason is not None:
+            print(f"mrasim: --netns: {reason}; running the nodes in processes on loopback instead", file=sys.stderr)
+        else:
+            topology = new_topology()
+            topology.create(load_lab(lab_file))
+    try:
+        running = await start_processes(lab_file, logs, state, storm_users=storm_users, netns=topology)
+    except BaseException:
+        if topology is not None:
+            topology.destroy()
+        raise
     try:
         control = await start_process_control(running)
     except BaseException:
         await running.stop()
+        if topology is not None:
+            topology.destroy()
         raise
+    if topology is not None:
+        print(f"Network namespaces: {topology.inside} (C, CUCM, IM&P at {INSIDE_NODE}), {topology.dmz} "
+              f"(E: internal {DMZ_INSIDE}, external {DMZ_OUTSIDE}); clients reach E from this host at {DMZ_OUTSIDE}",
+              flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -124,3 +154,5 @@ async def up_processes(lab_file: Path, logs: Path, state: Path, storm_users: int
             loop.remove_signal_handler(signum)
         await control.stop()
         await running.stop()
+        if topology is not None:
+            topology.destroy()

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.config import Lab, load_lab
+from lab.netns import Topology, rewrite_addresses
 from lab.running import log_name, node_names
 
 PIDS_FILE = "pids.json"
@@ -62,6 +63,7 @@ class ProcessLab:
     nodes: list[NodeProcess] = field(default_factory=list)
     skipped: tuple[str, ...] = ()
     ready_ms: float = 0.0
+    netns: Topology | None = None  # ``up --netns``: each node runs in its zone's namespace
     # One node operation at a time: a restart racing a stop of the same node would leave two processes on one port.
     _operating: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Set whenever a node's process is replaced, so ``wait_unexpected_exit`` watches the new one.
@@ -125,7 +127,7 @@ class ProcessLab:
             await self._respawn(name)
 
     async def _respawn(self, name: str) -> None:
-        node = await _spawn(name, self.lab_file, self.logs, self.state)
+        node = await _spawn(name, self.lab_file, self.logs, self.state, self.netns)
         self.nodes[self.nodes.index(self.node(name))] = node
         self._changed.set()
         _release(node)
@@ -231,24 +233,33 @@ def _free_fixed_port(chosen: set[int]) -> int:
 
 
 async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_users: int = 0,
-                          debug: bool | None = None, fresh_logs: bool = False) -> ProcessLab:
-    """Start every servable node of the lab in its own process and wait until each serves."""
+                          debug: bool | None = None, fresh_logs: bool = False,
+                          netns: Topology | None = None) -> ProcessLab:
+    """Start every servable node of the lab in its own process and wait until each serves.
+
+    With ``netns`` (already created) each node runs in its zone's namespace, from a copy of the lab file whose
+    addresses are the zones' (:func:`lab.netns.rewrite_addresses`)."""
     started = time.perf_counter()
     file = derived_lab_file(lab_file, state, storm_users, debug)
+    if netns is not None:
+        state.mkdir(parents=True, exist_ok=True)
+        placed = state / f"{lab_file.stem}-netns.toml"
+        placed.write_text(rewrite_addresses(file.read_text()))
+        file = placed
     lab = load_lab(file)
     names = node_names(lab)
     logs.mkdir(parents=True, exist_ok=True)
     if fresh_logs:
         for name in ("jabber", *names):
             (logs / log_name(name, lab)).unlink(missing_ok=True)
-    running = ProcessLab(lab, file, logs, state, skipped=tuple(n for n in names if not servable(n)))
+    running = ProcessLab(lab, file, logs, state, skipped=tuple(n for n in names if not servable(n)), netns=netns)
     publishers = [c.node_name(c.listener) for c in lab.clusters]
     waves = [[*publishers, "expressway-e"],
              [n for n in names if (n.startswith("cucm:") and n not in publishers) or n.startswith("imp:")],
              ["expressway-c"]]
     try:
         # Every interpreter starts and imports at once; each wave is then released in turn (see _GATE).
-        spawned = [[await _spawn(name, file, logs, state) for name in wave] for wave in waves]
+        spawned = [[await _spawn(name, file, logs, state, netns) for name in wave] for wave in waves]
         running.nodes += [node for wave in spawned for node in wave]
         for wave in spawned:
             for node in wave:
@@ -267,9 +278,10 @@ async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_user
 _GATE = "import sys, cli.main as cli; sys.stdin.readline(); sys.exit(cli.main(sys.argv[1:]))"
 
 
-async def _spawn(name: str, lab_file: Path, logs: Path, state: Path) -> NodeProcess:
+async def _spawn(name: str, lab_file: Path, logs: Path, state: Path, netns: Topology | None = None) -> NodeProcess:
+    prefix = netns.exec_prefix(name) if netns is not None else []
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", _GATE, "--lab", str(lab_file), "serve", name, "--logs", str(logs),
+        *prefix, sys.executable, "-c", _GATE, "--lab", str(lab_file), "serve", name, "--logs", str(logs),
         "--state", str(state), stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.PIPE,
         preexec_fn=_default_sigint)
     return NodeProcess(name, process)

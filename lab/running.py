@@ -1,7 +1,8 @@
 """The lab: every node of a :class:`~common.config.Lab` started in one event loop on loopback.
 
 ``start_lab`` is the one way a lab comes up — for ``mrasim up``, ``mrasim run`` and the tests (ARCHITECTURE rule 5).
-Nodes start inside-out (CUCM, then Expressway-C, which fetches the AuthZ keys, then Expressway-E), each on its own
+Nodes start inside-out (CUCM, IM&P, Expressway-E, then Expressway-C, which fetches the AuthZ keys and dials the
+traversal zone to E), each on its own
 listener, and register where they really listen in the lab's resolver. Each node writes its own log; nodes that keep
 state across restarts (CUCM's database) keep it under the lab's state directory.
 
@@ -11,6 +12,7 @@ again from the same lab description with the same log and state.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -23,6 +25,7 @@ from common.config import ClusterConfig, Lab, Listener
 from common.nodelog import LineSink
 from common.faults import FaultEngine
 from common.resolver import LabResolver
+from common.zone import ACTIVE
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
 from presence.node import start_imp
@@ -52,10 +55,11 @@ def log_name(node: str, lab: Lab) -> str:
 
 
 def node_names(lab: Lab) -> list[str]:
-    """Every node the lab runs, in start order: CUCM nodes (publisher first), Expressway-C, Expressway-E."""
+    """Every node the lab runs, in start order: CUCM nodes (publisher first), IM&P, Unity, Expressway-E, then
+    Expressway-C, which dials the traversal zone to E as it starts."""
     cucm = [cluster.node_name(node) for cluster in lab.clusters for node in cluster.nodes]
     unity = ["unity"] if lab.unity is not None else []
-    return [*cucm, *(imp.name for imp in lab.imps), *unity, "expressway-c", "expressway-e"]
+    return [*cucm, *(imp.name for imp in lab.imps), *unity, "expressway-e", "expressway-c"]
 
 
 @dataclass
@@ -113,11 +117,39 @@ class RunningLab:
         return self.sinks[node].text()
 
     async def restart(self, name: str) -> None:
-        """Stop one node and start it again from the lab description, keeping its log and its state."""
+        """Stop one node and start it again from the lab description, keeping its log and its state.
+
+        A restarted Expressway-E is back when Expressway-C has dialled the zone to it again (C retries on its own)."""
         if name not in self.nodes:
             raise KeyError(f"no node {name!r}; nodes: {', '.join(self.nodes)}")
+        was_active = name == "expressway-e" and self.zone_active()
         await self.nodes.pop(name).stop()
         self.nodes[name] = await self._starters()[name]()
+        if was_active:
+            await self.wait_zone_active()
+
+    def zones(self) -> dict[str, dict[str, object]]:
+        """The traversal zone's status on each running Expressway (:mod:`common.zone`), as ``mrasim status`` shows."""
+        found = {}
+        for name in ("expressway-c", "expressway-e"):
+            node = self.nodes.get(name)
+            if node is not None:
+                found[name] = cast(CoreNode | EdgeNode, node).zone.to_json()
+        return found
+
+    def zone_active(self) -> bool:
+        core = self.nodes.get("expressway-c")
+        return core is not None and cast(CoreNode, core).zone.state == ACTIVE
+
+    async def wait_zone_active(self, timeout: float = 15.0) -> bool:
+        """Wait until Expressway-C's traversal zone is Active again; False if it is not within ``timeout``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self.zone_active():
+            if loop.time() > deadline or "expressway-c" not in self.nodes:
+                return False
+            await asyncio.sleep(0.02)
+        return True
 
     async def start(self, name: str) -> None:
         """Start a node that was stopped, from the lab description, with its log and state."""
@@ -127,6 +159,8 @@ class RunningLab:
         if name not in starters:
             raise KeyError(f"no node {name!r}; nodes: {', '.join(starters)}")
         self.nodes[name] = await starters[name]()
+        if name == "expressway-e" and "expressway-c" in self.nodes:
+            await self.wait_zone_active()
 
     async def stop(self) -> None:
         for name in reversed(list(self.nodes)):
@@ -147,9 +181,9 @@ class RunningLab:
         for imp in lab.imps:
             starters[imp.name] = lambda imp=imp: start_imp(lab, imp, clock(imp.name), resolver,  # type: ignore[misc]
                                                            sinks[imp.name])
+        starters["expressway-e"] = lambda: start_edge(lab, clock("expressway-e"), resolver, sinks["expressway-e"])
         starters["expressway-c"] = lambda: start_core(lab, clock("expressway-c"), resolver, sinks["expressway-c"],
                                                       state_dir=self.state_dir / "expressway-c")
-        starters["expressway-e"] = lambda: start_edge(lab, clock("expressway-e"), resolver, sinks["expressway-e"])
         return starters
 
     def _cucm_starter(self, cluster: ClusterConfig, listener: Listener) -> Callable[[], Awaitable[Node]]:

@@ -133,7 +133,7 @@ def parse_scenario(data: dict[str, Any], source: str, base: Path = DEFAULT_LAB) 
     except ConfigError as exc:
         raise ConfigError(str(exc)) from None
     nodes = set(node_names(lab))
-    faults = tuple(fault_from_table(t, nodes) for t in root.tables("faults"))
+    faults = tuple(fault_from_table(t, nodes | set(lab.owners())) for t in root.tables("faults"))  # a node or its port
     steps = tuple(_step(t, nodes) for t in root.tables("steps"))
     if not steps:
         raise ConfigError(f"{root.where('steps')}: a scenario needs at least one [[steps]]")

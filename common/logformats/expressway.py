@@ -12,7 +12,9 @@ The header varies by process, and this module knows each variant as a :class:`Pr
 * ``edgeconfigprovisioning UTCTime=…`` — no pid, no colon, for lines that carry a ``Module``;
 * ``edgeconfigprovisioning:`` and ``credentialmanager:`` — event lines that open with ``Level`` and close with
   ``UTCTime``;
-* ``XCP_JABBERD[28071]:`` — pid and colon, plain ``Level``.
+* ``XCP_JABBERD[28071]:`` — pid and colon, plain ``Level``;
+* ``tvcs:`` — the traversal zone's events, ``Module="network.ssh"`` / ``"network.xcp"`` (modelled field names);
+* ``sshd[…]:`` — Expressway-E's SSH daemon: the OpenSSH sentence in ``Detail`` (``Accepted password for …``).
 
 A line with a ``Module`` field opens with ``UTCTime``; a line without one ends with it. Multi-line bodies follow a
 ``HTTPMSG:`` or ``MSGBODY:`` tag on their own line and are wrapped in ``|…|``.
@@ -43,6 +45,9 @@ EDGECONFIG_EVENT = ProcessStyle("edgeconfigprovisioning", pid=False, colon=True)
 CREDENTIALMANAGER = ProcessStyle("credentialmanager", pid=False, colon=True)
 FAIL2BAN = ProcessStyle("fail2ban", pid=False, colon=True)
 XCP_JABBERD = ProcessStyle("XCP_JABBERD", pid=True, colon=True, lead=("ThreadID",))
+# The traversal zone: Expressway's application (tvcs) logs the zone and tunnel state, E's sshd the tunnel logins.
+TVCS = ProcessStyle("tvcs", pid=False, colon=True, level_colon=True)
+SSHD = ProcessStyle("sshd", pid=True, colon=True)
 
 
 @dataclass(frozen=True)

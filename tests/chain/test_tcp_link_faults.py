@@ -1,4 +1,4 @@
-"""Connection faults on the raw TCP links of the XMPP path (Jabber → E's XMPP port, E → C's XCP link, C → IM&P): each
+"""Connection faults on the raw TCP links of the XMPP path (Jabber → E's XMPP port, C → E's XCP port, C → IM&P): each
 breaks where the real product would show it, through :func:`common.dial.open_connection`, and the lab keeps serving."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import tomllib
 
 from common.config import Lab
 from common.faults import Fault, Match
-from lab.running import RunningLab, node_names
+from lab.running import RunningLab, node_names, start_lab
 from scenarios.play import play
 from common.faulttable import parse_fault
 from scenarios.scenario import CATALOG, parse_scenario
@@ -36,17 +36,29 @@ async def test_latency_on_jabbers_xmpp_dial_is_taken_and_sign_in_still_works(run
     assert running.faults.hits(fault.id) == 1, "the one XMPP dial, and no HTTP hop, met the fault"
 
 
-async def test_a_black_hole_on_es_xcp_link_fails_the_stream_cleanly(running: RunningLab) -> None:
-    fault = running.faults.add(Fault("blackhole", Match(node="expressway-c:xcp", source="expressway-e"),
-                                     seconds=0.2))
+async def test_cs_xcp_dial_to_e_refused_fails_the_stream_cleanly_and_comes_back(lab: Lab) -> None:
+    """C dials E's 7400 (E dials nothing inward): with that dial refused, E has no link to give a client's session."""
+    running = await start_lab(lab.replace_core(tunnel_retry_min=0.05, tunnel_retry_max=0.2))
+    try:
+        await _refused_xcp_dial(running)
+    finally:
+        await running.stop()
+
+
+async def _refused_xcp_dial(running: RunningLab) -> None:
+    fault = running.faults.add(Fault("refuse", Match(node="expressway-e:xcp", source="expressway-c")))
+    await running.restart("expressway-c")  # its open links go; every new dial meets the fault
     outcome, xmpp, _, _ = await run_sign_in(running)
-    assert outcome.access_token and xmpp is not None and not xmpp.ok
+    assert outcome.access_token, "HTTP goes through the SSH tunnel, which is not refused"
+    assert xmpp is not None and not xmpp.ok
     assert xmpp.failed_step == "stream" and "got <error>" in xmpp.reason, "E ends the stream with a stream error"
-    core = running.lab.core.xcp
-    assert (f"Cannot open link to {core.host}:{core.port}: no answer in time (fault: black hole)"
-            in running.log_text("expressway-e"))
-    assert running.faults.hits(fault.id) == 1
+    assert "No XCP link from connect-auth-1.expc-lab-example (traversal zone down)" in running.log_text("expressway-e")
+    assert 'Detail="XCP failed" Zone="UC Traversal" Peer="expe.lab.example:7400" Reason="Connection refused"' in (
+        running.log_text("expressway-c"))
+    assert running.core.zone.links["XCP"].text == "Failed: Connection refused"
+    assert running.faults.hits(fault.id) >= 1
     running.faults.remove(fault.id)
+    assert await running.wait_zone_active(), "C retries on its own"
     assert (await run_sign_in(running))[1].ok  # type: ignore[union-attr]
 
 

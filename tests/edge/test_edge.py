@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import aiohttp
+import asyncssh
 import pytest
 from aiohttp import web
 
@@ -26,14 +27,20 @@ async def echo(request: web.Request) -> web.Response:
 
 @pytest.fixture
 async def edge_alone(lab: Lab) -> AsyncIterator[tuple[EdgeNode, Running | None, LineSink]]:
+    """E, and a stand-in C that opens the SSH tunnel to E's 2222 as C does (E dials nothing inward)."""
     resolver = LabResolver.from_lab(lab)
     fake = web.Application()
     fake.router.add_route("*", "/{tail:.*}", echo)
     core = await serve(fake, lab.core.listener)
-    resolver.bind(lab.core.listener, core.port)
     sink = LineSink()
     node = await start_edge(lab, LabClock(), resolver, sink)
+    tunnel = await asyncssh.connect("127.0.0.1", node.tunnel.port, username=lab.core.traversal_username,
+                                    password=lab.core.traversal_password, known_hosts=None, client_keys=None,
+                                    agent_path=None, config=None)
+    await tunnel.forward_remote_port("127.0.0.1", 0, "127.0.0.1", core.port)
     yield node, core, sink
+    tunnel.close()
+    await tunnel.wait_closed()
     await node.stop()
     await core.stop()
 

@@ -1,0 +1,235 @@
+"""Expressway-C as the traversal client: it dials Expressway-E and keeps dialling.
+
+C opens every connection of the Unified Communications traversal zone; E only accepts (mra-facts sections 1 and 11,
+Cisco Expressway MRA Deployment Guide, "Firewall and NAT requirements": inside→DMZ TCP 2222, 7001, 7400). Two of
+the zone's links are made here:
+
+* :class:`SshTunnel` logs in to E's SSH daemon on TCP 2222 with the zone's username and password
+  (:mod:`asyncssh`) and asks for a reverse port forward (RFC 4254 section 7.1), so each connection E's traffic server
+  makes to its end arrives at C's traffic server through the tunnel;
+* :class:`XcpLinks` keeps XCP links open to E's 7400, on which E's XMPP sessions ride (:mod:`core.xcplink`).
+
+A link that fails or drops is retried with exponential backoff (``tunnel_retry_min`` doubling up to
+``tunnel_retry_max``, modelled), and each state change is logged (``tvcs``, ``Module="network.ssh"`` /
+``"network.xcp"``, modelled field names) and shown on the zone status (:mod:`common.zone`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+from collections.abc import Awaitable, Callable
+
+import asyncssh
+
+from common.clock import LabClock
+from common.dial import connection_faults, open_connection
+from common.labmodel import Lab
+from common.logformats.expressway import TVCS
+from common.nodelog import ExpresswayLog
+from common.resolver import LabResolver, NameError_
+from common.zone import ACTIVE, FAILED, SSH_TUNNEL, XCP, ZoneStatus
+
+AUTH_FAILURE = "SSH tunnel authentication failure"
+CONNECT_TIMEOUT = 10.0
+Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The reason the zone status page shows for a failed dial, in the words of the product's status page."""
+    if isinstance(exc, asyncssh.PermissionDenied):
+        return AUTH_FAILURE
+    if isinstance(exc, NameError_):
+        return "Name resolution failed"
+    if isinstance(exc, ConnectionRefusedError) or getattr(exc, "errno", None) == errno.ECONNREFUSED:
+        return "Connection refused"
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return "Connection timed out"
+    if isinstance(exc, ConnectionResetError):
+        return "Connection reset by peer"
+    return str(exc) or type(exc).__name__
+
+
+class _Retrying:
+    """A link C keeps up on its own: ``attempt`` returns when an established link ends, raises when a dial fails."""
+
+    module = "network.ssh"
+    link = SSH_TUNNEL
+
+    def __init__(self, lab: Lab, resolver: LabResolver, log: ExpresswayLog, clock: LabClock,
+                 zone: ZoneStatus) -> None:
+        self.lab, self.resolver, self.log, self.clock, self.zone = lab, resolver, log, clock, zone
+        self.config = lab.core
+        self.peer = self.config.traversal_peer or lab.edge.listener.host
+        self._task: asyncio.Task[None] | None = None
+        self._settled = asyncio.Event()
+        self.attempts = 0
+
+    @property
+    def port(self) -> int:
+        raise NotImplementedError
+
+    def tvcs(self, level: str, detail: str, fields: dict[str, object]) -> None:
+        self.log.write(TVCS, level, {"Detail": detail, "Zone": self.zone.name, "Peer": f"{self.peer}:{self.port}",
+                                     **fields}, module=self.module)
+
+    def now(self) -> str:
+        return self.clock.now().isoformat(timespec="seconds")
+
+    async def start(self, wait: float = 5.0) -> None:
+        """Start dialling; return once the first attempt has succeeded or failed (at most ``wait`` seconds)."""
+        self._task = asyncio.create_task(self._run(), name=f"expc {self.link} to {self.peer}")
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._settled.wait(), wait)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.close()
+
+    async def close(self) -> None:
+        """Close what the link holds open."""
+
+    async def attempt(self, established: Callable[[], None]) -> None:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        delay = self.config.tunnel_retry_min
+        while True:
+            self.attempts += 1
+            was_up = False
+
+            def established() -> None:
+                nonlocal was_up
+                was_up = True
+                self._settled.set()
+
+            try:
+                await self.attempt(established)
+                reason = "Connection lost"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # every failure of a dial is a zone status, never a crash of C
+                reason = failure_reason(exc)
+            if was_up:
+                delay = self.config.tunnel_retry_min
+                self.tvcs("WARN", f"{self.link} lost", {"Reason": reason, "Retry-in": f"{delay:g}s"})
+            else:
+                self.tvcs("ERROR", f"{self.link} failed", {"Reason": reason, "Retry-in": f"{delay:g}s"})
+            self.zone.set(self.link, FAILED, reason, connections=0, since=self.now())
+            self._settled.set()
+            await asyncio.sleep(delay)
+            if not was_up:
+                delay = min(delay * 2, self.config.tunnel_retry_max)
+
+
+class SshTunnel(_Retrying):
+    """The SSH connection to E's 2222 and the reverse forward that carries E's requests to C's traffic server."""
+
+    def __init__(self, lab: Lab, resolver: LabResolver, log: ExpresswayLog, clock: LabClock, zone: ZoneStatus,
+                 target: tuple[str, int]) -> None:
+        super().__init__(lab, resolver, log, clock, zone)
+        self.target = target
+        self.conn: asyncssh.SSHClientConnection | None = None
+        zone.link(SSH_TUNNEL, lab.edge.tunnel.port)
+
+    @property
+    def port(self) -> int:
+        return self.lab.edge.tunnel.port
+
+    async def attempt(self, established: Callable[[], None]) -> None:
+        address, listen_port = self.resolver.locate(self.peer, self.port)
+        await connection_faults(self.resolver, self.peer, self.port, "expressway-c")
+        self.conn = await asyncio.wait_for(asyncssh.connect(
+            address, listen_port, username=self.config.traversal_username, password=self.config.traversal_password,
+            known_hosts=None, client_keys=None, agent_path=None, config=None, preferred_auth="password",
+            keepalive_interval=15, local_addr=(self.config.listener.address, 0)), CONNECT_TIMEOUT)
+        try:
+            await self.conn.forward_remote_port("127.0.0.1", 0, *self.target)
+            self.tvcs("INFO", "SSH tunnel established", {})
+            self.zone.set(SSH_TUNNEL, ACTIVE, connections=1, since=self.now())
+            established()
+            await self.conn.wait_closed()
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            conn.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.wait_closed(), 5)
+
+
+class XcpLinks(_Retrying):
+    """Idle XCP links to E's 7400, ``spare`` of them at all times: each waits for one XMPP session E hands it.
+
+    The real XCP routers share one TCP connection between components; mrasim keeps one link per session (modelled,
+    docs/xmpp.md), so C opens a fresh one as soon as E takes one.
+    """
+
+    module = "network.xcp"
+    link = XCP
+
+    def __init__(self, lab: Lab, resolver: LabResolver, log: ExpresswayLog, clock: LabClock, zone: ZoneStatus,
+                 serve: Callable[[asyncio.StreamReader, asyncio.StreamWriter, Callable[[], None]], Awaitable[None]],
+                 spare: int = 2) -> None:
+        super().__init__(lab, resolver, log, clock, zone)
+        self.serve, self.spare = serve, spare
+        self.idle = 0
+        self.open: set[asyncio.Task[None]] = set()
+        self._need = asyncio.Event()
+        zone.link(XCP, lab.edge.xcp.port)
+
+    @property
+    def port(self) -> int:
+        return self.lab.edge.xcp.port
+
+    async def attempt(self, established: Callable[[], None]) -> None:
+        reported = False
+        while True:
+            while self.idle < self.spare:
+                reader, writer = await asyncio.wait_for(
+                    open_connection(self.resolver, self.peer, self.port, source="expressway-c",
+                                    local_addr=(self.config.listener.address, 0)), CONNECT_TIMEOUT)
+                self.idle += 1
+                task = asyncio.create_task(self._link(reader, writer), name="expc XCP link to E")
+                self.open.add(task)
+                task.add_done_callback(self.open.discard)
+            if not reported:
+                reported = True
+                self.tvcs("INFO", "XCP link established", {})
+                established()
+            self.zone.set(XCP, ACTIVE, connections=len(self.open), since=self.now())
+            self._need.clear()
+            await self._need.wait()
+            if not self.open:
+                return  # every link went away: E is gone (or restarted); dial again after the backoff
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        idle = True
+
+        def taken() -> None:
+            nonlocal idle
+            if idle:
+                idle = False
+                self.idle -= 1
+                self._need.set()
+
+        try:
+            await self.serve(reader, writer, taken)
+        finally:
+            writer.close()
+            if idle:
+                self.idle -= 1
+            self.open.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._need.set()
+
+    async def close(self) -> None:
+        for task in list(self.open):
+            task.cancel()
+        await asyncio.gather(*self.open, return_exceptions=True)
+        self.idle = 0

@@ -1,0 +1,83 @@
+"""``mrasim up --netns``: the nodes in network namespaces behind the MRA firewall. Expressway-C still dials the
+traversal zone to E through it, a client on the host signs in through E, and E cannot reach CUCM (or C). Skipped only
+where namespaces cannot be made (not root); CI runs as root."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from common.clock import LabClock
+from common.config import DEFAULT_LAB, load_lab
+from common.nodelog import CsfLog, LineSink
+from common.resolver import LabResolver
+from common.zone import read_file
+from lab import netns
+from lab.processes import start_processes, with_free_ports
+from load.client import LoadUser
+
+
+def dial_from(namespace: str, address: str, port: int) -> str:
+    """What a TCP connect from inside ``namespace`` gets: 'connected' or the error's name."""
+    probe = ("import socket\ntry:\n    socket.create_connection((%r, %d), timeout=2); print('connected')\n"
+             "except OSError as exc:\n    print(type(exc).__name__)") % (address, port)
+    done = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-c", probe], capture_output=True,
+                          text=True, timeout=20)
+    return done.stdout.strip()
+
+
+def test_without_root_netns_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(netns.os, "geteuid", lambda: 1000)
+    assert netns.unavailable() == "network namespaces need root (CAP_NET_ADMIN)"
+
+
+def test_addresses_are_rewritten_per_zone() -> None:
+    lab = load_lab(DEFAULT_LAB)
+    text = netns.rewrite_addresses(DEFAULT_LAB.read_text())
+    path = Path("/tmp") / f"mrasim-netns-{id(text)}.toml"
+    path.write_text(text)
+    try:
+        placed = load_lab(path)
+    finally:
+        path.unlink()
+    assert placed.edge.listener.address == placed.edge.xmpp.address == netns.DMZ_OUTSIDE
+    assert placed.edge.tunnel.address == placed.edge.xcp.address == netns.DMZ_INSIDE
+    assert placed.core.listener.address == placed.clusters[0].listener.address == netns.INSIDE_NODE
+    assert placed.edge.listener.listen_port == lab.edge.listener.listen_port
+
+
+@pytest.mark.skipif(netns.unavailable() is not None, reason=f"no network namespaces: {netns.unavailable()}")
+async def test_in_namespaces_c_dials_e_a_client_signs_in_and_e_cannot_reach_cucm(tmp_path: Path) -> None:
+    lab_file = tmp_path / "lab.toml"
+    lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
+    topology = netns.new_topology()
+    topology.create(load_lab(lab_file))
+    try:
+        running = await start_processes(lab_file, tmp_path / "logs", tmp_path / "state", netns=topology)
+        try:
+            lab = running.lab
+            zone = read_file(tmp_path / "state" / "zone-expressway-c.json")
+            assert zone is not None and zone["status"] == "Active", zone
+            user = lab.user(lab.jabber.userid)
+            assert user is not None
+            client = LoadUser(lab, LabResolver.from_lab(lab), CsfLog(LabClock(), LineSink()), user.userid,
+                              user.password, seed=1)
+            try:
+                attempt = await client.login()
+            finally:
+                await client.close()
+            assert attempt.outcome.ok, attempt.outcome.reason
+
+            cucm, core = lab.clusters[0].listener, lab.core.listener
+            assert dial_from(topology.dmz, cucm.address, cucm.listen_port) == "ConnectionRefusedError"
+            assert dial_from(topology.dmz, core.address, core.listen_port) == "ConnectionRefusedError"
+            assert dial_from(topology.inside, lab.edge.tunnel.address, lab.edge.tunnel.listen_port) == "connected"
+            assert dial_from(topology.inside, lab.edge.listener.address, lab.edge.listener.listen_port) != "connected"
+        finally:
+            await running.stop()
+    finally:
+        topology.destroy()
+    assert topology.dmz not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
