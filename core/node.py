@@ -99,6 +99,9 @@ class CoreNode:
     validator: Running
     hop: HopClient
     xcp: StreamServer | None = None
+    # Clusters whose AuthZ keys the start-up "Refresh servers" could not fetch (CUCM not running yet): C then refuses
+    # every token until 'xCommand RefreshServers', so whoever started it is told, not only the log.
+    unfetched: tuple[str, ...] = ()
 
     async def stop(self) -> None:
         if self.xcp is not None:
@@ -136,7 +139,7 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     app.router.add_route("*", "/{segment}/{tail:.*}", edge_request)
     traffic = await serve(app, config.listener)
     resolver.bind(config.listener, traffic.port)
-    await keys.refresh()
+    unfetched = await keys.refresh()
     xcp = await serve_stream(XcpRouter(state, xcp_settings, resolver).handle, config.xcp)
     resolver.bind(config.xcp, xcp.port)
-    return CoreNode("expressway-c", state, traffic, validator, hop, xcp)
+    return CoreNode("expressway-c", state, traffic, validator, hop, xcp, tuple(unfetched))

@@ -269,7 +269,7 @@ _GATE = "import sys, cli.main as cli; sys.stdin.readline(); sys.exit(cli.main(sy
 
 async def _spawn(name: str, lab_file: Path, logs: Path, state: Path) -> NodeProcess:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", _GATE, "--lab", str(lab_file), "serve", name, "--logs", str(logs),
+        sys.executable, "-c", _GATE, "--lab", str(lab_file), "serve", name, "--into", str(logs),
         "--state", str(state), stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.PIPE,
         preexec_fn=_default_sigint)
     return NodeProcess(name, process)
