@@ -8,6 +8,7 @@ answer is printed as a table (``--json``: the API's own JSON).
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from typing import Any
 
 import aiohttp
@@ -145,7 +146,7 @@ def render(args: argparse.Namespace, data: dict[str, Any]) -> str:
     if args.action == "status":
         return render_status(data)
     if args.action == "clock":
-        return f"lab clock {data['now']} ({say_duration(data['offset_seconds'])} from real time)"
+        return f"lab clock {_clock(data['now'], data['offset_seconds'])}"
     if args.action == "skew":
         skew = data["skew_seconds"]
         where = "in step with" if skew == 0 else ("ahead of" if skew > 0 else "behind")
@@ -168,7 +169,7 @@ def render_status(data: dict[str, Any]) -> str:
     clock = data.get("clock")
     head = f"lab {data['domain']} ({data.get('mode', 'single process')})"
     if clock:
-        head += f", clock {clock['now']} ({say_duration(clock['offset_seconds'])} from real time)"
+        head += f", clock {_clock(clock['now'], clock['offset_seconds'])}"
     with_pid = any("pid" in node for node in data["nodes"].values())
     headers = ("NODE", "STATE", *(("PID",) if with_pid else ()), "LISTENING", "SKEW", "NAME IN URLS AND LOGS")
     rows = [(name, node.get("state", "running" if node.get("alive", True) else "stopped"),
@@ -179,6 +180,11 @@ def render_status(data: dict[str, Any]) -> str:
     if data.get("not_served"):
         lines.append(f"not started in processes: {', '.join(data['not_served'])}")
     return "\n".join(lines)
+
+
+def _clock(now: str, offset: float) -> str:
+    when = dt.datetime.fromisoformat(now).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{when} ({say_duration(offset)} from real time)" if offset else f"{when} (real time)"
 
 
 def render_faults(faults: list[dict[str, Any]]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -70,6 +71,14 @@ def _add_product_commands(sub: argparse._SubParsersAction) -> None:  # type: ign
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # 'mrasim … | head': stop quietly, as other command-line tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.action == "scenario":
         return scenariocli.main(args)
@@ -121,8 +130,8 @@ async def _admin(args: argparse.Namespace, listener: Listener, path: str, comman
         status, data = await send_admin(listener.address, listener.listen_port, f"{listener.host}:{listener.port}",
                                         path, command_text, credentials)
     except aiohttp.ClientConnectionError:
-        return fail(f"{listener.host} does not answer on {listener.address}:{listener.listen_port}; start the lab "
-                    "with 'mrasim up' (same --lab file) in another shell", 1)
+        return fail(f"{listener.host} does not answer on {listener.address}:{listener.listen_port}: is the lab up "
+                    "('mrasim up', same --lab file, in another shell) and the node running ('mrasim status')?", 1)
     if status != 200:
         return fail(data.get("error", data), 1)
     emit(args, data, data["output"])

@@ -99,7 +99,7 @@ async def _run_one(scenario: Scenario, out: Path | None, as_json: bool = False) 
         result = await play(scenario, out)
         print(json.dumps(_as_json(result), indent=2))
         return 0 if result.passed else 1
-    print(f"scenario {scenario.name}: {scenario.symptom}\n")
+    print(textwrap.fill(f"scenario {scenario.name}: {scenario.symptom}", width()) + "\n")
     result = await play(scenario, out, _show_step)
     _verdict(result)
     return 0 if result.passed else 1

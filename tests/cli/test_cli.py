@@ -125,3 +125,22 @@ async def test_serve_runs_cluster_nodes_in_their_own_processes_sharing_the_datab
             proc.wait(10)
     assert kids[0] == kids[1]
     assert (tmp_path / "cucm.log").exists() and (tmp_path / "cucm-sub1.log").exists()
+
+
+def test_serve_expressway_c_without_cucm_says_the_keys_are_missing_and_what_to_do(tmp_path: Path) -> None:
+    from lab.processes import with_free_ports
+
+    lab_file = tmp_path / "lab.toml"
+    lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "expressway-c", "--lab", str(lab_file),
+                             "--logs", str(tmp_path / "logs")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert "serving" in proc.stdout.readline()  # type: ignore[union-attr]
+        warning = proc.stderr.readline()  # type: ignore[union-attr]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert "could not fetch the AuthZ keys of cluster1" in warning
+    assert "mrasim serve cucm" in warning and "mrasim xcommand RefreshServers" in warning
+    assert (tmp_path / "logs" / "latest" / "expressway-c.log").exists()
