@@ -14,24 +14,28 @@ from pathlib import Path
 from analyzer.diagnose import Report, analyze, render_json, render_text
 from analyzer.ladder import render_html, render_mermaid, render_text as ladder_text
 from analyzer.model import Session
+from cli.output import command
 
 COMMANDS = ("diagnose", "ladder")
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    diagnose = sub.add_parser("diagnose", help="read logs (files, folders, .tar.gz bundles) → sessions and findings",
-                              description="Read Expressway-E/C, Jabber, CUCM and IM&P logs, group them into login "
+    diagnose = command(sub, "diagnose", "read logs (files, folders, .tar.gz bundles) → sessions and findings",
+                       ["mrasim diagnose logs/latest", "mrasim diagnose diagnostic_logs.tar.gz --json"],
+                       description="Read Expressway-E/C, Jabber, CUCM and IM&P logs, group them into login "
                                           "sessions and report Issues Found / Missing Information / Potential "
                                           "Problem with evidence, root cause, fix and source document.")
     diagnose.add_argument("paths", nargs="+", type=Path, help="log files, folders or diagnostic bundles")
     diagnose.add_argument("--json", action="store_true", help="print the report as JSON")
-    ladder = sub.add_parser("ladder", help="draw one login session as a ladder diagram",
-                            description="Draw a session found in the logs as numbered arrows between Jabber, E, "
+    ladder = command(sub, "ladder", "draw one login session as a ladder diagram",
+                     ["mrasim ladder logs/latest", "mrasim ladder logs/latest --format html --out ladder.html"],
+                     description="Draw a session found in the logs as numbered arrows between Jabber, E, "
                                         "C, CUCM and IM&P: text for the terminal, Mermaid, or a self-contained HTML "
                                         "page where clicking an arrow shows its HTTPMSG/XML.")
     ladder.add_argument("paths", nargs="+", type=Path, help="log files, folders or diagnostic bundles")
     ladder.add_argument("--session", type=int, help="session number (default: the first failed one, else the first)")
-    ladder.add_argument("--format", choices=("text", "mermaid", "html"), default="text")
+    ladder.add_argument("--format", choices=("text", "mermaid", "html"), default="text",
+                        help="text for the terminal, mermaid, or a self-contained html page (%(default)s)")
     ladder.add_argument("--out", type=Path, help="write to this file instead of standard output")
 
 

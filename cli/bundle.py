@@ -3,34 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
 import aiohttp
 
+from cli.output import command, emit
 from common.config import Lab
+
+BUNDLES = Path("bundles")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    bundle = sub.add_parser("bundle", help="diagnostic logging on a running lab: start, marker TEXT, stop",
-                            description="Like Expressway's diagnostic logging: 'start' marks where every node's log "
+    bundle = command(sub, "bundle", "diagnostic logging on a running lab: start, marker TEXT, stop",
+                     ["mrasim bundle start", 'mrasim bundle marker "before the failing login"', "mrasim bundle stop",
+                      "mrasim diagnose bundles/diagnostic_logs_*.tar.gz"],
+                     description="Like Expressway's diagnostic logging: 'start' marks where every node's log "
                                         "stands, 'marker TEXT' writes a DEBUG_MARKER line into every node's log, "
                                         "'stop' writes a .tar.gz with the logs since start, an xconf_dump and an "
                                         "xstat_dump — ready for 'mrasim diagnose'.")
     actions = bundle.add_subparsers(dest="bundle_action", required=True, metavar="ACTION")
-    actions.add_parser("start", help="start diagnostic logging")
-    marker = actions.add_parser("marker", help="write a DEBUG_MARKER line into every node's log")
+    command(actions, "start", "start diagnostic logging", "mrasim bundle start")
+    marker = command(actions, "marker", "write a DEBUG_MARKER line into every node's log",
+                     'mrasim bundle marker "before the failing login"')
     marker.add_argument("text", help="the marker text")
-    stop = actions.add_parser("stop", help="stop and write the bundle")
-    stop.add_argument("--out", type=Path, help="bundle file (default: diagnostic_logs_<time>.tar.gz beside the logs)")
+    stop = command(actions, "stop", "stop and write the bundle", ["mrasim bundle stop", "mrasim bundle stop --out x.tar.gz"])
+    stop.add_argument("--out", type=Path, help=f"bundle file (default: {BUNDLES}/diagnostic_logs_<time>.tar.gz, kept "
+                                               "apart from the logs so 'diagnose logs/' never reads a log twice)")
 
 
 async def run(args: argparse.Namespace, lab: Lab) -> int:
     body: dict[str, str] = {}
     if args.bundle_action == "marker":
         body["text"] = args.text
-    if args.bundle_action == "stop" and args.out is not None:
-        body["out"] = str(args.out.resolve())
+    if args.bundle_action == "stop":
+        stamp = dt.datetime.now().strftime("%Y%m%d_%H%M%S")
+        body["out"] = str((args.out or BUNDLES / f"diagnostic_logs_{stamp}.tar.gz").resolve())
     url = f"http://{lab.control.address}:{lab.control.listen_port}/bundle/{args.bundle_action}"
     try:
         async with aiohttp.ClientSession() as session:
@@ -44,9 +53,10 @@ async def run(args: argparse.Namespace, lab: Lab) -> int:
         print(f"mrasim: {data.get('error', data)}", file=sys.stderr)
         return 1
     if "bundle" in data:
-        print(f"bundle written: {data['bundle']}")
+        text = f"bundle written: {data['bundle']}\nNext: mrasim diagnose {data['bundle']}"
     elif "marked" in data:
-        print(f"DEBUG_MARKER written to {data['marked']} node log(s)")
+        text = f"DEBUG_MARKER written to {data['marked']} node log(s)"
     else:
-        print(f"diagnostic logging started at {data['started']} on {', '.join(data['nodes'])}")
+        text = f"diagnostic logging started at {data['started']} on {', '.join(data['nodes'])}"
+    emit(args, data, text)
     return 0

@@ -24,6 +24,8 @@ from common.stormusers import STORM_PREFIX, with_storm_users
 from load.stats import proc_memory, self_peak
 from lab.processcontrol import up_processes
 from lab.processes import read_pids, start_processes
+from lab.runfolder import LATEST, new_run_folder
+from cli.output import command
 from load.storm import MemoryWatch, Storm, StormPlan, render_report
 from load.txncheck import check_logs
 
@@ -41,8 +43,10 @@ def add_up_options(up: argparse.ArgumentParser) -> None:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    storm = sub.add_parser(
-        "storm", help="an open-model login storm: arrival rate, ramp, duration or user count, seed",
+    storm = command(
+        sub, "storm", "an open-model login storm: arrival rate, ramp, duration or user count, seed",
+        ["mrasim storm --users 200 --rate 50", "mrasim storm --processes --session http --rate 100 --duration 45",
+         "mrasim up --processes --storm-users 1000   # then, in another shell: mrasim storm --target --users 1000"],
         description="Log in many Jabber users at a target arrival rate (Poisson, ramped), keep them connected, and "
                     "report per-step latency histograms, the achieved rate, errors by kind, peak memory and lost "
                     "transactions. Runs against the embedded lab unless --processes or --target.")
@@ -67,8 +71,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                        help="storm a lab already running from the same lab file ('mrasim up --storm-users N')")
     storm.add_argument("--lab-users", type=int,
                        help="with --target: how many storm users the running lab has (default: as many as logins)")
-    storm.add_argument("--logs", type=Path, default=Path("logs") / "storm",
-                       help="node logs (embedded, --processes) or the running lab's logs (--target) (%(default)s)")
+    storm.add_argument("--logs", type=Path, default=Path("logs"),
+                       help="where the run folders go (embedded, --processes: a new %(default)s/<time>/); with "
+                            "--target the running lab's folder (default: %(default)s/latest)")
     storm.add_argument("--state", type=Path,
                        help=f"state directory (default: {STORM_STATE}; with --target: .mrasim/state, for its pids)")
     storm.add_argument("--quiet", action="store_true", help="no live progress line")
@@ -86,7 +91,7 @@ def main(args: argparse.Namespace, lab: Lab) -> int:
 
 
 async def up(args: argparse.Namespace, lab: Lab) -> int:
-    return await up_processes(args.lab, args.logs, args.state, args.storm_users, netns=args.netns)
+    return await up_processes(args.lab, new_run_folder(args.logs), args.state, args.storm_users, netns=args.netns)
 
 
 def _progress(quiet: bool) -> Callable[[str], None] | None:
@@ -101,8 +106,8 @@ def _progress(quiet: bool) -> Callable[[str], None] | None:
 
 
 async def storm(args: argparse.Namespace, lab: Lab, plan: StormPlan, debug: bool | None) -> int:
-    logs: Path = args.logs
     progress = _progress(args.quiet)
+    logs: Path = args.logs / LATEST if args.target else new_run_folder(args.logs)
     if args.target:
         state = args.state or Path(".mrasim") / "state"
         pids = read_pids(state)

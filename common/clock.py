@@ -10,12 +10,13 @@ import datetime as dt
 import re
 import time
 
-_STEP = re.compile(r"^\+?(\d+)([smhd])$")
+_STEP = re.compile(r"^([+-]?)(\d+)([smhd])$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class LabClock:
-    """Wall-clock time plus an offset that only moves forward when the lab says so."""
+    """Wall-clock time plus an offset that moves when the lab says so: forward, or back, but never before real time
+    (a node that runs behind is a skew on its :class:`NodeClock`)."""
 
     def __init__(self, offset_seconds: float = 0.0) -> None:
         self._offset = offset_seconds
@@ -27,8 +28,9 @@ class LabClock:
         return time.time() + self._offset
 
     def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("the lab clock only moves forward")
+        if self._offset + seconds < 0:
+            raise ValueError(f"the lab clock goes back at most to real time (now {self._offset:+.0f} s ahead); "
+                             "to make one node run behind, skew it")
         self._offset += seconds
 
     @property
@@ -57,8 +59,10 @@ class NodeClock(LabClock):
 
 
 def parse_step(text: str) -> int:
-    """Parse a clock step such as ``+61m`` or ``60d`` into seconds."""
+    """Parse a clock step or skew such as ``+61m``, ``60d`` or ``-5m`` (back in time) into seconds: the one grammar of
+    durations in lab files, scenarios, the control API and every ``mrasim`` command (docs/cli.md)."""
     match = _STEP.match(text.strip())
     if not match:
-        raise ValueError(f"clock step {text!r}: expected a number and a unit s, m, h or d, e.g. +61m")
-    return int(match.group(1)) * _UNIT[match.group(2)]
+        raise ValueError(f"clock step {text!r}: expected a signed number and a unit s, m, h or d, "
+                         "e.g. +61m, -5m, 2d")
+    return (-1 if match.group(1) == "-" else 1) * int(match.group(2)) * _UNIT[match.group(3)]

@@ -261,11 +261,15 @@ def _subscriber(t: TomlTable, domain: str) -> Listener:
 def parse_enterprise(data: Mapping[str, Any], version: str, source: str = "<enterprise parameters>",
                      base: EnterpriseParameters | None = None) -> EnterpriseParameters:
     """Enterprise parameters from a mapping of lab-file keys, over ``base``; the same validation as the lab file."""
-    base = base or EnterpriseParameters()
-    current = {"oauth_refresh_login_flow": "Enabled" if base.refresh_login_flow else "Disabled",
-               "oauth_access_token_expiry_minutes": base.access_token_minutes,
-               "oauth_refresh_token_expiry_days": base.refresh_token_days}
+    current = enterprise_settings(base or EnterpriseParameters())
     return _enterprise(TomlTable(source, "enterprise", {**current, **data}), version)
+
+
+def enterprise_settings(params: EnterpriseParameters) -> dict[str, Any]:
+    """Enterprise parameters under the lab file's keys, the names a user types (``mrasim enterprise KEY=VALUE``)."""
+    return {"oauth_refresh_login_flow": "Enabled" if params.refresh_login_flow else "Disabled",
+            "oauth_access_token_expiry_minutes": params.access_token_minutes,
+            "oauth_refresh_token_expiry_days": params.refresh_token_days}
 
 
 def _enterprise(t: TomlTable, version: str) -> EnterpriseParameters:

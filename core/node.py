@@ -106,6 +106,9 @@ class CoreNode:
     zone: ZoneStatus
     tunnel: SshTunnel | None = None
     xcp: XcpLinks | None = None
+    # Clusters whose AuthZ keys the start-up "Refresh servers" could not fetch (CUCM not running yet): C then refuses
+    # every token until 'xCommand RefreshServers', so whoever started it is told, not only the log.
+    unfetched: tuple[str, ...] = ()
 
     async def stop(self) -> None:
         for link in (self.xcp, self.tunnel):
@@ -161,9 +164,9 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     app.router.add_route("*", "/{segment}/{tail:.*}", edge_request)
     traffic = await serve(app, config.listener)
     resolver.bind(config.listener, traffic.port)
-    await keys.refresh()
+    unfetched = await keys.refresh()
     zone = core_zone(lab, status_dir)
-    node = CoreNode("expressway-c", state, traffic, validator, hop, zone)
+    node = CoreNode("expressway-c", state, traffic, validator, hop, zone, unfetched=tuple(unfetched))
     try:
         node.tunnel = SshTunnel(lab, resolver, log, clock, zone, (config.listener.address, traffic.port))
         node.xcp = XcpLinks(lab, resolver, log, clock, zone, XcpRouter(state, xcp_settings, resolver).handle)

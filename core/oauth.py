@@ -79,6 +79,9 @@ async def localauthentication(request: web.Request) -> web.Response:
     return web.Response(status=302, headers={"Location": location})
 
 
+RELAYED_ON_REFUSAL = ("www-authenticate", "cache-control", "pragma")
+
+
 async def access_token(request: web.Request) -> web.Response:
     state = request.app[CORE_STATE]
     raw = await request.read()
@@ -98,7 +101,10 @@ async def access_token(request: web.Request) -> web.Response:
     except HopError as exc:
         return bad_gateway(f"CUCM node {origin} unreachable: {exc.kind}")
     if response.status != 200:
-        return web.Response(status=response.status, body=response.body,
+        # CUCM's refusal goes back as it came, its challenge included: a 401 invalid_client must carry
+        # WWW-Authenticate (RFC 6749 §5.2) and an error is as uncacheable as the tokens (§5.1).
+        relayed = {k: v for k, v in response.headers.items() if k.lower() in RELAYED_ON_REFUSAL}
+        return web.Response(status=response.status, body=response.body, headers=relayed,
                             content_type=response.headers.get("Content-Type", "application/json").split(";")[0])
     tokens = response.json()
     if tokens.get("refresh_token"):

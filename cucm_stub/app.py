@@ -167,7 +167,7 @@ async def start_cucm(
     """
     node = node or cluster.listener
     publisher = node == cluster.listener
-    db = ClusterDatabase(state_dir / "ccm.sqlite" if state_dir is not None else None)
+    db = ClusterDatabase(state_dir / "ccm.sqlite" if state_dir is not None else None, clock.timestamp)
     if keys is not None:
         db.save_signing(keys.signing)
         db.save_encryption(keys.encryption)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-
+from collections.abc import Callable
 from pathlib import Path
 
 from common.tokens import AuthzKeys, EncryptionKey, SigningKey, b64url, b64url_decode
@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS authzkeys (
 class ClusterDatabase:
     """Opened by each node of the cluster; ``path`` None keeps the database in memory (a node without a disk)."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, now: Callable[[], float] = time.time) -> None:
+        """``now`` is the node's clock (the lab clock): a key regenerated after ``mrasim clock +61m`` was made then."""
+        self.now = now
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -76,7 +78,7 @@ class ClusterDatabase:
 
     def _save(self, name: str, material: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO authzkeys (name, material, created) VALUES (?, ?, ?)",
-                         (name, material, time.time()))
+                         (name, material, self.now()))
 
 
 class SqliteRefreshTokenStore:

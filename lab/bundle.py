@@ -162,7 +162,8 @@ def add_bundle_routes(app: web.Application, lab: RunningLab) -> None:
             body = json.loads(await request.read() or b"{}")
         except ValueError:
             body = {}
-        default_dir = next((s.path.parent for s in lab.sinks.values() if s.path is not None), Path("."))
+        # Never inside the run folder: 'mrasim diagnose logs/' would read every log twice, once in the bundle.
+        default_dir = Path("bundles")
         stamp = lab.clock.now().strftime("%Y%m%d_%H%M%S")
         out = Path(body.get("out") or default_dir / f"diagnostic_logs_{stamp}.tar.gz")
         try:

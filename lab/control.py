@@ -15,17 +15,31 @@ from common.clock import parse_step
 from common.serve import Running, serve
 from lab.bundle import add_bundle_routes
 from lab.controlfaults import add_fault_routes
-from lab.running import RunningLab
+from common.resolver import NameError_
+from lab.running import RunningLab, node_names
 
 LAB = web.AppKey("lab", RunningLab)
 
 
 async def status(request: web.Request) -> web.Response:
+    """Every node of the lab file, running or stopped, with its name, where it listens and its clock skew; the same
+    node fields as ``mrasim up --processes`` reports (:mod:`lab.processcontrol`), so one table prints both."""
     lab = request.app[LAB]
     listeners = lab.lab.listeners()
+    nodes = {}
+    for name in node_names(lab.lab):
+        listener = listeners[name]
+        try:
+            address, port = lab.resolver.locate(listener.host, listener.port)
+            listening = f"{address}:{port}"
+        except NameError_:
+            listening = "-"
+        nodes[name] = {"state": "running" if name in lab.nodes else "stopped", "origin": listener.origin,
+                       "listening": listening, "skew_seconds": lab.clocks[name].skew if name in lab.clocks else 0}
     return web.json_response({
         "domain": lab.lab.domain,
-        "nodes": {name: listeners[name].origin for name in lab.node_names()},
+        "mode": "single process",
+        "nodes": nodes,
         "clock": {"now": lab.clock.now().isoformat(), "offset_seconds": lab.clock.offset},
         "zones": lab.zones(),
     })
@@ -38,7 +52,10 @@ async def clock(request: web.Request) -> web.Response:
         step = parse_step(str(body["advance"]))
     except (ValueError, KeyError, TypeError) as exc:
         return web.json_response({"error": f"expected {{\"advance\": \"+61m\"}}: {exc}"}, status=400)
-    lab.clock.advance(step)
+    try:
+        lab.clock.advance(step)
+    except ValueError as exc:
+        return web.json_response({"error": str(exc)}, status=400)
     return web.json_response({"now": lab.clock.now().isoformat(), "offset_seconds": lab.clock.offset})
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from common.config import ConfigError, parse_enterprise
+from common.config import ConfigError, enterprise_settings, parse_enterprise
 from common.faults import Fault
 from lab.running import RunningLab, node_names
 from common.faulttable import parse_fault
@@ -70,9 +70,12 @@ def add_fault_routes(app: web.Application, lab: RunningLab) -> None:
         name = request.match_info["node"]
         try:
             seconds = float((await body(request))["seconds"])
-            lab.set_skew(name, seconds)
         except (ValueError, KeyError, TypeError) as exc:
-            return refused(f'expected {{"seconds": 600}} for a running node: {exc}')
+            return refused(f'expected {{"seconds": 600}}: {exc}')
+        try:
+            lab.set_skew(name, seconds)
+        except KeyError as exc:
+            return refused(str(exc).strip("'\""), 404)
         return web.json_response({"node": name, "skew_seconds": seconds})
 
     async def enterprise(request: web.Request) -> web.Response:
@@ -88,7 +91,7 @@ def add_fault_routes(app: web.Application, lab: RunningLab) -> None:
             return refused(str(exc))
         for node in nodes:
             node.ssosp.set_enterprise(params)
-        return web.json_response({"cluster": name, "enterprise": dataclasses.asdict(params)})
+        return web.json_response({"cluster": name, "enterprise": enterprise_settings(params)})
 
     app.router.add_get("/faults", list_faults)
     app.router.add_post("/faults", add_fault)

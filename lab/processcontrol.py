@@ -46,7 +46,8 @@ async def status(request: web.Request) -> web.Response:
     nodes = {}
     for node in lab.nodes:
         listener = listeners[node.name if node.name in listeners else f"{node.name}:xcp"]
-        nodes[node.name] = {"pid": node.process.pid, "alive": node.alive, "origin": listener.origin,
+        nodes[node.name] = {"state": "running" if node.alive else "stopped", "pid": node.process.pid,
+                            "alive": node.alive, "origin": listener.origin,
                             "listening": f"{listener.address}:{listener.listen_port}"}
     zones = {}
     for name in ("expressway-c", "expressway-e"):

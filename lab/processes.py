@@ -281,7 +281,7 @@ _GATE = "import sys, cli.main as cli; sys.stdin.readline(); sys.exit(cli.main(sy
 async def _spawn(name: str, lab_file: Path, logs: Path, state: Path, netns: Topology | None = None) -> NodeProcess:
     prefix = netns.exec_prefix(name) if netns is not None else []
     process = await asyncio.create_subprocess_exec(
-        *prefix, sys.executable, "-c", _GATE, "--lab", str(lab_file), "serve", name, "--logs", str(logs),
+        *prefix, sys.executable, "-c", _GATE, "--lab", str(lab_file), "serve", name, "--into", str(logs),
         "--state", str(state), stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.PIPE,
         preexec_fn=_default_sigint)
     return NodeProcess(name, process)

@@ -36,12 +36,8 @@ class Entry:
     hop: str
     method: str
     target: str
-    status: int
+    status: int | str  # the HTTP status; for XMPP "ok" or "failed", for a routed XCP packet "sent"
     elapsed_ms: float
-
-    def render(self) -> str:
-        label = f"{{{self.number}: {self.name}}}" if self.number is not None else f"   ↳ {self.name}"
-        return f"{label:<26} {self.hop:<14} {self.method:<5} {self.target:<60} {self.status:>4} {self.elapsed_ms:8.1f} ms"
 
 
 def internal_calls(records: list[str]) -> list[tuple[str, str, str, int, float]]:
@@ -111,4 +107,4 @@ def _short(url: str) -> str:
     for secret in ("username=", "code="):
         if secret in text:
             text = text.split(secret, 1)[0] + secret + "<CONCEALED>"
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text

@@ -2,8 +2,9 @@
 
 The XMPP steps are numbered after the HTTP ones (``{14: xmpp stream}`` …). Beneath each, the XCP packets Expressway-C
 routed to IM&P's auth component for it are read back from C's log with the format that wrote them — the seed's
-``xdb`` ``get`` (mechanisms) and ``set`` (the client's ``<auth>``). The status column shows 200 for a step that
-worked and 401 for one the server refused (the SASL failure or stream error is in the reason).
+``xdb`` ``get`` (mechanisms) and ``set`` (the client's ``<auth>``). XMPP has no HTTP status: the status column shows
+``ok`` for a step that worked and ``failed`` for one the server refused (the SASL failure or stream error is in the
+reason), and ``sent`` for a routed XCP packet.
 """
 
 from __future__ import annotations
@@ -50,13 +51,13 @@ async def run_sign_in(running: RunningLab, on_entry: Callable[[Entry], None] | N
     for record in connection.records if connection else []:
         number += 1
         _add(entries, on_entry, Entry(number, f"xmpp {record.name}", "Jabber → E", "XMPP", record.detail,
-                                      200 if record.ok else 401, record.elapsed_ms))
+                                      "ok" if record.ok else "failed", record.elapsed_ms))
     if connection is None:
         number += 1
         _add(entries, on_entry, Entry(number, f"xmpp {result.failed_step}", "Jabber → E", "XMPP",
-                                      result.reason[:60], 401, 0.0))
+                                      result.reason, "failed", 0.0))
     for route in routes:
-        _add(entries, on_entry, Entry(None, route, "C → IM&P", "XCP", "auth-1 (SASL mechanisms / <auth>)", 200, 0.0))
+        _add(entries, on_entry, Entry(None, route, "C → IM&P", "XCP", "auth-1 (SASL mechanisms / <auth>)", "sent", 0.0))
     if connection is not None and not keep_open:
         await connection.close()
         connection = None

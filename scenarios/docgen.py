@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -78,8 +79,15 @@ def render(scenarios: list[Scenario]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m scenarios.docgen", description=f"Write {DOC.name} from the scenario files.",
+        epilog="Example:\n  python -m scenarios.docgen           # rewrite docs/scenarios.md\n"
+               "  python -m scenarios.docgen --check   # exit 1 if it is out of date (the test suite does this)",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="only check that the page is up to date; write nothing")
+    args = parser.parse_args(argv)
     text = render(catalog())
-    if "--check" in argv:
+    if args.check:
         if not DOC.exists() or DOC.read_text() != text:
             print(f"{DOC} is out of date: run python -m scenarios.docgen", file=sys.stderr)
             return 1

@@ -122,7 +122,7 @@ async def _act(run: _Run, step: Step, index: int) -> StepResult:
         outcome = await _xmpp(run, client, step)
     elif step.action == "xconfiguration":
         status, text = await _admin(running, step)
-        result.summary = f"xConfiguration {step.command!r}: {text.splitlines()[0] if text else status}"
+        result.summary = f"xConfiguration {step.command!r}: {_echo(step.command, text) or status}"
     elif step.action == "refresh":
         outcome = await client.refresh()
     elif step.action == "edge_config":
@@ -132,7 +132,9 @@ async def _act(run: _Run, step: Step, index: int) -> StepResult:
         run.states[step.client] = "logged_in" if session != "failed" else "logged_out"
         result.summary = f"session: {session}"
         if session in ("failed", "relogin") and run.broke_at is None:
-            run.broke_at = f"step {index} (session): {'no session' if session == 'failed' else 'full login needed'}"
+            run.broke_at = (f"step {index} (session): " + (
+                "the refresh was refused and the full login failed too" if session == "failed"
+                else "the refresh was refused; a full login was needed"))
         if step.expect_session is not None and session != step.expect_session:
             result.problems.append(f"session: expected {step.expect_session}, got {session}")
         return result
@@ -182,6 +184,15 @@ def _record(run: _Run, step: Step, outcome: Outcome, result: StepResult) -> None
         result.problems.append(f"failed step: expected {step.expect_failed_step}, got {outcome.failed_step}")
     if step.expect_reason is not None and not re.search(step.expect_reason, outcome.reason):
         result.problems.append(f"reason: expected /{step.expect_reason}/, got {outcome.reason!r}")
+
+
+def _echo(command: str, output: str) -> str:
+    """The line of an xConfiguration answer that shows the setting the step named (the answer lists them all)."""
+    words = command.replace(":", " ").split()
+    setting = words[1] if len(words) > 1 and words[0].lower() == "collaborationedge" else (words[0] if words else "")
+    lines = [line for line in output.splitlines() if line.startswith("*c")]
+    return next((line for line in lines if setting and f" {setting.lower()}:" in line.lower()),
+                lines[0] if lines else "")
 
 
 async def _admin(running: RunningLab, step: Step) -> tuple[int, str]:

@@ -177,3 +177,18 @@ async def test_oversized_headers_get_400_and_a_log_line(running: RunningLab, edg
     assert any(line.get("Event") == "Sending HTTP error response" and line.get("Status") == "400"
                for line in e_lines(running))
     await still_serving(edge)
+
+
+async def test_a_wrong_client_secret_gets_401_invalid_client_with_a_challenge(running: RunningLab,
+                                                                              edge: EdgeClient) -> None:
+    """RFC 6749 §5.2: a 401 invalid_client carries WWW-Authenticate, through Expressway-C and -E to the client."""
+    code = await code_for(edge)
+    form = urlencode([("grant_type", "authorization_code"), ("code", code), ("client_id", CLIENT_ID)])
+    async with edge.request("POST", f"/{edge.segment}/access_token", data=form,
+                            headers={"Content-Type": "application/x-www-form-urlencoded",
+                                     "Authorization": basic_header(CLIENT_ID, "not-the-secret")}) as resp:
+        assert resp.status == 401
+        assert (await resp.json())["error"] == "invalid_client"
+        assert resp.headers["WWW-Authenticate"].startswith("Basic realm=")
+        assert resp.headers["Cache-Control"] == "no-store"
+    await still_serving(edge)

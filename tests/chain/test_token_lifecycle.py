@@ -162,3 +162,11 @@ async def test_refresh_with_a_wrong_secret_or_the_wrong_token_type_is_refused(ru
     assert not swapped.ok and swapped.reason.startswith("invalid_grant")
     assert good_secret not in "".join(running.log_text(n) for n in running.sinks)
     assert json.dumps(good_secret) not in running.log_text("expressway-c")
+
+
+async def test_key_last_synced_is_lab_time_after_the_clock_moved(running: RunningLab) -> None:
+    """A key regenerated after 'mrasim clock +60d' was made on the lab's day, not today's (issue 17)."""
+    running.clock.advance(60 * 86400)
+    await admin_post(running, "cucm:cluster1", "set key regen authz signing")
+    shown = await admin_post(running, "cucm:cluster1", "show key authz signing")
+    assert f"Key last synced: {running.clock.now():%Y-%m-%d}" in shown["output"]

@@ -14,23 +14,52 @@ import pytest
 
 from common.basic import basic_header
 from common.config import DEFAULT_LAB, load_lab
-from cli.main import describe, main
+from cli.main import main
+from cli.serve import describe
 from lab.running import start_lab
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 
-def test_run_prints_the_seed_sequence_and_writes_four_logs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "--out", str(tmp_path)]) == 0
+
+def test_run_prints_the_seed_sequence_and_writes_its_logs_into_a_folder_of_its_own(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["run", "--logs", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     for number, name in enumerate(["get_edge_sso", "authorize", "localauthentication", "edgeconfigprovision",
                                    "authorize_proxy", "OAuthcb", "access_token", "OAuthvalidator"], start=1):
         assert f"{{{number}: {name}}}" in out
     assert "login succeeded (oauth path)" in out
+    assert all(len(line) <= 100 for line in out.splitlines()), "the sequence fits the terminal"
+    xmpp_rows = [line for line in out.splitlines() if " XMPP " in line]
+    assert xmpp_rows and all(line.split()[-3] == "ok" for line in xmpp_rows), "XMPP rows have no HTTP status"
+    next_steps = out.split("Next:")[1]
+    assert "mrasim ladder" in next_steps and "mrasim up" in next_steps and "mrasim scenario" in next_steps
+    latest = tmp_path / "latest"
     assert {"cucm.log", "expressway-c.log", "expressway-e.log", "jabber.log", "unity.log"} <= {
-        p.name for p in tmp_path.iterdir()}
+        p.name for p in latest.iterdir()}
+    first = latest.resolve()
+    assert main(["run", "--logs", str(tmp_path)]) == 0
+    assert latest.resolve() != first and len([p for p in tmp_path.iterdir() if p.is_dir()]) == 3
+
+
+def test_the_readme_trackingid_recipe_finds_one_request_after_two_runs(tmp_path: Path) -> None:
+    """Each run has its own folder, so Txn-id 2006 is in logs/latest/expressway-e.log once (issue 17)."""
+    for _ in range(2):
+        assert main(["run", "--logs", str(tmp_path)]) == 0
+    recipe = ("T=$(grep -o 'Txn-id=\"2006\" TrackingID=\"[^\"]*\"' logs/latest/expressway-e.log | cut -d'\"' -f4)\n"
+              "awk -v t=\"TrackingID: $T\" '/^[0-9][0-9][0-9][0-9]-/{h=$0} index($0,t){print h}' "
+              "logs/latest/expressway-c.log")
+    assert recipe.split("\n")[0] in README.read_text()
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "logs").symlink_to(tmp_path)
+    done = subprocess.run(["bash", "-c", recipe], cwd=tmp_path / "work", capture_output=True, text=True, check=True)
+    found = done.stdout.strip().splitlines()
+    assert len(found) == 1 and 'Txn-id="6115"' in found[0]
 
 
 def test_run_exits_1_and_names_the_step_when_login_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "--out", str(tmp_path), "--user", "aokanlawon", "--password", "wrong"]) == 1
+    assert main(["run", "--logs", str(tmp_path), "--user", "aokanlawon", "--password", "wrong"]) == 1
     assert "login FAILED at localauthentication" in capsys.readouterr().out
 
 
@@ -64,7 +93,7 @@ async def test_up_describes_what_a_person_needs_to_drive_the_lab() -> None:
 
 async def serve_node(lab_file: Path, node: str, tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen([sys.executable, "-m", "cli.main", "--lab", str(lab_file), "serve", node,
-                             "--logs", str(tmp_path), "--state", str(tmp_path / "state")],
+                             "--into", str(tmp_path), "--state", str(tmp_path / "state")],
                             stdout=subprocess.PIPE, text=True)
     line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 20)  # type: ignore[union-attr]
     return proc, int(re.search(r"127\.0\.0\.1:(\d+)", line).group(1))  # type: ignore[union-attr]
@@ -96,3 +125,22 @@ async def test_serve_runs_cluster_nodes_in_their_own_processes_sharing_the_datab
             proc.wait(10)
     assert kids[0] == kids[1]
     assert (tmp_path / "cucm.log").exists() and (tmp_path / "cucm-sub1.log").exists()
+
+
+def test_serve_expressway_c_without_cucm_says_the_keys_are_missing_and_what_to_do(tmp_path: Path) -> None:
+    from lab.processes import with_free_ports
+
+    lab_file = tmp_path / "lab.toml"
+    lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "expressway-c", "--lab", str(lab_file),
+                             "--logs", str(tmp_path / "logs")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        assert "serving" in proc.stdout.readline()  # type: ignore[union-attr]
+        warning = proc.stderr.readline()  # type: ignore[union-attr]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert "could not fetch the AuthZ keys of cluster1" in warning
+    assert "mrasim serve cucm" in warning and "mrasim xcommand RefreshServers" in warning
+    assert (tmp_path / "logs" / "latest" / "expressway-c.log").exists()

@@ -58,7 +58,7 @@ async def test_enterprise_parameters_change_live_and_are_validated(running: Runn
     assert status == 400 and "OAuth Access Token Expiry Timer" in answer["error"]
     status, answer = await call(control, "POST", "/clusters/cluster1/enterprise",
                                 {"oauth_access_token_expiry_minutes": 5})
-    assert status == 200 and answer["enterprise"]["access_token_minutes"] == 5
+    assert status == 200 and answer["enterprise"]["oauth_access_token_expiry_minutes"] == 5
     client = running.jabber()
     outcome, _ = await client.login()
     assert outcome.ok and outcome.expires_in == 300

@@ -76,3 +76,25 @@ def test_scenario_cli_lists_explains_and_runs(capsys: pytest.CaptureFixture[str]
     assert "where it broke: step 1 (login) at get_edge_sso" in out and "PASS" in out
     assert (tmp_path / "expressway-e.log").exists()
     assert scenario_main(argparse.Namespace(verb="explain", name="no-such-thing")) == 2
+
+
+def test_docgen_help_prints_help_and_writes_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    before = docgen.DOC.stat().st_mtime_ns
+    with pytest.raises(SystemExit) as done:
+        docgen.main(["--help"])
+    assert done.value.code == 0 and "--check" in capsys.readouterr().out
+    assert docgen.DOC.stat().st_mtime_ns == before
+
+
+def test_scenario_run_echoes_the_setting_it_changed_and_never_says_ok_beside_failed(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from cli.main import main
+
+    assert main(["scenario", "run", "oauthlocal-off"]) == 0
+    out = capsys.readouterr().out
+    steps = [line for line in out.splitlines() if line[:3].strip().rstrip(".").isdigit()]
+    assert steps[0].endswith("*c xConfiguration CollaborationEdge OAuthLocal: Off")
+    assert steps[2].endswith("*c xConfiguration CollaborationEdge OAuthLocal: On")
+    assert any("xmpp: FAILED at xmpp sasl" in line for line in steps)
+    assert not any(line.startswith("ok") for line in out.splitlines())
+    assert out.rstrip().splitlines()[-1].startswith("PASS: oauthlocal-off")
