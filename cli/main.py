@@ -33,6 +33,7 @@ from presence.node import ImpNode, start_imp
 from edge.node import EdgeNode, start_edge
 from cli import live as livecli, scenario as scenariocli, storm as stormcli
 from cli import bundle as bundlecli
+from cli import ui as uicli
 from lab.adminclient import send_admin
 from lab.control import start_control
 from lab.running import RunningLab, log_name, node_names, start_lab
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     bundlecli.add_parser(sub)
     stormcli.add_parser(sub)
     livecli.add_parsers(sub)
+    uicli.add_parser(sub)
     return parser
 
 
@@ -109,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.action == "scenario":
         return scenariocli.main(args)
+    if args.action == "ui":
+        return uicli.main(args)
     if args.action in analyzercli.COMMANDS:
         return analyzercli.run(args)
     try:
