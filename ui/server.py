@@ -11,10 +11,11 @@ from __future__ import annotations
 import html
 import json
 import sys
+import weakref
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from scenarios.scenario import catalog
 from ui.links import read_link
@@ -22,6 +23,7 @@ from ui.trainer import HEALTHY, Trainer, Viewer
 
 STATIC = Path(__file__).resolve().parent / "static"
 TRAINER = web.AppKey("trainer", Trainer)
+SOCKETS = web.AppKey("sockets", weakref.WeakSet)
 DEFAULT_PORT = 18900
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
@@ -35,6 +37,10 @@ async def index(request: web.Request) -> web.Response:
     trainer = request.app[TRAINER]
     names = list(trainer.scenarios)
     boot = read_link(list(request.query.items()), names, [n for n in names if n != HEALTHY])
+    if trainer.watching is not None and (boot.scenario or boot.exercise):
+        boot.problems.append("This page follows the lab started with 'mrasim up'; the link's scenario or exercise "
+                             "needs 'mrasim ui' without --attach.")
+        boot.scenario, boot.exercise = None, None
     page = (STATIC / "index.html").read_text(encoding="utf-8")
     blob = html.escape(json.dumps(boot.as_dict()), quote=False)
     body = page.replace("<!--BOOT-->", f'<script type="application/json" id="boot">{blob}</script>')
@@ -47,6 +53,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": "this lab's event stream serves only its own page"}, status=403)
     ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
     await ws.prepare(request)
+    request.app[SOCKETS].add(ws)
     trainer = request.app[TRAINER]
 
     async def send(message: dict[str, Any]) -> None:
@@ -87,11 +94,14 @@ async def no_tracebacks(request: web.Request, handler: Any) -> web.StreamRespons
 def make_app(trainer: Trainer | None = None) -> web.Application:
     app = web.Application(middlewares=[no_tracebacks])
     app[TRAINER] = trainer or Trainer(catalog())
+    app[SOCKETS] = weakref.WeakSet()
     app.router.add_get("/", index)
     app.router.add_get("/ws", events)
     app.router.add_static("/static/", STATIC, append_version=False)
 
     async def stop_runs(app: web.Application) -> None:
+        for ws in list(app[SOCKETS]):  # the pages say "connection closed" and try again, rather than hang
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"mrasim ui is stopping")
         await app[TRAINER].stop()
 
     app.on_shutdown.append(stop_runs)

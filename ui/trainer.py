@@ -31,6 +31,7 @@ from ui.lessons import lesson_for
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 HEALTHY = "healthy-login"
 LIVE_EVERY = 0.05  # seconds between two ladder updates while records arrive
+WATCH_KEEP = 4000  # records of a watched lab kept for its ladder: the latest logins
 
 
 def title_of(name: str) -> str:
@@ -59,7 +60,7 @@ class Viewer:
 @dataclass(eq=False)
 class Run:
     id: int
-    scenario: Scenario
+    scenario: Scenario | None  # None: watching a lab started elsewhere (mrasim up)
     owner: Viewer | None
     hidden: bool
     step_mode: bool
@@ -73,7 +74,14 @@ class Run:
     nodes: list[str] = field(default_factory=list)
 
     def title(self) -> str:
+        if self.scenario is None:
+            return "Watching the lab started with 'mrasim up': every login through its Expressway-E appears here"
         return "Exercise: what is wrong here?" if self.hidden else f"{self.scenario.name}: {self.scenario.symptom}"
+
+    def lanes(self, used: set[str] = frozenset()) -> list[dict[str, str]]:  # type: ignore[assignment]
+        nodes = self.nodes or (_expected_nodes(self.scenario) if self.scenario else sorted({r.node for r in
+                                                                                             self.records}))
+        return ladder_mod.lanes(nodes, used - {""})
 
 
 class Trainer:
@@ -85,6 +93,7 @@ class Trainer:
         self._viewer_ids = itertools.count(1)
         self._task: asyncio.Task[None] | None = None
         self._random = random.Random(seed)
+        self.watching: str | None = None  # the event stream of a lab started with 'mrasim up' (ui.attach)
 
     # -- browsers -------------------------------------------------------------------------------------------------
 
@@ -95,7 +104,7 @@ class Trainer:
         self.viewers = [v for v in self.viewers if v.alive()]  # a reloaded page's old stream may not have ended yet
         viewer = Viewer(next(self._viewer_ids), send, alive)
         self.viewers.append(viewer)
-        await send({"type": "hello", "viewer": viewer.number, "scenarios": self.catalogue(),
+        await send({"type": "hello", "viewer": viewer.number, "scenarios": self.catalogue(), "attached": self.watching,
                     "lanes": ladder_mod.lanes(["jabber", "expressway-e", "expressway-c", "cucm", "imp"])})
         if len(self.viewers) > 1:
             await self._tell_all({"type": "notice", "message": f"{len(self.viewers)} browsers are open on this lab. "
@@ -145,6 +154,11 @@ class Trainer:
     # -- runs -----------------------------------------------------------------------------------------------------
 
     async def start(self, viewer: Viewer, name: object, step_mode: bool, hidden: bool = False) -> None:
+        if self.watching is not None:
+            await viewer.send({"type": "error", "message": "This page follows the lab started with 'mrasim up'; it "
+                               "cannot play scenarios there. Run 'mrasim ui' without --attach for scenarios and "
+                               "exercises."})
+            return
         if not isinstance(name, str) or name not in self.scenarios:
             shown = repr(name)[:60] if name is not None else "no name"
             await viewer.send({"type": "error", "message": f"There is no scenario named {shown}. Pick one from the "
@@ -176,10 +190,11 @@ class Trainer:
     def _start_message(self, run: Run, viewer: Viewer) -> dict[str, Any]:
         hidden = run.hidden
         return {"type": "run", "id": run.id, "title": run.title(), "hidden": hidden, "step": run.step_mode,
-                "mine": run.owner is viewer, "scenario": None if hidden else run.scenario.name,
-                "lanes": ladder_mod.lanes(run.nodes or _expected_nodes(run.scenario))}
+                "mine": run.owner is viewer, "scenario": None if hidden or not run.scenario else run.scenario.name,
+                "lanes": run.lanes()}
 
     async def _play(self, run: Run) -> None:
+        assert run.scenario is not None
         live = asyncio.create_task(self._live(run), name=f"ui-live-{run.id}")
         stops: list[Callable[[], None]] = []
 
@@ -238,14 +253,15 @@ class Trainer:
             if run.finished:
                 return
             await asyncio.sleep(LIVE_EVERY)
-            built = ladder_mod.build(list(run.records))
+            built = ladder_mod.build(list(run.records), final=run.scenario is None)
             run.last = self._ladder_message(run, built)
+            if run.scenario is None:  # watching: no end, so the diagnosis and the break go with every update
+                run.last.update(diagnosis=ladder_mod.diagnosis(built), broke=built.broke)
             await self._tell_all(run.last)
 
     def _ladder_message(self, run: Run, built: ladder_mod.Ladder) -> dict[str, Any]:
         used = {str(r["src"]) for r in built.rows} | {str(r["dst"]) for r in built.rows}
-        return {"type": "ladder", "id": run.id, "rows": built.rows,
-                "lanes": ladder_mod.lanes(run.nodes or _expected_nodes(run.scenario), used - {""})}
+        return {"type": "ladder", "id": run.id, "rows": built.rows, "lanes": run.lanes(used)}
 
     def _gate(self, run: Run) -> Callable[[Step], Awaitable[None]]:
         async def gate(step: Step) -> None:
@@ -269,6 +285,32 @@ class Trainer:
             return
         run.release.set()
 
+    # -- watching a lab started elsewhere ------------------------------------------------------------------------
+
+    async def follow_lab(self, where: str) -> None:
+        """Start (or start again, after the stream closed) following a lab's event stream."""
+        self.watching = where
+        run = Run(next(self._ids), None, None, False, False)
+        self.run = run
+        for viewer in list(self.viewers):
+            await viewer.send(self._start_message(run, viewer))
+        self._task = asyncio.create_task(self._live(run), name=f"ui-watch-{run.id}")
+
+    def feed(self, record: LogRecord) -> None:
+        run = self.run
+        if run is not None and run.scenario is None:
+            run.records.append(record)
+            del run.records[:-WATCH_KEEP]
+            run.changed.set()
+
+    async def lost_lab(self, reason: str) -> None:
+        run = self.run
+        if run is not None and run.scenario is None:
+            run.finished = True
+            run.changed.set()
+        await self._tell_all({"type": "error", "message": f"The lab's event stream closed ({reason}): the lab "
+                              "stopped or restarted. The page follows it again as soon as it is back."})
+
     # -- exercises ------------------------------------------------------------------------------------------------
 
     async def exercise(self, viewer: Viewer, names: object) -> None:
@@ -287,7 +329,7 @@ class Trainer:
 
     async def answer(self, viewer: Viewer, choice: object, text: object) -> None:
         run = self.run
-        if viewer.pending is None or run is None or not run.hidden or run.done is None:
+        if viewer.pending is None or run is None or not run.hidden or run.done is None or run.scenario is None:
             await viewer.send({"type": "error", "message": "There is no exercise waiting for an answer; start one."})
             return
         picked = choice if isinstance(choice, str) and choice in self.scenarios else None

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from analyzer.signatures import CATALOGUE
 from tests.ui.cdpbrowser import Browser, chromium
@@ -26,14 +27,19 @@ pytestmark = pytest.mark.skipif(chromium() is None, reason="needs Debian's chrom
 
 
 @pytest.fixture
-async def page() -> AsyncIterator[tuple[Browser, str]]:
+async def served() -> AsyncIterator[tuple[Browser, str, web.AppRunner]]:
     runner, port = await serve("127.0.0.1", 0)
     browser = await Browser().start()
     try:
-        yield browser, f"http://127.0.0.1:{port}"
+        yield browser, f"http://127.0.0.1:{port}", runner
     finally:
         await browser.close()
         await runner.cleanup()
+
+
+@pytest.fixture
+def page(served: tuple[Browser, str, web.AppRunner]) -> tuple[Browser, str]:
+    return served[0], served[1]
 
 
 async def test_healthy_login_draws_every_step_in_order_and_steps_hop_by_hop(page: tuple[Browser, str]) -> None:
@@ -82,8 +88,9 @@ async def test_a_broken_login_shows_the_red_break_and_the_diagnosis(page: tuple[
     await browser.screenshot(DOCS / "training-break.png")
 
 
-async def test_exercise_scores_and_bad_links_and_a_closed_stream_say_so(page: tuple[Browser, str]) -> None:
-    browser, base = page
+async def test_exercise_scores_and_bad_links_and_a_closed_stream_say_so(
+        served: tuple[Browser, str, web.AppRunner]) -> None:
+    browser, base, runner = served
     await browser.goto(f"{base}/?exercise=oauthlocal-off")
     await browser.wait_for("!document.getElementById('ex-form').hidden")
     assert "oauthlocal" not in (await browser.evaluate("document.getElementById('runtitle').textContent")).lower()
@@ -98,3 +105,7 @@ async def test_exercise_scores_and_bad_links_and_a_closed_stream_say_so(page: tu
     text = await browser.wait_for("document.getElementById('banners').innerText")
     assert "no scenario named 'no-such-thing'" in text and "step='maybe'" in text
     assert await browser.evaluate("document.getElementById('scenario').options.length") > 20
+
+    await runner.shutdown()  # the lab goes away under the open page
+    await browser.wait_for("document.getElementById('status').dataset.state === 'lost'")
+    assert "connection to the lab closed" in await browser.evaluate("document.getElementById('banners').innerText")

@@ -62,3 +62,14 @@ def test_lanes_come_from_the_lab_and_sit_in_their_zones() -> None:
     assert zones["Jabber"] == zones["IdP"] == "Internet" and zones["Expressway-E"] == "DMZ"
     assert zones["Expressway-C"] == zones["CUCM"] == "Inside"
     assert [lane["name"] for lane in ladder.lanes(["jabber", "tftp"])] == ["Jabber", "tftp"]
+
+
+def test_a_sink_hands_each_record_to_its_listeners_until_they_unsubscribe() -> None:
+    from common.nodelog import LineSink
+
+    sink, seen = LineSink(), []
+    stop = sink.subscribe(seen.append)
+    sink.msg("one")
+    stop()
+    sink.msg("two")
+    assert seen == ["one"] and list(sink.records) == ["one", "two"]

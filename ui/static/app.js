@@ -89,7 +89,8 @@ const handlers = {
     if (current) select.value = current;
     fillChoices(m.scenarios);
     if (!state.rows.length) render();
-    status("Ready", "idle");
+    status(m.attached ? "Following the lab of 'mrasim up'" : "Ready", "idle");
+    for (const id of ["run", "exercise", "step", "scenario"]) $(id).disabled = !!m.attached;
     if (!state.bootDone) { state.bootDone = true; applyBoot(); }
   },
   notice(m) { banner("notice", m.message); },
@@ -115,6 +116,10 @@ const handlers = {
     if (m.id !== state.runId) return;
     state.rows = m.rows;
     state.lanes = m.lanes;
+    if (m.diagnosis !== undefined) {  // following a lab started elsewhere: the diagnosis so far
+      state.broke = m.broke;
+      showDiagnosis({ diagnosis: m.diagnosis, broke_at: null, story: null, error: "" });
+    }
     reveal();
   },
   pause(m) {
@@ -156,7 +161,10 @@ function reveal() {
     if (state.shown < rows.length) {
       state.shown += 1;
       render(state.shown - 1);
-      state.revealTimer = setTimeout(step, rows[state.shown - 1] && rows[state.shown - 1].kind === "note" ? 15 : 70);
+      // A long backlog (a finished run, a page opened late) is drawn quickly; a live run arrow by arrow.
+      const backlog = rows.length - state.shown;
+      const note = rows[state.shown - 1] && rows[state.shown - 1].kind === "note";
+      state.revealTimer = setTimeout(step, backlog > 12 ? 8 : (note ? 10 : 45));
     } else if (state.pendingDone) {
       finish();
     }
