@@ -9,7 +9,8 @@ from edge.pages import login_form
 
 
 def test_the_sign_in_page_reads_like_the_product_and_keeps_its_form() -> None:
-    request = AuthorizeRequest("code", "local", "C" + "a" * 64, "dev-1", "aokanlawon@lab.example", "42")
+    request = AuthorizeRequest(response_type="code", client_id="C" + "a" * 64, realm="local", state="42",
+                               device_id="dev-1", email="aokanlawon@lab.example")
     page = lxml.html.fromstring(login_form("bGFiLmV4YW1wbGU", request))
     assert page.findtext(".//title") == "Cisco Expressway - Sign In"
     assert page.findtext(".//h1") == "Cisco Expressway"
@@ -20,10 +21,12 @@ def test_the_sign_in_page_reads_like_the_product_and_keeps_its_form() -> None:
     assert {"username", "password", *dict(request.pairs())} <= set(form.fields)
     assert page.findtext(".//button") == "Sign In"
     assert "Cisco Systems" in page.findtext(".//footer")
+    assert page.findtext(".//p[@class='prompt']") == "Sign in to aokanlawon@lab.example"
 
 
 def test_an_error_on_the_sign_in_page_is_escaped_and_announced() -> None:
-    request = AuthorizeRequest("code", "local", "C1", "d", "a@lab.example", "1")
+    request = AuthorizeRequest(response_type="code", client_id="C1", realm="local", state="1", device_id="d",
+                               email="a@lab.example")
     page = login_form("bGFiLmV4YW1wbGU", request, "<b>Authentication failed</b>")
     assert b"&lt;b&gt;Authentication failed&lt;/b&gt;" in page
     assert lxml.html.fromstring(page).find(".//p[@role='alert']") is not None

@@ -109,3 +109,23 @@ async def test_exercise_scores_and_bad_links_and_a_closed_stream_say_so(
     await runner.shutdown()  # the lab goes away under the open page
     await browser.wait_for("document.getElementById('status').dataset.state === 'lost'")
     assert "connection to the lab closed" in await browser.evaluate("document.getElementById('banners').innerText")
+
+
+async def test_expressway_sign_in_page_renders_as_a_product_page(page: tuple[Browser, str], tmp_path: Path) -> None:
+    """The bytes Expressway-E serves at {2: authorize}, in a real browser (the screenshot in docs/flow.md)."""
+    from common.oauthparams import AuthorizeRequest
+    from edge.pages import login_form
+
+    request = AuthorizeRequest(response_type="code", client_id="C" + "a" * 64, realm="local", state="1222903122",
+                               device_id="dev-1", email="aokanlawon@lab.example")
+    served = tmp_path / "authorize.html"
+    served.write_bytes(login_form("bGFiLmV4YW1wbGU", request))
+    browser, _ = page
+    await browser.send("Emulation.setDeviceMetricsOverride", width=480, height=560, deviceScaleFactor=1, mobile=False)
+    await browser.send("Page.navigate", url=served.as_uri())
+    await browser.wait_for("document.readyState === 'complete' && !!document.getElementById('loginForm')")
+    shown = await browser.evaluate("[document.title, document.querySelector('h1').innerText, "
+                                   "document.querySelector('button').innerText, "
+                                   "getComputedStyle(document.querySelector('button')).backgroundColor]")
+    assert shown == ["Cisco Expressway - Sign In", "Cisco Expressway", "Sign In", "rgb(4, 159, 217)"]
+    await browser.screenshot(DOCS / "expressway-sign-in.png")
