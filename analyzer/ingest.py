@@ -47,6 +47,19 @@ def load(paths: Iterable[str | Path]) -> Corpus:
     for path in paths:
         for name, data in _sources(Path(path), corpus):
             read_text(corpus, name, data)
+    return _finish(corpus)
+
+
+def load_texts(texts: Iterable[tuple[str, bytes]]) -> Corpus:
+    """Logs already in memory, as ``(name, content)`` pairs: a live lab's records (the training page) are read
+    exactly as files are."""
+    corpus = Corpus()
+    for name, data in texts:
+        read_text(corpus, name, data)
+    return _finish(corpus)
+
+
+def _finish(corpus: Corpus) -> Corpus:
     hosts.classify(corpus)
     _align_clocks(corpus)
     corpus.events.sort(key=lambda e: (e.time if e.time is not None else 0.0))

@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from cli import analyzer as analyzercli, bundle as bundlecli, live as livecli, runcmd, scenario as scenariocli
-from cli import serve as servecli, storm as stormcli
+from cli import serve as servecli, storm as stormcli, ui as uicli
 from cli.output import add_global_options, command, emit, fail
 from common.config import DEFAULT_LAB, ConfigError, Lab, Listener, load_lab
 from lab.adminclient import send_admin
@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyzercli.add_commands(sub)
     bundlecli.add_parser(sub)
     stormcli.add_parser(sub)
+    uicli.add_parser(sub)
     add_global_options(parser)
     return parser
 
@@ -96,6 +97,8 @@ def _main(argv: list[str] | None) -> int:
     use_fast_loop()
     if args.action == "scenario":
         return scenariocli.main(args)
+    if args.action == "ui":
+        return uicli.main(args)
     if args.action in analyzercli.COMMANDS:
         return analyzercli.run(args)
     try:

@@ -38,6 +38,7 @@ class LineSink:
         self.records: deque[str] = deque(maxlen=keep)
         self._file: IO[str] | None = None
         self._flush_due = False
+        self._listeners: list[Callable[[str], None]] = []
         self.path = path
         if path is not None:
             self.open(path)
@@ -50,6 +51,8 @@ class LineSink:
 
     def msg(self, record: str) -> None:
         self.records.append(record)
+        for listener in self._listeners:
+            listener(record)
         if self._file is not None:
             self._file.write(record + "\n")
             if not self._flush_due:
@@ -64,6 +67,17 @@ class LineSink:
         self._flush_due = False
         if self._file is not None:
             self._file.flush()
+
+    def subscribe(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``listener`` with every record from now on, as it is written (the training page's live ladder);
+        returns the function that stops it. A listener must not block: it runs inside the node's log call."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
 
     debug = info = warning = error = critical = msg
 

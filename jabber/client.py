@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -51,6 +51,7 @@ class JabberClient:
         self.refresh_token = ""
         self.expires_at = 0.0
         self._edge = ""
+        self.gate: Callable[[Step], Awaitable[None]] | None = None  # awaited before each request (step mode)
 
     def discover(self) -> str:
         """The edge origin from ``_collab-edge._tls.<domain>``, as Jabber finds it from outside."""
@@ -120,6 +121,8 @@ class JabberClient:
             try:
                 step = next(flow)
                 while True:
+                    if self.gate is not None:
+                        await self.gate(step)
                     reply, record = await self._send(hop, step, len(records) + 1)
                     records.append(record)
                     if on_step is not None:

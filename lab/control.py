@@ -14,6 +14,7 @@ from aiohttp import web
 from common.clock import parse_step
 from common.serve import Running, serve
 from lab.bundle import add_bundle_routes
+from lab.controlevents import add_event_routes
 from lab.controlfaults import add_fault_routes
 from common.resolver import NameError_
 from lab.running import RunningLab, node_names
@@ -77,6 +78,7 @@ def control_app(lab: RunningLab) -> web.Application:
     app.router.add_post("/nodes/{node}/restart", restart)
     add_fault_routes(app, lab)
     add_bundle_routes(app, lab)
+    add_event_routes(app, lab)
     return app
 
 

@@ -32,6 +32,7 @@ from presence.node import start_imp
 from unity.node import start_unity
 from edge.node import EdgeNode, start_edge
 from jabber.client import JabberClient
+from jabber.flow import Step
 
 LOG_NAMES = {"expressway-e": "expressway-e.log", "expressway-c": "expressway-c.log", "jabber": "jabber.log",
              "unity": "unity.log"}
@@ -71,6 +72,7 @@ class RunningLab:
     state_dir: Path
     nodes: dict[str, Node] = field(default_factory=dict)
     clocks: dict[str, NodeClock] = field(default_factory=dict)
+    jabber_gate: Callable[[Step], Awaitable[None]] | None = None  # given to every client: the page's step mode
     _owned_state: bool = False
 
     def clock_for(self, name: str) -> NodeClock:
@@ -111,7 +113,9 @@ class RunningLab:
         return list(self.nodes)
 
     def jabber(self, userid: str | None = None, password: str | None = None, seed: int | None = None) -> JabberClient:
-        return JabberClient(self.lab, self.clock, self.resolver, self.sinks["jabber"], userid, password, seed)
+        client = JabberClient(self.lab, self.clock, self.resolver, self.sinks["jabber"], userid, password, seed)
+        client.gate = self.jabber_gate
+        return client
 
     def log_text(self, node: str) -> str:
         return self.sinks[node].text()

@@ -65,9 +65,13 @@ class _Run:
 
 
 async def play(scenario: Scenario, out: Path | None = None,
-               on_step: Callable[[StepResult], None] | None = None) -> ScenarioResult:
+               on_step: Callable[[StepResult], None] | None = None,
+               on_lab: Callable[[RunningLab], None] | None = None) -> ScenarioResult:
+    """``on_lab`` sees the fresh lab before the faults and the first step (the training page follows its logs)."""
     started = time.perf_counter()
     running = await start_lab(scenario.lab.with_ephemeral_ports(), out)
+    if on_lab is not None:
+        on_lab(running)
     run = _Run(running)
     results: list[StepResult] = []
     problems: list[str] = []

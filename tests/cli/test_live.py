@@ -45,7 +45,9 @@ async def test_status_is_a_table_of_every_node_running_or_stopped_with_port_and_
     assert code == 0 and out.strip() == "expressway-c runs 10m ahead of the lab clock"
     code, out, _ = await mrasim(capsys, lab_file, "status")
     assert code == 0
-    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
+    nodes, _, zones = out.partition("\n\n")
+    rows = {line.split()[0]: line.split() for line in nodes.splitlines()[2:]}
+    assert "Traversal zone" in zones and "SSH tunnel" in zones
     assert rows["cucm:cluster1"][1] == "stopped" and rows["expressway-e"][1] == "running"
     assert rows["expressway-c"][3] == "+10m"
     assert rows["expressway-e"][2] == f"127.0.0.1:{running.edge_port}"
