@@ -9,7 +9,7 @@ same answer:
 1. the bytes are XML, with no ``DOCTYPE`` (XXE), and a ``samlp:Response``;
 2. the message is signed, by the certificate in the imported IdP metadata (signxml), and that signature covers the
    ``Response`` itself: everything after this reads only the element signxml verified, never the document that
-   arrived, which is what defeats XML signature wrapping (XSW);
+   arrived, which is what defeats XML signature wrapping (XSW); the certificate must be valid on C's clock;
 3. issuer, status, destination;
 4. the assertion was not seen before (replay), answers the ``AuthnRequest`` C sent (``InResponseTo``), is valid now
    (``NotBefore``/``NotOnOrAfter``, 60 s of allowed skew as Spring's ``responseSkew``) and for this SP (audience);
@@ -18,6 +18,8 @@ same answer:
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -110,7 +112,9 @@ def _verified(root: etree._Element, expected: Expected) -> etree._Element:
                         "(Expressway wants message and assertion signed)")
     try:
         result = XMLVerifier().verify(root, x509_cert=expected.idp_cert_pem.decode(), id_attribute="ID",
-                                      expect_config=MESSAGE_SIGNATURE)
+                                      expect_config=dataclasses.replace(
+                                          MESSAGE_SIGNATURE, verification_time=dt.datetime.fromtimestamp(
+                                              expected.now, dt.timezone.utc)))
     except InvalidInput as exc:
         raise SamlError(f"Validation of protocol message signature failed: {exc}") from None
     except SignXMLException as exc:

@@ -14,28 +14,13 @@ from urllib.parse import urljoin
 import lxml.html
 import pytest
 
-from common.config import Lab, load_lab
 from common.edgexml import SSOResult
 from common.hop import HopClient
 from common.logformats.expressway import parse_log
 from common.logformats.log4j import parse_log as parse_log4j
 from common.logformats.shibboleth import parse_log as parse_idp
 from lab.runner import run_login
-from lab.running import RunningLab, start_lab
-
-
-@pytest.fixture
-def sso_lab() -> Lab:
-    return load_lab().with_sso().with_ephemeral_ports()
-
-
-@pytest.fixture
-async def sso(sso_lab: Lab) -> AsyncIterator[RunningLab]:
-    started = await start_lab(sso_lab)
-    try:
-        yield started
-    finally:
-        await started.stop()
+from lab.running import RunningLab
 
 
 def form_of(body: bytes) -> tuple[str, dict[str, str]]:
