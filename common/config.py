@@ -234,7 +234,8 @@ def _idp(root: TomlTable, domain: str, users: tuple[User, ...]) -> IdpConfig | N
                                                                                               high=65535)))
     idp = dataclasses.replace(base, entity_id=t.str("entity_id", base.entity_id), uid_from=uid_from,
                               assertion_minutes=t.int("assertion_minutes", 5, low=1, high=1440),
-                              rollover=t.bool("rollover", False))
+                              rollover=t.bool("rollover", False),
+                              sp_certificate_renewed=t.bool("sp_certificate_renewed", False))
     t.done()
     return idp
 

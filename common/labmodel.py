@@ -177,7 +177,9 @@ class IdpConfig:
 
     ``uid_from`` says which directory field the IdP releases as the ``uid`` attribute (``userid``; ``mail`` is the
     classic mapping mistake; ``none`` releases no ``uid``). ``rollover`` means the IdP's token-signing certificate
-    was renewed after the metadata exchange and nobody re-imported its metadata on Expressway-C.
+    was renewed after the metadata exchange and nobody re-imported its metadata on Expressway-C;
+    ``sp_certificate_renewed`` that Expressway-C's SAML certificate was renewed after its metadata went to the IdP
+    (as a renewed Tomcat certificate breaks CUCM's SSO until its metadata is exported again).
     """
 
     listener: Listener
@@ -186,6 +188,7 @@ class IdpConfig:
     uid_from: str = "userid"
     assertion_minutes: int = 5
     rollover: bool = False
+    sp_certificate_renewed: bool = False
     admin_user: str = "idpadmin"
     admin_password: str = "Idp!Admin1"
 

@@ -14,7 +14,8 @@ code, as after a password login (modelled; docs/sso.md says what is modelled and
    with ``X-Saml-User``; the browser is sent to ``/OAuthcb#code=…``.
 
 Lab-only administration *(modelled)*: ``GET /mrasim/saml/metadata`` exports C's SP metadata, ``POST
-/mrasim/saml/idp`` imports the IdP's, both with the Expressway administrator's credentials. C's signing identity
+/mrasim/saml/idp`` imports the IdP's, ``POST /mrasim/saml/renew`` renews C's SAML certificate, all with the
+Expressway administrator's credentials. C's signing identity
 and the imported metadata live in C's state directory, so they survive a restart.
 """
 
@@ -181,6 +182,25 @@ async def import_idp_metadata(request: web.Request) -> web.Response:
     except SamlError as exc:
         return web.json_response({"error": f"IdP metadata refused: {exc}"}, status=400)
     sp.import_idp(metadata)
+    domains = ",".join(state.config.mra_domains)
     state.log.write(EDGECONFIG_EVENT, "INFO", {"Event": "Edge SSO", "Detail": "IdP metadata imported",
-                                               "IdP": metadata.entity_id, "Domains": ",".join(state.config.mra_domains)})
+                                               "IdP": metadata.entity_id, "Domains": domains})
     return web.json_response({"imported": metadata.entity_id})
+
+
+async def renew_certificate(request: web.Request) -> web.Response:
+    """A new SAML signing certificate for C *(modelled, lab-only)*: until its metadata is exported to the IdP again,
+    the IdP refuses C's signed ``AuthnRequest``s."""
+    state, sp = request.app[CORE_STATE], request.app.get(SERVICE_PROVIDER)
+    refused = admin_refusal(request, state)
+    if refused is not None:
+        return refused
+    if sp is None:
+        return web.json_response({"error": "SAML SSO is not configured on this Expressway-C"}, status=404)
+    sp.identity = Identity.generate(state.config.listener.host, state.clock.timestamp())
+    if sp.state_dir is not None:
+        (sp.state_dir / "sp-signing.key").write_bytes(sp.identity.key_pem)
+        (sp.state_dir / "sp-signing.pem").write_bytes(sp.identity.cert_pem)
+    state.log.write(EDGECONFIG_EVENT, "INFO", {"Event": "Edge SSO", "Detail": "SAML certificate renewed",
+                                               "Fingerprint": sp.identity.fingerprint})
+    return web.json_response({"fingerprint": sp.identity.fingerprint})

@@ -162,14 +162,15 @@ async def login(request: web.Request) -> web.Response:
     names = ", ".join(name for name, _ in attributes)
     state.log.write("INFO", remote, RESPONSE, 210,
                     f"Profile Action AddAttributeStatementToAssertion: released [{names}] of '{username}' to "
-                    f"'{pending.sp.entity_id}' in response to {pending.request.id}, signed by {state.identity.fingerprint}")
+                    f"'{pending.sp.entity_id}' in response to {pending.request.id}, "
+                    f"signed by {state.identity.fingerprint}")
     return _html(post_page(pending.sp.endpoint, base64.b64encode(body).decode(), pending.relay_state))
 
 
 def _admin(request: web.Request, state: IdpState) -> web.Response | None:
     credentials = parse_basic(request.headers.get("Authorization"))
-    ok = credentials is not None and hmac.compare_digest(
-        f"{credentials[0]}:{credentials[1]}".encode(), f"{state.config.admin_user}:{state.config.admin_password}".encode())
+    expected = f"{state.config.admin_user}:{state.config.admin_password}".encode()
+    ok = credentials is not None and hmac.compare_digest(f"{credentials[0]}:{credentials[1]}".encode(), expected)
     return None if ok else web.Response(status=401, text="Unauthorized\n",
                                         headers={"WWW-Authenticate": 'Basic realm="IdP administration"'})
 

@@ -3,7 +3,8 @@
 Cisco's MRA deployment guide: import the IdP's metadata on Expressway-C, export C's SAML metadata and import it on
 the IdP (a relying-party trust in AD FS terms). The lab does both over the nodes' lab-only administration endpoints
 when it starts, then rolls the IdP's signing certificate over if the lab file says so (``[idp] rollover = true``):
-the IdP signs with a certificate C has never seen, as after a renewal nobody re-imported.
+the IdP signs with a certificate C has never seen, as after a renewal nobody re-imported. With
+``sp_certificate_renewed = true`` it is C's certificate that changes after the IdP took its metadata.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ async def exchange_metadata(lab: Lab, resolver: LabResolver) -> None:
         answer = await hop.request("POST", f"{lab.core.listener.origin}/mrasim/saml/idp", headers=core_auth,
                                    data=metadata.body)
         _ok(answer.status, "import it on Expressway-C", answer.text())
+        if idp.sp_certificate_renewed:
+            answer = await hop.request("POST", f"{lab.core.listener.origin}/mrasim/saml/renew", headers=core_auth)
+            _ok(answer.status, "renew Expressway-C's SAML certificate", answer.text())
         if idp.rollover:
             answer = await hop.request("POST", f"{idp.listener.origin}/mrasim/rollover", headers=idp_auth)
             _ok(answer.status, "roll the IdP's signing certificate over", answer.text())

@@ -126,7 +126,8 @@ async def test_bad_saml_responses_through_the_edge_are_refused_and_logged(case: 
     acs, fields = await browser.saml_post()
     answer = await browser.post_acs(acs, {**fields, "SAMLResponse": value})
     assert answer.status == 401 and answer.headers["Server"] == "CE_C ECS"
-    refused = [line for line in parse_log(sso.log_text("expressway-c")) if line.get("Detail") == "SAML response refused"]
+    refused = [line for line in parse_log(sso.log_text("expressway-c"))
+               if line.get("Detail") == "SAML response refused"]
     assert refused and reason in (refused[-1].get("Reason") or "")
     assert "root:" not in sso.log_text("expressway-c")
 
