@@ -128,10 +128,14 @@ async def assertion_consumer(request: web.Request) -> web.Response:
     if sp is None or sp.idp is None or not state.config.sso:
         _event(request, state, "SAML response refused", Reason="Single sign-on over the edge is off")
         return failure_page(403, "Single sign-on is not enabled on Expressway-C")
-    form = dict(parse_form(await request.read()))
-    pending = sp.pending.pop(form.get("RelayState", ""), None)
     now = state.clock.timestamp()
+    pending: PendingLogin | None = None
     try:
+        try:
+            form = dict(parse_form(await request.read()))
+        except ParamError as exc:
+            raise SamlError(f"Error decoding incoming SAML message: {exc.description}") from None
+        pending = sp.pending.pop(form.get("RelayState", ""), None)
         try:
             body = base64.b64decode(form.get("SAMLResponse", ""), validate=True)
         except (binascii.Error, ValueError) as exc:

@@ -30,7 +30,7 @@ from common.clock import LabClock
 from common.config import IdpConfig, Lab
 from common.faults import fault_middleware
 from common.nodelog import LineSink, ShibbolethLog
-from common.oauthparams import parse_form
+from common.oauthparams import ParamError, parse_form
 from common.resolver import LabResolver
 from common.saml import AuthnRequest, Identity, Metadata, SamlError, read_redirect
 from common.serve import Running, quiet_logger, serve
@@ -134,7 +134,12 @@ async def sso_request(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     """The login form: the user's password checked against the directory, then the signed Response."""
     state, remote = request.app[IDP_STATE], _remote(request)
-    values = dict(parse_form(await request.read()))
+    try:
+        values = dict(parse_form(await request.read()))
+    except ParamError as exc:
+        state.log.write("WARN", remote, "net.shibboleth.idp.profile.impl.WebFlowMessageHandlerAdaptor", 104,
+                        f"Unreadable login form: {exc.description}")
+        return _html(error_page("The login form could not be read."), 400)
     pending = state.pending.get(values.get("execution", ""))
     if pending is None:
         state.log.write("WARN", remote, "net.shibboleth.idp.profile.impl.WebFlowMessageHandlerAdaptor", 110,

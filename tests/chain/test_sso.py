@@ -7,20 +7,24 @@ Expressway-C with the reason in its log, never a 500; the IdP's login form refus
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import urljoin
 
 import lxml.html
 import pytest
 
+from common.config import load_lab
 from common.edgexml import SSOResult
 from common.hop import HopClient
 from common.logformats.expressway import parse_log
 from common.logformats.log4j import parse_log as parse_log4j
 from common.logformats.shibboleth import parse_log as parse_idp
 from lab.runner import run_login
-from lab.running import RunningLab
+from lab.running import RunningLab, start_lab
 
 
 def form_of(body: bytes) -> tuple[str, dict[str, str]]:
@@ -132,6 +136,14 @@ async def test_bad_saml_responses_through_the_edge_are_refused_and_logged(case: 
     assert "root:" not in sso.log_text("expressway-c")
 
 
+async def test_an_unreadable_form_at_the_acs_is_refused_not_a_500(sso: RunningLab, browser: Browser) -> None:
+    acs, _ = await browser.saml_post()
+    answer = await browser.hop.request("POST", acs, data=b"SAMLResponse=\xff\xfe&RelayState=%ff",
+                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status == 401
+    assert 'Detail="SAML response refused"' in sso.log_text("expressway-c")
+
+
 async def test_a_response_for_another_relay_state_is_refused(sso: RunningLab, browser: Browser) -> None:
     acs, fields = await browser.saml_post()
     answer = await browser.post_acs(acs, {**fields, "RelayState": "forged"})
@@ -168,3 +180,20 @@ async def test_an_authn_request_signed_with_another_key_is_refused_by_the_idp(ss
     answer = await browser.hop.request("GET", tampered)
     assert answer.status == 400
     assert "Validation of request simple signature failed" in sso.log_text("idp")
+
+
+@pytest.mark.parametrize(("cluster_sso", "offered"), [(True, True), (False, False)])
+async def test_with_internal_auth_check_sso_is_offered_only_if_the_home_cluster_has_it(
+        cluster_sso: bool, offered: bool, saml_keys: Path, tmp_path: Path) -> None:
+    lab = load_lab().with_sso().with_ephemeral_ports()
+    lab = dataclasses.replace(lab, core=dataclasses.replace(lab.core, internal_auth_check=True),
+                              clusters=tuple(dataclasses.replace(c, sso=cluster_sso) for c in lab.clusters))
+    shutil.copytree(saml_keys, tmp_path / "state")
+    running = await start_lab(lab, state_dir=tmp_path / "state")
+    try:
+        async with HopClient(running.resolver, name="jabber") as hop:
+            answer = await hop.request("GET", f"{lab.edge.listener.origin}/bGFiLmV4YW1wbGU/get_edge_sso?"
+                                              "email=aokanlawon@lab.example")
+        assert SSOResult.from_xml(answer.body) == SSOResult(offered, True)
+    finally:
+        await running.stop()
