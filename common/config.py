@@ -235,7 +235,8 @@ def _idp(root: TomlTable, domain: str, users: tuple[User, ...]) -> IdpConfig | N
     idp = dataclasses.replace(base, entity_id=t.str("entity_id", base.entity_id), uid_from=uid_from,
                               assertion_minutes=t.int("assertion_minutes", 5, low=1, high=1440),
                               rollover=t.bool("rollover", False),
-                              sp_certificate_renewed=t.bool("sp_certificate_renewed", False))
+                              sp_certificate_renewed=t.bool("sp_certificate_renewed", False),
+                              encrypt_assertions=t.bool("encrypt_assertions", True))
     t.done()
     return idp
 

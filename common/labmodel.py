@@ -189,6 +189,7 @@ class IdpConfig:
     assertion_minutes: int = 5
     rollover: bool = False
     sp_certificate_renewed: bool = False
+    encrypt_assertions: bool = True
     admin_user: str = "idpadmin"
     admin_password: str = "Idp!Admin1"
 

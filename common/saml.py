@@ -129,13 +129,17 @@ class Identity:
 
     @property
     def fingerprint(self) -> str:
-        cert = x509.load_pem_x509_certificate(self.cert_pem)
-        return cert.fingerprint(hashes.SHA1()).hex(":").upper()
+        return fingerprint(self.cert_pem)
 
     def sign(self, data: bytes) -> bytes:
         key = serialization.load_pem_private_key(self.key_pem, password=None)
         assert isinstance(key, rsa.RSAPrivateKey)
         return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def fingerprint(cert_pem_: bytes) -> str:
+    """The SHA-1 thumbprint as AD FS and the Expressway web UI show a certificate's."""
+    return x509.load_pem_x509_certificate(cert_pem_).fingerprint(hashes.SHA1()).hex(":").upper()
 
 
 def cert_b64(cert_pem: bytes) -> str:
@@ -159,6 +163,7 @@ class Metadata:
     role: str  # "idp" or "sp"
     endpoint: str
     cert_pem: bytes
+    encryption_cert_pem: bytes | None = None  # an SP's: the IdP encrypts assertions for it
 
     def to_xml(self) -> bytes:
         root = etree.Element(f"{{{MD}}}EntityDescriptor", nsmap={"md": MD, "ds": DS}, entityID=self.entity_id)
@@ -168,9 +173,12 @@ class Metadata:
         else:
             role = etree.SubElement(root, f"{{{MD}}}SPSSODescriptor", AuthnRequestsSigned="true",
                                     WantAssertionsSigned="true", protocolSupportEnumeration=SAMLP)
-        key = etree.SubElement(role, f"{{{MD}}}KeyDescriptor", use="signing")
-        data = etree.SubElement(etree.SubElement(key, f"{{{DS}}}KeyInfo"), f"{{{DS}}}X509Data")
-        etree.SubElement(data, f"{{{DS}}}X509Certificate").text = cert_b64(self.cert_pem)
+        uses = [("signing", self.cert_pem)] + ([("encryption", self.encryption_cert_pem)]
+                                               if self.encryption_cert_pem else [])
+        for use, cert in uses:
+            key = etree.SubElement(role, f"{{{MD}}}KeyDescriptor", use=use)
+            data = etree.SubElement(etree.SubElement(key, f"{{{DS}}}KeyInfo"), f"{{{DS}}}X509Data")
+            etree.SubElement(data, f"{{{DS}}}X509Certificate").text = cert_b64(cert)
         if self.role == "idp":
             etree.SubElement(role, f"{{{MD}}}NameIDFormat").text = NAMEID_TRANSIENT
             etree.SubElement(role, f"{{{MD}}}SingleSignOnService", Binding=REDIRECT, Location=self.endpoint)
@@ -189,12 +197,16 @@ class Metadata:
         role, descriptor = ("idp", idp) if idp is not None else ("sp", sp)
         if descriptor is None:
             raise SamlError("Metadata has neither IDPSSODescriptor nor SPSSODescriptor")
-        cert = descriptor.findtext("md:KeyDescriptor/ds:KeyInfo/ds:X509Data/ds:X509Certificate", None, NS)
+        certs = {key.get("use", ""): key.findtext("ds:KeyInfo/ds:X509Data/ds:X509Certificate", None, NS)
+                 for key in descriptor.findall("md:KeyDescriptor", NS)}
+        cert = certs.get("signing") or certs.get("")
+        encryption = certs.get("encryption") or certs.get("")
         path = "md:SingleSignOnService" if role == "idp" else "md:AssertionConsumerService"
         endpoint = descriptor.find(path, NS)
         if not cert or endpoint is None or not endpoint.get("Location"):
             raise SamlError(f"Metadata lacks a signing certificate or a {path.split(':')[1]}")
-        return cls(root.get("entityID", ""), role, endpoint.get("Location", ""), cert_pem(cert))
+        return cls(root.get("entityID", ""), role, endpoint.get("Location", ""), cert_pem(cert),
+                   cert_pem(encryption) if role == "sp" and encryption else None)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ same answer:
    ``Response`` itself: everything after this reads only the element signxml verified, never the document that
    arrived, which is what defeats XML signature wrapping (XSW); the certificate must be valid on C's clock;
 3. issuer, status, destination;
-4. the assertion was not seen before (replay), answers the ``AuthnRequest`` C sent (``InResponseTo``), is valid now
+4. the one assertion, decrypted with C's key if it came as an ``EncryptedAssertion`` (and then its own signature
+   checked as well), was not seen before (replay), answers the ``AuthnRequest`` C sent (``InResponseTo``), is valid now
    (``NotBefore``/``NotOnOrAfter``, 60 s of allowed skew as Spring's ``responseSkew``) and for this SP (audience);
 5. it carries ``uid``, the attribute Cisco's SAML SSO requires, which names the CUCM user.
 """
@@ -29,6 +30,7 @@ from signxml.verifier import SignatureConfiguration
 from signxml.exceptions import InvalidInput, SignXMLException
 
 from common.saml import DS, NS, SAMLP, SUCCESS, SamlError, parse, parse_time
+from common.samlcrypt import DECRYPT_FAILED, decrypt_assertion
 
 SKEW = 60
 UID = "uid"
@@ -45,6 +47,7 @@ class Expected:
     acs_url: str
     request_id: str | None
     now: float
+    sp_key_pem: bytes | None = None  # C's key, to decrypt an EncryptedAssertion
 
 
 @dataclass(frozen=True)
@@ -73,9 +76,15 @@ def check_response(body: bytes, expected: Expected, seen: Mapping[str, float]) -
         raise SamlError(f"Intended destination {response.get('Destination')} doesn't match any of the endpoint "
                         "URLs on endpoint " + expected.acs_url)
     assertions = response.findall("saml:Assertion", NS)
-    if len(assertions) != 1:
+    encrypted = response.findall("saml:EncryptedAssertion", NS)
+    if len(assertions) + len(encrypted) != 1:
         raise SamlError("Response doesn't have any valid assertion which would pass subject validation")
-    assertion = assertions[0]
+    if encrypted:
+        if expected.sp_key_pem is None:
+            raise SamlError(DECRYPT_FAILED)
+        assertion = _verified(decrypt_assertion(encrypted[0], expected.sp_key_pem), expected, "Assertion")
+    else:
+        assertion = assertions[0]
     assertion_id = assertion.get("ID", "")
     if assertion_id in seen:
         raise SamlError(f"Replay detected of message '{assertion_id}' from issuer '{issuer}'")
@@ -103,12 +112,13 @@ def check_response(body: bytes, expected: Expected, seen: Mapping[str, float]) -
                     parse_time(not_after), attributes)
 
 
-def _verified(root: etree._Element, expected: Expected) -> etree._Element:
-    """The Response as signxml verified it, or :class:`SamlError`; only this element is read afterwards."""
+def _verified(root: etree._Element, expected: Expected, what: str = "Response") -> etree._Element:
+    """The Response (or a decrypted Assertion) as signxml verified it, or :class:`SamlError`; only this element is
+    read afterwards."""
     if not root.findall(f".//{{{DS}}}Signature"):
         raise SamlError("Validation of protocol message signature failed: the SAML message is not signed")
     if root.find(f"{{{DS}}}Signature") is None:
-        raise SamlError("Validation of protocol message signature failed: the Response itself is not signed "
+        raise SamlError(f"Validation of protocol message signature failed: the {what} itself is not signed "
                         "(Expressway wants message and assertion signed)")
     try:
         result = XMLVerifier().verify(root, x509_cert=expected.idp_cert_pem.decode(), id_attribute="ID",
@@ -120,7 +130,7 @@ def _verified(root: etree._Element, expected: Expected) -> etree._Element:
     except SignXMLException as exc:
         raise SamlError(f"Validation of protocol message signature failed: {exc}") from None
     signed = result.signed_xml if not isinstance(result, list) else result[0].signed_xml
-    if signed is None or signed.tag != f"{{{SAMLP}}}Response" or signed.get("ID") != root.get("ID"):
-        raise SamlError("Validation of protocol message signature failed: the signature does not cover the "
-                        "Response (XML signature wrapping?)")
+    if signed is None or signed.tag != root.tag or signed.get("ID") != root.get("ID"):
+        raise SamlError(f"Validation of protocol message signature failed: the signature does not cover the "
+                        f"{what} (XML signature wrapping?)")
     return signed

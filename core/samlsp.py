@@ -77,7 +77,7 @@ class ServiceProvider:
 
     @property
     def metadata(self) -> Metadata:
-        return Metadata(self.entity_id, "sp", self.acs_url, self.identity.cert_pem)
+        return Metadata(self.entity_id, "sp", self.acs_url, self.identity.cert_pem, self.identity.cert_pem)
 
     def import_idp(self, metadata: Metadata) -> None:
         self.idp = metadata
@@ -143,7 +143,7 @@ async def assertion_consumer(request: web.Request) -> web.Response:
         if not body:
             raise SamlError("Error decoding incoming SAML message: no SAMLResponse parameter")
         expected = Expected(sp.idp.entity_id, sp.idp.cert_pem, sp.entity_id, sp.acs_url,
-                            pending.request_id if pending else None, now)
+                            pending.request_id if pending else None, now, sp.identity.key_pem)
         asserted = check_response(body, expected, sp.seen)
     except SamlError as exc:
         _event(request, state, "SAML response refused", Reason=str(exc))

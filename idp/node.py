@@ -32,7 +32,7 @@ from common.faults import fault_middleware
 from common.nodelog import LineSink, ShibbolethLog
 from common.oauthparams import ParamError, parse_form
 from common.resolver import LabResolver
-from common.saml import AuthnRequest, Identity, Metadata, SamlError, read_redirect
+from common.saml import AuthnRequest, Identity, Metadata, SamlError, fingerprint, read_redirect
 from common.serve import Running, quiet_logger, serve
 from idp.pages import error_page, login_page, post_page
 from idp.response import Release, build_response
@@ -163,12 +163,14 @@ async def login(request: web.Request) -> web.Response:
         attributes.insert(0, ("uid", uid))
     release = Release(pending.request.id, pending.sp.endpoint, pending.sp.entity_id, state.config.entity_id,
                       tuple(attributes), state.clock.timestamp(), state.config.assertion_minutes * 60)
-    body = build_response(release, state.identity)
+    encrypt_for = pending.sp.encryption_cert_pem if state.config.encrypt_assertions else None
+    body = build_response(release, state.identity, encrypt_for)
     names = ", ".join(name for name, _ in attributes)
+    sealed = f", encrypted for {fingerprint(encrypt_for)}" if encrypt_for is not None else ""
     state.log.write("INFO", remote, RESPONSE, 210,
                     f"Profile Action AddAttributeStatementToAssertion: released [{names}] of '{username}' to "
                     f"'{pending.sp.entity_id}' in response to {pending.request.id}, "
-                    f"signed by {state.identity.fingerprint}")
+                    f"signed by {state.identity.fingerprint}{sealed}")
     return _html(post_page(pending.sp.endpoint, base64.b64encode(body).decode(), pending.relay_state))
 
 

@@ -6,7 +6,9 @@ SP's entity ID as the only ``Audience``, an ``AuthnStatement`` and an ``Attribut
 attribute Cisco's SAML SSO deployment guide requires the IdP to release) and ``mail``.
 
 Both the assertion and the whole message are signed (enveloped, exclusive C14N, RSA-SHA256), as Cisco asks of AD FS
-for SSO over the edge ("Sign the whole response (message and assertion)").
+for SSO over the edge ("Sign the whole response (message and assertion)"); the assertion is encrypted for the SP
+when the IdP is set to (``[idp] encrypt_assertions``, on by default, as AD FS does for a relying party with an
+encryption certificate).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from lxml import etree
 from signxml import XMLSigner, methods
 
+from common.samlcrypt import encrypt_assertion
 from common.saml import DS, NAMEID_TRANSIENT, PASSWORD_CLASS, SAML, SAMLP, SUCCESS, Identity, new_id, now_text
 
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -35,13 +38,19 @@ class Release:
     lifetime: int
 
 
-def build_response(release: Release, signer: Identity) -> bytes:
-    """The signed Response as the bytes the browser will POST (base64 of these, by the HTTP-POST binding)."""
+def build_response(release: Release, signer: Identity, encrypt_for: bytes | None = None) -> bytes:
+    """The signed Response as the bytes the browser will POST (base64 of these, by the HTTP-POST binding).
+
+    With ``encrypt_for`` (the SP's encryption certificate) the signed assertion travels as an ``EncryptedAssertion``,
+    and the message signature covers that.
+    """
     response = _tree(release)
     assertion = response.find(f"{{{SAML}}}Assertion")
     assert assertion is not None
     signed_assertion = _sign(assertion, signer)
     response.replace(assertion, signed_assertion)
+    if encrypt_for is not None:
+        encrypt_assertion(signed_assertion, encrypt_for)
     return etree.tostring(_sign(response, signer))
 
 

@@ -85,7 +85,7 @@ async def test_get_edge_sso_says_sso_enabled_and_every_hop_logs_its_saml_step(ss
     assert outcome.ok
     idp = parse_idp(sso.log_text("idp"))
     assert any("Login by 'aokanlawon' succeeded" in line.message for line in idp)
-    assert any("released [uid, mail]" in line.message for line in idp)
+    assert any("released [uid, mail]" in line.message and "encrypted for" in line.message for line in idp)
     details = [line.get("Detail") for line in parse_log(sso.log_text("expressway-c"))]
     assert {"IdP metadata imported", "SAML request sent to IdP", "SAML response accepted",
             "Successful authorization"} <= set(details)

@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 
 from common.saml import DS, NS, Identity, SamlError
+from common.samlcrypt import DECRYPT_FAILED
 from core.samlcheck import Expected, check_response
 from idp.response import Release, build_response
 
@@ -37,8 +38,9 @@ def release(audience: str = SP, attributes=(("uid", "aokanlawon"), ("mail", "aok
     return Release(request_id, ACS, audience, IDP, tuple(attributes), issued, 300)
 
 
-def expected(key: Identity, now: float = NOW, request_id: str | None = "_req1") -> Expected:
-    return Expected(IDP, key.cert_pem, SP, ACS, request_id, now)
+def expected(key: Identity, now: float = NOW, request_id: str | None = "_req1",
+             sp_key: Identity | None = None) -> Expected:
+    return Expected(IDP, key.cert_pem, SP, ACS, request_id, now, sp_key.key_pem if sp_key else None)
 
 
 def refused(body: bytes, key: Identity, seen=None, **kw) -> str:
@@ -139,3 +141,21 @@ def test_no_uid_attribute_is_refused_naming_what_was_released(idp_key):
 
 def test_the_response_is_a_saml_response(idp_key):
     assert "expected a Response" in refused(b'<x xmlns="urn:example"/>', idp_key)
+
+
+@pytest.fixture(scope="module")
+def sp_key() -> Identity:
+    return Identity.generate("expc.lab.example", NOW)
+
+
+def test_an_encrypted_assertion_is_decrypted_with_cs_key_and_its_signature_checked(idp_key, sp_key):
+    body = build_response(release(), idp_key, encrypt_for=sp_key.cert_pem)
+    assert b"EncryptedAssertion" in body and b"aokanlawon" not in body
+    assert check_response(body, expected(idp_key, sp_key=sp_key), {}).uid == "aokanlawon"
+
+
+def test_an_assertion_encrypted_for_another_certificate_cannot_be_decrypted(idp_key, sp_key, other_key):
+    body = build_response(release(), idp_key, encrypt_for=other_key.cert_pem)
+    with pytest.raises(SamlError) as caught:
+        check_response(body, expected(idp_key, sp_key=sp_key), {})
+    assert str(caught.value) == DECRYPT_FAILED
