@@ -24,6 +24,7 @@ LABEL, HOP, METHOD, STATUS, ELAPSED = 26, 14, 5, 6, 11
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run = command(sub, "run", "start the lab, sign in as Jabber (HTTP, then XMPP), print the request sequence",
                   ["mrasim run", "mrasim run --user aokanlawon --password wrong   # see where a bad password stops",
+                   "mrasim run --sso                  # SAML SSO through the lab's IdP (docs/sso.md)",
                    "mrasim run --json | jq .outcome"],
                   description="Start the lab on free ports, perform the Jabber MRA login and the XMPP sign-in, print "
                               "each request with its status and time, and write the node logs (expressway-e, "
@@ -33,6 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                      help="where the run folders go (%(default)s/<time>/, %(default)s/latest)")
     run.add_argument("--user", help="sign in as this user instead of the lab's Jabber user")
     run.add_argument("--password", help="with --user: the password to type into the login form")
+    run.add_argument("--sso", action="store_true",
+                     help="sign in through SAML SSO: add an IdP with the lab's users, turn single sign-on on at "
+                          "Expressway-C and CUCM (docs/sso.md)")
 
 
 def row(entry: Entry, room: int) -> str:
@@ -56,6 +60,7 @@ def next_steps(folder: Path, ok: bool) -> list[tuple[str, str]]:
 
 
 async def run(args: argparse.Namespace, lab: Lab) -> int:
+    lab = lab.with_sso() if getattr(args, "sso", False) else lab
     folder = new_run_folder(args.logs)
     quiet = wants_json(args)
     room = width()

@@ -25,6 +25,8 @@ from common.labmodel import (
     Device,
     EdgeConfig,
     EnterpriseParameters,
+    IdpConfig,
+    IdpUser,
     ImpConfig,
     JabberConfig,
     Lab,
@@ -33,12 +35,13 @@ from common.labmodel import (
     SrvRecord,
     UnityConfig,
     User,
+    default_idp,
 )
 from common.stormusers import storm_users
 from common.tomltable import ConfigError, TomlTable
 
 __all__ = ["ClusterConfig", "ConfigError", "CoreConfig", "DEFAULT_LAB", "Device", "EdgeConfig", "EnterpriseParameters",
-           "ImpConfig", "JabberConfig", "Lab", "Listener", "OAuthClient", "SrvRecord", "TomlTable", "UnityConfig",
+           "IdpConfig", "IdpUser", "ImpConfig", "JabberConfig", "Lab", "Listener", "OAuthClient", "SrvRecord", "TomlTable", "UnityConfig",
            "User", "load_lab", "parse_enterprise", "parse_lab"]
 
 _OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
@@ -147,6 +150,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
             enterprise=_enterprise(cl.table("enterprise"), version),
             subscribers=tuple(_subscriber(st, domain) for st in cl.tables("subscribers")),
             ils=cl.bool("ils", True),
+            sso=_enabled(cl, "sso"),
         ))
         cl.done()
     if not clusters:
@@ -198,9 +202,43 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         srv.append(SrvRecord(f"_collab-edge._tls.{domain}", edge.listener.host, edge.listener.port, 1, 10))
     imps = _imps(root, clusters, domain)
     unity = _unity(root, domain, names)
+    idp = _idp(root, domain, tuple(users))
     root.done()
     return Lab(source, domain, utc_offset, debug, edge, core, tuple(clusters), tuple(users), tuple(clients), jabber,
-               tuple(srv), control, imps, unity)
+               tuple(srv), control, imps, unity, idp)
+
+
+def _enabled(t: TomlTable, key: str) -> bool:
+    value = t.str(key, "Disabled")
+    if value not in ("Enabled", "Disabled"):
+        raise ConfigError(f'{t.where(key)}: expected "Enabled" or "Disabled", got {value!r}')
+    return value == "Enabled"
+
+
+def _idp(root: TomlTable, domain: str, users: tuple[User, ...]) -> IdpConfig | None:
+    """``[idp]``: the SAML identity provider; its directory is the lab's users plus ``[[idp.users]]``."""
+    if "idp" not in root.data:
+        root.seen.add("idp")
+        return None
+    t = root.table("idp")
+    extra = []
+    for ut in t.tables("users"):
+        userid = ut.str("userid")
+        extra.append(IdpUser(userid, ut.str("password"), ut.str("mail", f"{userid}@{domain}")))
+        ut.done()
+    uid_from = t.str("uid_from", "userid")
+    if uid_from not in ("userid", "mail", "none"):
+        raise ConfigError(f"{t.where('uid_from')}: expected 'userid', 'mail' or 'none', got {uid_from!r}")
+    listener = _listener(t, domain, default_host="idp")
+    base = default_idp(domain, users, tuple(extra), dataclasses.replace(listener, port=t.int("port", 443, low=1,
+                                                                                              high=65535)))
+    idp = dataclasses.replace(base, entity_id=t.str("entity_id", base.entity_id), uid_from=uid_from,
+                              assertion_minutes=t.int("assertion_minutes", 5, low=1, high=1440),
+                              rollover=t.bool("rollover", False),
+                              sp_certificate_renewed=t.bool("sp_certificate_renewed", False),
+                              encrypt_assertions=t.bool("encrypt_assertions", True))
+    t.done()
+    return idp
 
 
 def _unity(root: TomlTable, domain: str, clusters: set[str]) -> UnityConfig | None:

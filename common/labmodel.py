@@ -110,7 +110,8 @@ class EnterpriseParameters:
 @dataclass(frozen=True)
 class ClusterConfig:
     """A CUCM cluster: its publisher and subscribers (each a node with its own listener), the IM&P nodes it knows of,
-    its OAuth enterprise parameters, and whether it shares an ILS network with the others."""
+    its OAuth enterprise parameters, whether it shares an ILS network with the others, and whether SAML SSO is enabled
+    on it (System > SAML Single Sign-On, cluster-wide)."""
 
     name: str
     uuid: str
@@ -122,6 +123,7 @@ class ClusterConfig:
     enterprise: EnterpriseParameters = EnterpriseParameters()
     subscribers: tuple[Listener, ...] = ()
     ils: bool = True
+    sso: bool = False
 
     @property
     def nodes(self) -> tuple[Listener, ...]:
@@ -158,6 +160,41 @@ class UnityConfig:
     authz_cluster: str
     axl_user: str
     axl_password: str
+
+
+@dataclass(frozen=True)
+class IdpUser:
+    """An account in the directory behind the identity provider: the password typed at the IdP, and ``mail``."""
+
+    userid: str
+    password: str
+    mail: str
+
+
+@dataclass(frozen=True)
+class IdpConfig:
+    """The SAML identity provider, reachable from the internet as an IdP must be for remote users.
+
+    ``uid_from`` says which directory field the IdP releases as the ``uid`` attribute (``userid``; ``mail`` is the
+    classic mapping mistake; ``none`` releases no ``uid``). ``rollover`` means the IdP's token-signing certificate
+    was renewed after the metadata exchange and nobody re-imported its metadata on Expressway-C;
+    ``sp_certificate_renewed`` that Expressway-C's SAML certificate was renewed after its metadata went to the IdP
+    (as a renewed Tomcat certificate breaks CUCM's SSO until its metadata is exported again).
+    """
+
+    listener: Listener
+    entity_id: str
+    users: tuple[IdpUser, ...]
+    uid_from: str = "userid"
+    assertion_minutes: int = 5
+    rollover: bool = False
+    sp_certificate_renewed: bool = False
+    encrypt_assertions: bool = True
+    admin_user: str = "idpadmin"
+    admin_password: str = "Idp!Admin1"
+
+    def user(self, userid: str) -> IdpUser | None:
+        return next((u for u in self.users if u.userid == userid), None)
 
 
 @dataclass(frozen=True)
@@ -220,6 +257,7 @@ class Lab:
     control: Listener
     imps: tuple[ImpConfig, ...] = ()
     unity: UnityConfig | None = None
+    idp: IdpConfig | None = None
 
     def imp(self, host: str) -> ImpConfig | None:
         return next((i for i in self.imps if i.host == host.lower()), None)
@@ -240,6 +278,8 @@ class Lab:
         found["control"] = self.control
         if self.unity is not None:
             found["unity"] = self.unity.listener
+        if self.idp is not None:
+            found["idp"] = self.idp.listener
         found["expressway-e:xmpp"] = self.edge.xmpp
         found["expressway-e:tunnel"] = self.edge.tunnel
         found["expressway-e:xcp"] = self.edge.xcp
@@ -274,7 +314,23 @@ class Lab:
                            for c in self.clusters),
             control=free(self.control),
             unity=dataclasses.replace(self.unity, listener=free(self.unity.listener)) if self.unity else None,
+            idp=dataclasses.replace(self.idp, listener=free(self.idp.listener)) if self.idp else None,
         )
+
+    def with_sso(self) -> Lab:
+        """The same lab signing users in through SAML SSO over the edge (``mrasim run --sso``): an IdP with the lab's
+        users, "SSO over the edge" on Expressway-C and SAML SSO enabled on every cluster."""
+        idp = self.idp or default_idp(self.domain, self.users)
+        return dataclasses.replace(self, core=dataclasses.replace(self.core, sso=True), idp=idp,
+                                   clusters=tuple(dataclasses.replace(c, sso=True) for c in self.clusters))
 
     def replace_core(self, **changes: Any) -> Lab:
         return dataclasses.replace(self, core=dataclasses.replace(self.core, **changes))
+
+
+def default_idp(domain: str, users: tuple[User, ...], extra: tuple[IdpUser, ...] = (),
+                listener: Listener | None = None) -> IdpConfig:
+    """An IdP at ``idp.<domain>:443`` whose directory holds the lab's users (mail ``<userid>@<domain>``)."""
+    listener = listener or Listener(f"idp.{domain}", 443, "http", "127.0.0.1", 0)
+    accounts = tuple(IdpUser(u.userid, u.password, f"{u.userid}@{domain}") for u in users)
+    return IdpConfig(listener, f"https://{listener.host}/idp/shibboleth", accounts + extra)

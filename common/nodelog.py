@@ -21,6 +21,7 @@ from common.clock import LabClock
 from common.logformats.csf import CsfLine, LogPoint
 from common.logformats.expressway import ExpresswayLine, ProcessStyle
 from common.logformats.log4j import Log4jLine
+from common.logformats.shibboleth import ShibbolethLine
 
 EventDict = dict[str, Any]
 
@@ -161,3 +162,17 @@ class Log4jLog(_NodeLog):
 
     def write(self, level: str, thread: str, category: str, message: str) -> None:
         self._emit(level, thread=thread, category=category, message=message)
+
+
+class ShibbolethLog(_NodeLog):
+    """The identity provider's ``idp-process.log`` (:mod:`common.logformats.shibboleth`)."""
+
+    def __init__(self, clock: LabClock, sink: LineSink, utc_offset: dt.timedelta, debug: bool = True) -> None:
+        def render(event: EventDict) -> str:
+            return ShibbolethLine.build(event["when"], event["remote"], event["level"], event["logger"],
+                                        event["line"], event["message"], utc_offset).render()
+
+        super().__init__(clock, sink, render, debug)
+
+    def write(self, level: str, remote: str, logger: str, line: int, message: str) -> None:
+        self._emit(level, remote=remote, logger=logger, line=line, message=message)

@@ -35,6 +35,8 @@ from core.admin import xcommand
 from core.credentialmanager import AuthzKeyStore, validator_app
 from core.oauth import access_token, localauthentication
 from core.provisioning import get_edge_config, get_edge_sso
+from core.samlsp import (ACS_OPERATION, SERVICE_PROVIDER, ServiceProvider, assertion_consumer, authorize,
+                         export_metadata, import_idp_metadata, renew_certificate)
 from core.proxy import relay
 from core.state import CORE_STATE, CoreState
 from core.upstream import Upstream
@@ -50,6 +52,8 @@ OPERATIONS: dict[tuple[str, str], Handler] = {
     ("GET", "get_edge_config"): get_edge_config,
     ("POST", "localauthentication"): localauthentication,
     ("POST", "access_token"): access_token,
+    ("GET", "authorize"): authorize,
+    ("POST", ACS_OPERATION): assertion_consumer,
 }
 
 
@@ -161,6 +165,11 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     app[XCONFIG], app[XCP_SETTINGS] = xconfig, xcp_settings
     app.router.add_post("/mrasim/xcommand", xcommand)
     app.router.add_post(XCONFIG_PATH, xconfiguration)
+    if lab.idp is not None or config.sso:
+        app[SERVICE_PROVIDER] = ServiceProvider.start(state, state_dir / "saml" if state_dir is not None else None)
+        app.router.add_get("/mrasim/saml/metadata", export_metadata)
+        app.router.add_post("/mrasim/saml/idp", import_idp_metadata)
+        app.router.add_post("/mrasim/saml/renew", renew_certificate)
     app.router.add_route("*", "/{segment}/{tail:.*}", edge_request)
     traffic = await serve(app, config.listener)
     resolver.bind(config.listener, traffic.port)

@@ -50,18 +50,27 @@ async def localauthentication(request: web.Request) -> web.Response:
                                  headers={"Server": SERVER})
     user, password = values["username"], values["password"]
     if not state.config.oauth_local:
-        _sso_event(request, state, "Edge OAuth/SSO", "Failed authorization", user, Reason="OAuth with refresh is off")
+        sso_event(request, state, "Edge OAuth/SSO", "Failed authorization", user, Reason="OAuth with refresh is off")
         return failure_page(403, "Authorization by OAuth token with refresh is not enabled on Expressway-C")
+    return await issue_code(request, state, user, oauth, {"X-Credentials": basic_header(user, password)})
+
+
+async def issue_code(request: web.Request, state: CoreState, user: str, oauth: AuthorizeRequest,
+                     identity: dict[str, str]) -> web.Response:
+    """Ask the user's home cluster for an authorization code and redirect the browser to ``/OAuthcb#code=…``.
+
+    ``identity`` is how C vouches for the user: ``X-Credentials`` (the password typed into E's form) or, after a
+    SAML SSO login, ``X-Saml-User`` (modelled, docs/sso.md).
+    """
     try:
         home = await find_home(state, user)
         cluster = state.cluster_by_host(home.home_cluster) if home else None
         if cluster is None:
-            _sso_event(request, state, "Edge OAuth/SSO", "Failed authorization", user, Reason="User not found")
+            sso_event(request, state, "Edge OAuth/SSO", "Failed authorization", user, Reason="User not found")
             return failure_page(401, "Authentication failed")
         form = [("client_id", oauth.client_id), ("response_type", oauth.response_type), ("realm", oauth.realm),
                 ("state", oauth.state)]
-        headers = {"X-Credentials": basic_header(user, password),
-                   "Authorization": basic_header(state.config.axl_user, state.config.axl_password)}
+        headers = {**identity, "Authorization": basic_header(state.config.axl_user, state.config.axl_password)}
         node, response = await _first_answer(state, state.nodes_for(cluster, user), "/ssosp/token/authorize_proxy",
                                              headers, form)
     except HopError as exc:
@@ -69,13 +78,13 @@ async def localauthentication(request: web.Request) -> web.Response:
     redirect = _redirect_fragment(response) if response.status == 200 else None
     if redirect is None:
         reason = _oauth_error(response)
-        _sso_event(request, state, "Edge OAuth/SSO", "Failed authorization", user, Server=node.host, Reason=reason)
+        sso_event(request, state, "Edge OAuth/SSO", "Failed authorization", user, Server=node.host, Reason=reason)
         return failure_page(401 if response.status in (401, 403) else 400, f"Authentication failed: {reason}")
     code = dict(p.split("=", 1) for p in redirect.split("&") if "=" in p).get("code", "")
     state.codes[token_digest(code)] = node.origin
     location = f"/OAuthcb#{redirect}"
-    _sso_event(request, state, "Edge OAuth/SSO", "Successful authorization", user, Server=node.host)
-    _sso_event(request, state, "Edge SSO", "Redirected client", user, Redirect=hide_location(location))
+    sso_event(request, state, "Edge OAuth/SSO", "Successful authorization", user, Server=node.host)
+    sso_event(request, state, "Edge SSO", "Redirected client", user, Redirect=hide_location(location))
     return web.Response(status=302, headers={"Location": location})
 
 
@@ -174,7 +183,7 @@ def _oauth_error(response: HopResponse) -> str:
         return f"CUCM answered {response.status}"
 
 
-def _sso_event(request: web.Request, state: CoreState, event: str, detail: str, user: str, **extra: str) -> None:
+def sso_event(request: web.Request, state: CoreState, event: str, detail: str, user: str, **extra: str) -> None:
     dst_ip, dst_port = peer(request)
     local = request.transport.get_extra_info("sockname") if request.transport else None
     fields = {"Event": event, "Service": "OAuth/SSO", "Detail": detail, "Dst-ip": dst_ip, "Dst-port": dst_port,

@@ -46,7 +46,8 @@ async def _home_sso_status(state: CoreState, user: str) -> SSOResult:
     """"Check for internal authentication availability" = Yes: ask the user's home cluster what it supports.
 
     A user with no home cluster gets ``Token reuse="false"``, which tells an outsider that the user does not exist:
-    the documented reason this setting is off by default.
+    the documented reason this setting is off by default. SSO is offered only when both C ("SSO over the edge") and
+    the home cluster (its SAML SSO setting, in ``Status enabled``) have it.
     """
     home = await find_home(state, user) if user else None
     cluster = state.cluster_by_host(home.home_cluster) if home is not None else None
@@ -58,7 +59,8 @@ async def _home_sso_status(state: CoreState, user: str) -> SSOResult:
     except XmlError:
         home_status = None
     reuse = home_status is not None and home_status.token_reuse
-    return SSOResult(sso_enabled=state.config.sso, token_reuse=reuse)
+    home_sso = home_status is not None and home_status.sso_enabled
+    return SSOResult(sso_enabled=state.config.sso and home_sso, token_reuse=reuse)
 
 
 def build_edge_config(

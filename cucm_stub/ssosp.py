@@ -2,11 +2,14 @@
 
 Endpoints, in the order an MRA login meets them (mra-facts §3):
 
-* ``GET /ssosp/ws/public/singleSignOn`` — the SSO status probe; SAML SSO is off in the lab.
+* ``GET /ssosp/ws/public/singleSignOn`` — the SSO status probe: ``Status enabled`` is the cluster's SAML SSO setting.
 * ``POST /ssosp/token/authorize_proxy`` — step 5. Expressway-C authenticates itself with its AXL application user in
   ``Authorization`` and vouches for the end user with ``X-Credentials: Basic base64(user:password)``. ssosp answers
   with the redirect it would have sent the browser, ``{"redirect_uri": "…/ssosp/public/OAuthcb#code=…"}``: the
-  authorization response of RFC 6749 §4.1.2 carried in a JSON body instead of a 302.
+  authorization response of RFC 6749 §4.1.2 carried in a JSON body instead of a 302. After a SAML SSO login over the
+  edge, Expressway-C has already checked the IdP's assertion and names the user in ``X-Saml-User`` instead
+  *(modelled, docs/sso.md)*; CUCM accepts that only with SAML SSO enabled on the cluster, and then refuses end-user
+  passwords in ``X-Credentials``: its users sign in at the IdP.
 * ``POST /ssosp/token/access_token`` — step 7 and the refresh (RFC 6749 §4.1.3, §6), one grant class per grant type
   in :mod:`cucm_stub.grants`.
 * ``GET /ssosp/token/authz_keys`` — *(modelled)* how Expressway-C ("Refresh servers") and Unity Connection fetch the
@@ -54,6 +57,8 @@ ACCESS_TOKEN = "token.AccessTokenServlet"
 AUTHZ_KEYS = "token.AuthzKeysServlet"
 REVOKE = "token.RevokeTokenServlet"
 CALLBACK_PATH = "/ssosp/public/OAuthcb"
+SAML_SSO = "saml.SPACSUtils"
+SAML_USER_HEADER = "x-saml-user"
 
 
 class SsospServer:
@@ -97,13 +102,13 @@ class SsospServer:
         self.issuer.lifetimes = self.lifetimes
 
     def single_sign_on(self, request: Request) -> Reply:
-        """The status Jabber and Expressway read before choosing a login flow; SAML SSO is off in the lab.
+        """The status Jabber and Expressway read before choosing a login flow: the cluster's SAML SSO setting.
 
         ``Token reuse`` says whether this cluster issues refreshable OAuth tokens: a release with the authorization
         code grant and "OAuth with Refresh Login Flow" Enabled.
         """
         reuse = supports_code_grant(self.cluster.version) and self.cluster.enterprise.refresh_login_flow
-        return Reply(200, {"Content-Type": "application/xml"}, SSOResult(False, reuse).to_status_xml())
+        return Reply(200, {"Content-Type": "application/xml"}, SSOResult(self.cluster.sso, reuse).to_status_xml())
 
     def authorize_proxy(self, request: Request) -> Reply:
         try:
@@ -170,7 +175,8 @@ class SsospServer:
         if client is None:
             raise InvalidClient("Unknown client_id", f"unknown client {client_id}", status=400)
         self._check_flow(response_type)
-        user = self._end_user(request)
+        saml_user = request.header(SAML_USER_HEADER)
+        user = self._end_user(request) if saml_user is None else self._saml_user(saml_user, caller[0])
         if response_type == "token":
             return self._implicit(user, client, realm, state, now)
         code = self.codes.issue(user.userid, client.client_id, realm, now)
@@ -179,9 +185,12 @@ class SsospServer:
             fragment.append(("state", state))
         redirect = f"{self.origin}{CALLBACK_PATH}#{urlencode(fragment)}"
         body = json.dumps({"redirect_uri": redirect}, separators=(",", ":")).encode()
-        event = LogEvent("INFO", AUTHORIZE_PROXY,
-                         f"Authorization code issued to user {user.userid} for client {client.client_id} realm {realm}")
-        return Reply(200, {"Content-Type": "application/json", **NO_STORE}, body, (event,))
+        events = [LogEvent("INFO", AUTHORIZE_PROXY, f"Authorization code issued to user {user.userid} for client "
+                                                     f"{client.client_id} realm {realm}")]
+        if saml_user is not None:
+            events.insert(0, LogEvent("INFO", SAML_SSO, f"samlSingleSignOn: SAML SSO authorization for user "
+                                                         f"{user.userid}, asserted by application user {caller[0]}"))
+        return Reply(200, {"Content-Type": "application/json", **NO_STORE}, body, tuple(events))
 
     def _check_flow(self, response_type: str) -> None:
         """Which grant this CUCM offers: its release, then "OAuth with Refresh Login Flow" (mra-facts section 6)."""
@@ -253,6 +262,23 @@ class SsospServer:
             else:
                 reason = f"wrong password for user {userid}"
             raise AccessDenied.invalid_credentials(reason)
+        if not user.mra_enabled:
+            raise AccessDenied.mra_not_enabled(userid)
+        if self.cluster.sso:
+            raise AccessDenied.invalid_credentials(f"password login refused for user {userid}: SAML SSO is enabled "
+                                                   "on this cluster, end users sign in at the IdP")
+        return user
+
+    def _saml_user(self, userid: str, caller: str) -> EndUser:
+        """The user Expressway-C vouches for after checking the IdP's assertion (modelled, docs/sso.md)."""
+        if not self.cluster.sso:
+            raise AccessDenied("SAML SSO is not enabled", f"SPACSUtils: SSO identity for {userid} from {caller} "
+                                                          "refused: SAML SSO is not enabled on this cluster")
+        user = self.directory.local_user(userid)
+        if user is None:
+            known = self.directory.find(userid)
+            where = f"is homed on {known.home_host}" if known is not None else "not found in the database"
+            raise AccessDenied("Invalid user credentials", f"SPACSUtils: SAML user {userid} {where}")
         if not user.mra_enabled:
             raise AccessDenied.mra_not_enabled(userid)
         return user

@@ -4,7 +4,9 @@ E answers three things itself — the login form (``authorize``), ``/OAuthcb``, 
 configured for MRA (``403``, ``Server: CE_E``) — and relays everything else to Expressway-C through the SSH tunnel C
 opened to E's 2222 (:mod:`edge.tunnel`). E has no route of its own to C, CUCM or IM&P: its relay resolves names in a
 private table (:meth:`common.resolver.LabResolver.private_view`) that holds only the tunnel's loopback end, while the
-tunnel is up. Oversized request headers are refused by the HTTP parser with ``400`` and logged; the node keeps
+tunnel is up. With single sign-on over the edge on (C's setting, which C hands E over the traversal
+zone; here read from the lab file), ``authorize`` goes to C too, which sends the browser to the IdP (docs/sso.md).
+Oversized request headers are refused by the HTTP parser with ``400`` and logged; the node keeps
 serving.
 """
 
@@ -73,7 +75,8 @@ async def edge_request(request: web.Request) -> web.StreamResponse:
         target = mra_target(segment, state.lab.core.mra_domains)
     except SegmentError as exc:
         return refuse(state, request, 403, f"Forbidden: {exc}")
-    if not isinstance(target, ProxyDescriptor) and tail == "authorize" and request.method == "GET":
+    if (not isinstance(target, ProxyDescriptor) and tail == "authorize" and request.method == "GET"
+            and not state.lab.core.sso):
         try:
             authorize = AuthorizeRequest.from_pairs(parse_query(request.raw_path.partition("?")[2]))
         except ParamError as exc:

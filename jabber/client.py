@@ -132,7 +132,11 @@ class JabberClient:
                 return done.value, records
             except HopError as exc:
                 flow.close()
-                return Outcome(False, "oauth", step.name, f"cannot reach {exc.url}: {exc.kind}"), records
+                if step.name.startswith("idp_"):  # the embedded browser's own page: "This page can't be displayed"
+                    self.log.write("ERROR", points.BROWSER_ERROR, f"{step.name}: navigation to {exc.url.split('?')[0]} "
+                                                                  f"failed: {exc.kind}")
+                path = "sso" if step.name.startswith("idp_") or step.name == "samlauthz" else "oauth"
+                return Outcome(False, path, step.name, f"cannot reach {exc.url.split('?')[0]}: {exc.kind}"), records
 
     async def _send(self, hop: HopClient, step: Step, index: int) -> tuple[Reply, StepRecord]:
         data = urlencode(step.form) if step.form is not None else None

@@ -7,7 +7,9 @@ canned replies, and later by a load runner.
 The order is the seed article's: ``get_edge_sso`` → (``Token reuse="true"``) ``authorize`` in the embedded browser →
 ``localauthentication`` → ``302 /OAuthcb#code=…`` → ``OAuthcb`` → token request → ``get_edge_config`` with
 ``Authorization: Bearer`` → UDS through the edge. With ``Token reuse="false"`` Jabber uses the credential path:
-``get_edge_config`` with Basic credentials, then the ``X-Auth`` cookie.
+``get_edge_config`` with Basic credentials, then the ``X-Auth`` cookie. With ``Status enabled="true"`` as well, the
+embedded browser follows ``authorize`` to the IdP, signs in on the IdP's page, and carries the IdP's ``Response``
+back through the edge (``samlauthz``) to the same ``/OAuthcb#code=…`` (docs/sso.md).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from __future__ import annotations
 import json
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
+import lxml.etree
 import lxml.html
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -105,12 +108,14 @@ def login(s: Settings, log: CsfLog) -> Flow:
         log.write("DEBUG", points.AUTH_MODE, "")
         log.write("INFO", points.CREDENTIALS, f"for authenticator: {AUTHENTICATOR}")
         log.write("DEBUG", points.NEEDS_AUTH, f"creds->getSecureOAuthToken().empty() for service: {AUTHENTICATOR}")
-        tokens = yield from _oauth(s, segment, base, log)
+        path = "sso" if sso.sso_enabled else "oauth"
+        if sso.sso_enabled:
+            log.write("INFO", points.SSO_MODE, f"SSO enabled for {AUTHENTICATOR}: sign-in through the IdP")
+        tokens = yield from (_sso(s, segment, base, log) if sso.sso_enabled else _oauth(s, segment, base, log))
         if isinstance(tokens, Outcome):
             return tokens
         access, refresh, expires_in = tokens
         auth = {"Authorization": f"Bearer {access}"}
-        path = "oauth"
     else:
         log.write("INFO", points.TOKEN_REUSE, f"TokenReuse disabled for {AUTHENTICATOR}")
         access = refresh = ""
@@ -217,28 +222,102 @@ def _oauth(s: Settings, segment: str, base: dict[str, str],
     location = reply.headers.get("Location", "")
     if reply.status != 302 or "#" not in location:
         return _fail(log, "localauthentication", reply, "oauth")
+    return (yield from _code_to_tokens(s, segment, base, log, location, headers, "oauth"))
+
+
+def _sso(s: Settings, segment: str, base: dict[str, str],
+         log: CsfLog) -> Generator[Step, Reply, Outcome | tuple[str, str, int]]:
+    """The embedded browser's SAML SSO: ``authorize`` → 302 to the IdP → the IdP's form → the HTTP-POST page →
+    ``samlauthz`` on the edge → ``302 /OAuthcb#code=…``; then the same token request as the local login."""
+    query = urlencode([("response_type", "code"), ("client_id", s.client_id), ("device_id", s.device_id),
+                       ("email", f"{s.userid}@{s.domain}"), ("state", s.state)], safe="@")
+    url = f"{s.edge_origin}/{segment}/authorize?{query}"
+    log.write("DEBUG", points.NAVIGATE, f"Enter - url = {url}")
+    reply = yield Step("authorize", "GET", url, BROWSER)
+    idp_url = reply.headers.get("Location", "")
+    if reply.status != 302 or not idp_url.startswith(("http://", "https://")):
+        return _fail(log, "authorize", reply, "sso", _page_error(reply))
+    log.write("INFO", points.BROWSER_NAV, f"url = {urlsplit(idp_url)._replace(query='').geturl()} (IdP)")
+    reply = yield Step("idp_sso", "GET", idp_url, BROWSER)
+    if reply.status != 200:
+        return _browser_fail(log, "idp_sso", reply, _page_error(reply))
+    try:
+        action, fields = _form(reply.body, ("j_username", "j_password"))
+    except ValueError as exc:
+        return _browser_fail(log, "idp_sso", reply, str(exc))
+    fields.update({"j_username": s.userid, "j_password": s.password})
+    form_url = urljoin(idp_url, action)
+    reply = yield Step("idp_login", "POST", form_url, {**BROWSER, "Referer": idp_url}, list(fields.items()))
+    try:
+        acs, posted = _form(reply.body, ("SAMLResponse",)) if reply.status == 200 else ("", {})
+    except ValueError:
+        acs, posted = "", {}
+    if not acs:
+        return _browser_fail(log, "idp_login", reply, _page_error(reply) or "the IdP did not sign the user in")
+    log.write("INFO", points.BROWSER_NAV, f"url = {acs} (SAML response to the edge)")
+    reply = yield Step("samlauthz", "POST", urljoin(form_url, acs), {**BROWSER, "Referer": form_url},
+                       list(posted.items()))
+    location = reply.headers.get("Location", "")
+    if reply.status != 302 or "#" not in location:
+        return _fail(log, "samlauthz", reply, "sso", _page_error(reply))
+    return (yield from _code_to_tokens(s, segment, base, log, location, BROWSER, "sso"))
+
+
+def _code_to_tokens(s: Settings, segment: str, base: dict[str, str], log: CsfLog, location: str,
+                    headers: dict[str, str], path: str) -> Generator[Step, Reply, Outcome | tuple[str, str, int]]:
+    """``/OAuthcb#code=…`` in the browser, then the code for tokens (RFC 6749 §4.1.3)."""
     target = urlsplit(location)
     reply = yield Step("OAuthcb", "GET", f"{s.edge_origin}{target.path}", headers)
     if reply.status != 200:
-        return _fail(log, "OAuthcb", reply, "oauth")
+        return _fail(log, "OAuthcb", reply, path)
     fragment = dict(part.split("=", 1) for part in target.fragment.split("&") if "=" in part)
     code = fragment.get("code", "")
     if fragment.get("state", s.state) != s.state or not code:
-        return _fail(log, "OAuthcb", reply, "oauth", "authorization response state mismatch or no code")
+        return _fail(log, "OAuthcb", reply, path, "authorization response state mismatch or no code")
     log.write("INFO", points.AUTH_CODE, f"Authorization code received, expires_in={fragment.get('expires_in', '?')}")
     form = [("grant_type", "authorization_code"), ("code", code), ("client_id", s.client_id)]
     reply = yield Step("access_token", "POST", f"{s.edge_origin}/{segment}/access_token",
                        {**base, "Authorization": basic_header(s.client_id, s.client_secret)}, form)
     if reply.status != 200:
-        return _fail(log, "access_token", reply, "oauth")
+        return _fail(log, "access_token", reply, path)
     try:
         tokens = json.loads(reply.body)
         access, refresh = tokens["access_token"], tokens.get("refresh_token", "")
     except (ValueError, KeyError) as exc:
-        return _fail(log, "access_token", reply, "oauth", f"unreadable token response: {exc}")
+        return _fail(log, "access_token", reply, path, f"unreadable token response: {exc}")
     log.write("INFO", points.TOKENS, f"Access token received, expires_in={tokens.get('expires_in')}, "
                                      f"refresh token {'received' if refresh else 'absent'}")
     return access, refresh, int(tokens.get("expires_in", 0))
+
+
+def _form(body: bytes, needed: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """The first form of a page that has the ``needed`` fields: its action and its fields."""
+    try:
+        page = lxml.html.fromstring(body)
+    except (ValueError, lxml.etree.ParserError) as exc:
+        raise ValueError(f"unreadable page: {exc}") from None
+    for form in page.forms:
+        fields = {name: value or "" for name, value in form.fields.items()}
+        if all(name in fields for name in needed) and form.action:
+            return form.action, fields
+    raise ValueError(f"no form with {', '.join(needed)} on the page")
+
+
+def _page_error(reply: Reply) -> str:
+    """What an error page says (its ``class="error"`` paragraph, else its text), for Jabber's failure line."""
+    try:
+        page = lxml.html.fromstring(reply.body) if reply.body.strip() else None
+    except (ValueError, lxml.etree.ParserError):
+        page = None
+    if page is None:
+        return ""
+    found = page.xpath('//*[@class="error"]//text()') or page.xpath("//body//p//text()")
+    return " ".join(t.strip() for t in found if t.strip())[:300]
+
+
+def _browser_fail(log: CsfLog, step: str, reply: Reply, reason: str) -> Outcome:
+    log.write("ERROR", points.BROWSER_ERROR, f"{step}: HTTP {reply.status}: {reason}")
+    return _fail(log, step, reply, "sso", reason)
 
 
 def _login_form(body: bytes) -> tuple[str, dict[str, str]]:

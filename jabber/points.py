@@ -25,6 +25,9 @@ CREDENTIALS = LogPoint(_PROFILE, 153, "UserProfileManager",
 NEEDS_AUTH = LogPoint(_SSO, 2044, "Single-Sign-On-Logger",
                       "CSFUnified::SingleSignOn::Impl::currentServiceNeedsAuthorization")  # seed
 NAVIGATE = LogPoint(_BROWSER, 167, "PluginUtils", "BrowserController::NavigateTo")  # seed
+BROWSER_NAV = LogPoint(_BROWSER, 241, "PluginUtils", "BrowserController::OnBeforeNavigate")
+BROWSER_ERROR = LogPoint(_BROWSER, 298, "PluginUtils", "BrowserController::OnNavigateError")
+SSO_MODE = LogPoint(_SSO, 254, "Single-Sign-On-Logger", "CSFUnified::SingleSignOn::Impl::isSSOEnabled")
 DNS = LogPoint(_DNS, 312, "csf.dns", "csf::dns::mapFromDnsResult")
 AUTH_CODE = LogPoint(_SSO, 1187, "Single-Sign-On-Logger", "CSFUnified::SingleSignOn::Impl::onAuthorizationCodeReceived")
 TOKENS = LogPoint(_OAUTH, 421, "Single-Sign-On-Logger", "CSFUnified::OAuthTokenManager::Impl::handleTokenResponse")

@@ -85,7 +85,8 @@ async def run_login(running: RunningLab, on_entry: Callable[[Entry], None] | Non
     def on_step(step: StepRecord) -> None:
         nonlocal mark, number
         number += 1
-        add(Entry(number, step.name, "Jabber → E", step.method, _short(step.url), step.status, step.elapsed_ms))
+        hop = "Jabber → IdP" if step.name.startswith("idp_") else "Jabber → E"
+        add(Entry(number, step.name, hop, step.method, _short(step.url), step.status, step.elapsed_ms))
         records = list(core_sink.records)[mark:]
         mark = len(core_sink.records)
         for name, method, url, status, elapsed in internal_calls(records):

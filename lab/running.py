@@ -31,11 +31,13 @@ from cucm_stub.app import CucmNode, start_cucm
 from presence.node import start_imp
 from unity.node import start_unity
 from edge.node import EdgeNode, start_edge
+from idp.node import start_idp
 from jabber.client import JabberClient
 from jabber.flow import Step
+from lab.samlexchange import exchange_metadata
 
 LOG_NAMES = {"expressway-e": "expressway-e.log", "expressway-c": "expressway-c.log", "jabber": "jabber.log",
-             "unity": "unity.log"}
+             "unity": "unity.log", "idp": "idp.log"}
 
 
 class Node(Protocol):
@@ -57,10 +59,11 @@ def log_name(node: str, lab: Lab) -> str:
 
 def node_names(lab: Lab) -> list[str]:
     """Every node the lab runs, in start order: CUCM nodes (publisher first), IM&P, Unity, Expressway-E, then
-    Expressway-C, which dials the traversal zone to E as it starts."""
+    Expressway-C, which dials the traversal zone to E as it starts, and the SAML IdP when the lab has one."""
     cucm = [cluster.node_name(node) for cluster in lab.clusters for node in cluster.nodes]
     unity = ["unity"] if lab.unity is not None else []
-    return [*cucm, *(imp.name for imp in lab.imps), *unity, "expressway-e", "expressway-c"]
+    idp = ["idp"] if lab.idp is not None else []
+    return [*cucm, *(imp.name for imp in lab.imps), *unity, "expressway-e", "expressway-c", *idp]
 
 
 @dataclass
@@ -188,6 +191,8 @@ class RunningLab:
         starters["expressway-e"] = lambda: start_edge(lab, clock("expressway-e"), resolver, sinks["expressway-e"])
         starters["expressway-c"] = lambda: start_core(lab, clock("expressway-c"), resolver, sinks["expressway-c"],
                                                       state_dir=self.state_dir / "expressway-c")
+        if lab.idp is not None:
+            starters["idp"] = lambda: start_idp(lab, clock("idp"), resolver, sinks["idp"], self.state_dir / "idp")
         return starters
 
     def _cucm_starter(self, cluster: ClusterConfig, listener: Listener) -> Callable[[], Awaitable[Node]]:
@@ -214,6 +219,7 @@ async def start_lab(lab: Lab, log_dir: Path | None = None, clock: LabClock | Non
     try:
         for name, start in running._starters().items():
             running.nodes[name] = await start()
+        await exchange_metadata(lab, running.resolver)
     except BaseException:
         await running.stop()
         raise

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -46,3 +48,33 @@ class EdgeClient:
 async def edge(running: RunningLab) -> AsyncIterator[EdgeClient]:
     async with aiohttp.ClientSession() as session:
         yield EdgeClient(running, session)
+
+
+@pytest.fixture(scope="session")
+def saml_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The IdP's and Expressway-C's SAML signing keys, made once per test session (RSA generation is the slow part
+    of starting an SSO lab) and copied into each SSO lab's state directory, where the nodes look for them first."""
+    import time
+
+    from common.saml import Identity
+
+    root = tmp_path_factory.mktemp("saml-keys")
+    Identity.load_or_generate(root / "idp", "idp-signing", "idp.lab.example", time.time())
+    Identity.load_or_generate(root / "expressway-c" / "saml", "sp-signing", "expc.lab.example", time.time())
+    return root
+
+
+@pytest.fixture
+def sso_lab() -> Lab:
+    return load_lab().with_sso().with_ephemeral_ports()
+
+
+@pytest.fixture
+async def sso(sso_lab: Lab, saml_keys: Path, tmp_path: Path) -> AsyncIterator[RunningLab]:
+    state = tmp_path / "state"
+    shutil.copytree(saml_keys, state)
+    started = await start_lab(sso_lab, state_dir=state)
+    try:
+        yield started
+    finally:
+        await started.stop()
