@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-BLOCK_TAGS = ("HTTPMSG", "MSGBODY")
+BLOCK_TAGS = ("HTTPMSG", "MSGBODY", "SIPMSG")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,8 @@ CREDENTIALMANAGER = ProcessStyle("credentialmanager", pid=False, colon=True)
 FAIL2BAN = ProcessStyle("fail2ban", pid=False, colon=True)
 XCP_JABBERD = ProcessStyle("XCP_JABBERD", pid=True, colon=True, lead=("ThreadID",))
 # The traversal zone: Expressway's application (tvcs) logs the zone and tunnel state, E's sshd the tunnel logins.
+# tvcs lines have two spaces after ``Level="…":`` (every real network.sip line does), and a ``SIPMSG`` block whose
+# lines each start with a space, the first with `` |`` and the last being a lone ``|`` (common/logformats/sip.py).
 TVCS = ProcessStyle("tvcs", pid=False, colon=True, level_colon=True)
 SSHD = ProcessStyle("sshd", pid=True, colon=True)
 
@@ -143,8 +145,11 @@ class ExpresswayLine:
         block_tag = block = None
         if rest:
             tag, _, body = rest.partition("\n")
-            block_tag = tag.rstrip(":")
-            block = body[1:-1] if body.startswith("|") and body.endswith("|") else body
+            block_tag = tag.strip().rstrip(":")
+            if block_tag == "SIPMSG":
+                block = _sipmsg_body(body)
+            else:
+                block = body[1:-1] if body.startswith("|") and body.endswith("|") else body
         pid = match.group("pid")
         return cls(
             local_time=match.group("time"),
@@ -160,6 +165,18 @@ class ExpresswayLine:
 
 
 UTC_FORMAT = "%Y-%m-%d %H:%M:%S,%f"
+
+
+def _sipmsg_body(body: str) -> str:
+    """The SIP message of a ``SIPMSG`` block: each line without its leading space, no ``|`` marks."""
+    lines = [line[1:] if line.startswith(" ") else line for line in body.split("\n")]
+    if lines and lines[-1] == "|":
+        lines.pop()
+    elif lines and lines[-1].endswith("|"):
+        lines[-1] = lines[-1][:-1]
+    if lines and lines[0].startswith("|"):
+        lines[0] = lines[0][1:]
+    return "\n".join(lines)
 _HEADER = re.compile(
     r"^(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d) (?P<host>\S+) "
     r"(?P<process>[A-Za-z_][\w.-]*)(?:\[(?P<pid>\d+)\])?(?P<colon>:)? (?P<fields>[A-Za-z].*)$"
@@ -200,7 +217,11 @@ def _render(local_time: str, host: str, process: str, pid: int | None, colon: bo
     else:
         parts = [f'{name}="{_clean(value) if _DIRTY in value or _NL in value else value}"' for name, value in fields]
     text = f"{local_time} {host} {head} {' '.join(parts)}"
-    if block_tag is not None:
+    if process == "tvcs" and level_colon:
+        text = text.replace('": ', '":  ', 1) if '":' in text else text
+    if block_tag == "SIPMSG":
+        text += "\n SIPMSG:\n |" + (block or "").replace("\n", "\n ") + "\n|"
+    elif block_tag is not None:
         text += f"\n{block_tag}:\n|{block or ''}|"
     return text
 
@@ -250,7 +271,7 @@ def split_records(text: str) -> Iterator[str]:
     lines = iter(text.splitlines())
     record: list[str] = []
     for line in lines:
-        if record and line.endswith(":") and line[:-1] in BLOCK_TAGS:
+        if record and line.endswith(":") and line.strip()[:-1] in BLOCK_TAGS:
             record.append(line)
             first = True
             for body_line in lines:
