@@ -21,6 +21,7 @@ from analyzer.facts import Facts
 from analyzer.ingest import load
 from analyzer.model import CORE, EDGE, GROUPS, ISSUE, JABBER, MISSING, POTENTIAL, Corpus, Finding, Session
 from analyzer.signatures import CATALOGUE, MRA_GUIDE
+from analyzer.sipsignatures import SIP_SIGNATURES
 
 EVIDENCE_PER_FINDING = 6
 
@@ -57,7 +58,7 @@ def diagnose(corpus: Corpus) -> Report:
     found_sessions = sessions_mod.build(corpus, txns)
     facts = Facts(corpus, txns, found_sessions)
     findings: list[Finding] = []
-    for signature in CATALOGUE:
+    for signature in (*CATALOGUE, *SIP_SIGNATURES):
         evidence = signature.match(facts)
         if evidence:
             unique = list({id(e): e for e in evidence}.values())

@@ -21,6 +21,7 @@ from common.clock import LabClock
 from common.logformats.csf import CsfLine, LogPoint
 from common.logformats.expressway import ExpresswayLine, ProcessStyle
 from common.logformats.log4j import Log4jLine
+from common.logformats.sip import SdlLine
 
 EventDict = dict[str, Any]
 
@@ -147,3 +148,21 @@ class Log4jLog(_NodeLog):
 
     def write(self, level: str, thread: str, category: str, message: str) -> None:
         self._emit(level, thread=thread, category=category, message=message)
+
+
+class SdlLog(_NodeLog):
+    """CUCM's CallManager SDL trace (``SDL001_100_*.txt``): numbered ``AppInfo`` records, SIP messages inline."""
+
+    def __init__(self, clock: LabClock, sink: LineSink, utc_offset: dt.timedelta, start: int = 2760551,
+                 debug: bool = True) -> None:
+        self.seq = start
+
+        def render(event: EventDict) -> str:
+            return SdlLine.build(event["seq"], event["sub"], event["when"], utc_offset, event["text"],
+                                 event.get("body", "")).render()
+
+        super().__init__(clock, sink, render, debug)
+
+    def write(self, text: str, body: str = "", sub: int = 1) -> None:
+        self.seq += 1
+        self._emit("INFO", seq=self.seq, sub=sub, text=text, body=body)

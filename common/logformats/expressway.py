@@ -50,6 +50,7 @@ XCP_JABBERD = ProcessStyle("XCP_JABBERD", pid=True, colon=True, lead=("ThreadID"
 # lines each start with a space, the first with `` |`` and the last being a lone ``|`` (common/logformats/sip.py).
 TVCS = ProcessStyle("tvcs", pid=False, colon=True, level_colon=True)
 SSHD = ProcessStyle("sshd", pid=True, colon=True)
+TVCS_EVENT = ProcessStyle("tvcs", pid=False, colon=True)
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,9 @@ def format_times(when: dt.datetime, offset: dt.timedelta) -> tuple[str, str]:
     return kept[1] + ms, kept[2] + ms + kept[3]
 
 
+_HEAD_START = re.compile(r"\d{4}-\d\d-\d\d[ T]")
+
+
 def split_records(text: str) -> Iterator[str]:
     """Split a log file into records: a header line plus any ``HTTPMSG``/``MSGBODY`` block that follows it."""
     lines = iter(text.splitlines())
@@ -280,6 +284,9 @@ def split_records(text: str) -> Iterator[str]:
                     break
                 first = False
             continue
+        if record and line and not _HEAD_START.match(line) and "sipio-" in record[0]:
+            record.append(line)  # the rest of a SIP message Jabber printed after its csf line
+            continue
         if record:
             yield "\n".join(record)
         record = [line] if line.strip() else []
@@ -292,7 +299,7 @@ def split_records(text: str) -> Iterator[str]:
 # every Expressway writes. On such a header the general field regex has exactly one reading, so cutting at the quotes
 # gives the same fields without its lookahead at every quote; anything else returns ``None`` and is read by
 # :meth:`ExpresswayLine.parse`. Possessive quantifiers: a clean header never needs to give characters back.
-_CLEAN_FIELDS = r'(?:[A-Za-z][\w.-]*+="[^"]*+":? )*+[A-Za-z][\w.-]*+="[^"]*+":?'
+_CLEAN_FIELDS = r'(?:[A-Za-z][\w.-]*+="[^"]*+":?  ?)*+[A-Za-z][\w.-]*+="[^"]*+":?'
 _FAST_HEADER = re.compile(
     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (\S+) ([A-Za-z_][\w.-]*+)(?:\[\d+\])?:? (" + _CLEAN_FIELDS + ")"
 )
@@ -317,8 +324,11 @@ def parse_fast(record: str) -> FastRecord | None:
     fields = dict(zip([name.strip(" :=") for name in parts[0:-1:2]], parts[1::2]))
     block = None
     if rest:
-        body = rest.partition("\n")[2]
-        block = body[1:-1] if body.startswith("|") and body.endswith("|") else body
+        tag, _, body = rest.partition("\n")
+        if tag == " SIPMSG:":
+            block = _sipmsg_body(body)
+        else:
+            block = body[1:-1] if body.startswith("|") and body.endswith("|") else body
     return host, process, fields, block
 
 

@@ -170,3 +170,19 @@ def sdl_outgoing(peer: tuple[str, int], index: int) -> str:
 
 def is_sdl_head(line: str) -> bool:
     return _SDL_HEAD.match(line) is not None
+
+
+_BEARER = re.compile(r'(?i)(Bearer\s+token=")[^"]*(")|(Bearer\s+)(?!token=|realm=)([A-Za-z0-9\-._~+/]+=*)')
+
+
+def conceal(text: str) -> str:
+    """No token in any log: ``Bearer token="…"`` keeps its shape with the value ``<CONCEALED>``."""
+    if "earer" not in text:
+        return text
+
+    def repl(match: re.Match[str]) -> str:
+        if match.group(1):
+            return f"{match.group(1)}<CONCEALED>{match.group(2)}"
+        return f"{match.group(3)}<CONCEALED>"
+
+    return _BEARER.sub(repl, text)

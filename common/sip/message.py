@@ -187,7 +187,7 @@ def _unfold(raw: list[str]) -> list[tuple[str, str]]:
             if not headers:
                 raise SipError("continuation line before any header field")
             key, value = headers[-1]
-            headers[-1] = (key, f"{value} {line.strip()}")
+            headers[-1] = (key, f"{value} {line.strip()}".strip())
             continue
         name, colon, value = line.partition(":")
         name = name.rstrip(" \t")
@@ -302,3 +302,17 @@ def uri_host(uri: str) -> str:
 
 def via_params(via: str) -> dict[str, str]:
     return _params(";" + via.split(";", 1)[1]) if ";" in via else {}
+
+
+def lenient(data: bytes) -> SipMessage | None:
+    """What can be read of a request that failed :func:`parse`, to build its error response; None if too little."""
+    head = data.partition(b"\r\n\r\n")[0].replace(b"\x00", b"")
+    lines = head.decode("utf-8", "replace").split("\r\n")
+    try:
+        headers = _unfold(lines[1:])
+    except SipError:
+        return None
+    if not _can_answer(headers):
+        return None
+    method, _, rest = lines[0].partition(" ")
+    return SipMessage(tuple(headers), b"", method=method or "UNKNOWN", uri=rest.split(" ")[0] or "sip:invalid")

@@ -62,9 +62,9 @@ class SipStream:
         end = self.buffer.find(b"\r\n\r\n")
         if end < 0:
             if len(self.buffer) > self.max_bytes:
-                raw, self.buffer = self.buffer[:200], b""
-                return Frame(error=SipError(f"header section over {self.max_bytes} bytes", 513, answerable=False),
-                             raw=raw, fatal=True)
+                # §21.5.14: 513, built from the header fields read so far (lenient), then the connection is closed
+                raw, self.buffer = self.buffer[:self.max_bytes], b""
+                return Frame(error=SipError(f"header section over {self.max_bytes} bytes", 513), raw=raw, fatal=True)
             return None
         head = self.buffer[:end + 4]
         match = _LENGTH.search(head)

@@ -77,7 +77,7 @@ def test_stream_with_unreadable_content_length_is_fatal():
 
 def test_stream_without_header_end_over_the_limit_is_dropped():
     frames = SipStream(max_bytes=1024).feed(b"REGISTER sip:a SIP/2.0\r\nX: " + b"y" * 2000)
-    assert frames[0].fatal and not frames[0].error.answerable
+    assert frames[0].fatal and frames[0].error.status == 513
 
 
 def test_response_copies_the_dialog_headers():
