@@ -232,7 +232,7 @@ async def _register(run: _Run, client: JabberClient, step: Step) -> Outcome:
     """The softphone's REGISTER (the first, or a refresh of the one before) through the edge, as an Outcome."""
     phone = run.phones.get(step.client)
     if phone is None:
-        await run.running.wait_sip_zone(3.0)
+        await run.running.wait_sip_zone(2.0)
         phone = run.phones[step.client] = SipPhone(client, sip_tls.for_lab(run.running.lab))
     if step.action == "unregister":
         result = await phone.unregister()
