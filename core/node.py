@@ -178,7 +178,7 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
         await asyncio.gather(node.tunnel.start(), node.xcp.start())
         node.sip = CoreSip(lab, log, clock, resolver, sip_tls.for_lab(lab), status_page=zone,
                            user_agent=f"TANDBERG/4352 ({config.version})")
-        node.sip.start()
+        await node.sip.start()
     except BaseException:
         await node.stop()
         raise

@@ -29,7 +29,6 @@ from common.sip.message import SipMessage, request, response_to
 from common.sip.tls import LabTls
 from common.zone import ACTIVE, FAILED, SIP, ZoneStatus
 
-RETRY_SECONDS = 2.0
 
 
 @dataclass
@@ -38,6 +37,7 @@ class ZoneState:
     reason: str = "Not connected yet"
     since: float = 0.0
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -85,9 +85,14 @@ class CoreSip:
                            {"Event": f"Zone {status}", "Zone": self.lab.core.zone_name, "Peer": self.peer,
                             **({"Detail": reason} if reason else {})})
         self.zone.changed.set()
+        self.zone.settled.set()
 
-    def start(self) -> None:
-        self._spawn(self.run(), "expressway-c traversal zone")
+    async def start(self, wait: float = 5.0) -> None:
+        """Start dialling; return once the first attempt has succeeded or failed (at most ``wait`` seconds), as the
+        zone's other links do (core/traversal.py)."""
+        self._spawn(self.run(), "expressway-c traversal zone (SIP)")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.zone.settled.wait(), wait)
 
     def _spawn(self, coro: object, name: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=name)  # type: ignore[arg-type]
@@ -119,9 +124,8 @@ class CoreSip:
     # --- the zone ----------------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        attempt = 0
+        delay = self.lab.core.tunnel_retry_min
         while True:
-            attempt += 1
             try:
                 await self.connect()
             except asyncio.CancelledError:
@@ -129,15 +133,17 @@ class CoreSip:
             except ssl.SSLError as exc:
                 self.set_zone("Failed", f"TLS negotiation failure: {tls_reason(exc)}")
             except (OSError, TimeoutError, LookupError) as exc:
-                if attempt >= 5:  # the first tries run while the lab is still starting E
-                    self.set_zone("Failed", f"Connection failed: {exc}")
+                self.set_zone("Failed", f"Connection failed: {exc}")
             except ZoneRefused as exc:
                 self.set_zone("Failed", str(exc))
             finally:
                 if self.link is not None:
                     self.link.close()
                     self.link = None
-            await asyncio.sleep(0.1 if attempt < 5 else RETRY_SECONDS)
+            if self.zone.status == "Active":
+                delay = self.lab.core.tunnel_retry_min
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.lab.core.tunnel_retry_max)
 
     async def connect(self) -> None:
         sip = self.lab.sip
