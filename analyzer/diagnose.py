@@ -22,6 +22,7 @@ from analyzer.ingest import load
 from analyzer.model import CORE, EDGE, GROUPS, ISSUE, JABBER, MISSING, POTENTIAL, Corpus, Finding, Session
 from analyzer.signatures import CATALOGUE, MRA_GUIDE
 from analyzer.ssosignatures import SSO_CATALOGUE
+from analyzer.sipsignatures import SIP_SIGNATURES
 
 EVIDENCE_PER_FINDING = 6
 
@@ -58,7 +59,7 @@ def diagnose(corpus: Corpus) -> Report:
     found_sessions = sessions_mod.build(corpus, txns)
     facts = Facts(corpus, txns, found_sessions)
     findings: list[Finding] = []
-    for signature in (*CATALOGUE, *SSO_CATALOGUE):
+    for signature in (*CATALOGUE, *SSO_CATALOGUE, *SIP_SIGNATURES):
         evidence = signature.match(facts)
         if evidence:
             unique = list({id(e): e for e in evidence}.values())

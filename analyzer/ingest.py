@@ -35,7 +35,7 @@ CONFIG_MEMBERS = ("xconf", "xstat")
 KNOWN_MODULES = frozenset({
     "network.http.trafficserver", "network.http.edgeconfigprovisioning", "network.http.sso.server",
     "developer.edgeconfigprovisioning.server", "developer.credentialmanager.OAuthinspector", "Jabber",
-    "network.ssh", "network.xcp",
+    "network.ssh", "network.xcp", "network.sip",
 })
 LOG4J_NODES = {"token": CUCM, "uds": CUCM, "cleanup": CUCM, "authz.AuthzKeyManager": CUCM, "xcp": IMP, "epas": IMP,
                "authz.AuthZServerRefresher": UNITY, "vmrest": UNITY, "diagnostics": CUCM}

@@ -14,6 +14,7 @@ from common.config import Lab
 from lab.running import log_name, node_names, start_lab
 from lab.runfolder import new_run_folder
 from lab.runner import Entry
+from lab.siprun import register_phone
 from lab.xmpprun import run_sign_in
 
 LOGS = Path("logs")
@@ -78,7 +79,13 @@ async def run(args: argparse.Namespace, lab: Lab) -> int:
 
     try:
         began = time.perf_counter()
-        outcome, xmpp, entries, _ = await run_sign_in(running, show, args.user, args.password)
+        client = running.jabber(args.user, args.password)
+        outcome, xmpp, entries, _ = await run_sign_in(running, show, client=client)
+        phone = None
+        if outcome.ok:
+            await running.wait_sip_zone()
+            phone, sip_phone = await register_phone(running, client, entries, show)
+            await sip_phone.close()
         total = (time.perf_counter() - began) * 1000
     finally:
         await running.stop()
@@ -89,6 +96,9 @@ async def run(args: argparse.Namespace, lab: Lab) -> int:
         if xmpp is not None:
             lines.append(f"XMPP: signed in as {xmpp.jid} with SASL {xmpp.mechanism} "
                          f"(offered: {', '.join(xmpp.offered)})")
+        if phone is not None:
+            lines.append(f"phone: {'registered' if phone.ok else 'NOT registered'} ({phone.reason}"
+                         + (f", expires {phone.expires} s" if phone.ok else "") + ")")
     else:
         lines.append(f"login FAILED at {outcome.failed_step}: {outcome.reason}")
     lines.append(f"logs in {folder}/ ({args.logs / 'latest'} points at it): {', '.join(Path(p).name for p in logs)}")
@@ -96,6 +106,8 @@ async def run(args: argparse.Namespace, lab: Lab) -> int:
     lines += ["", "Next:", table((), next_steps(args.logs / "latest", outcome.ok), room=room, indent="  ")]
     emit(args, {"ok": outcome.ok, "outcome": {"path": outcome.path, "failed_step": outcome.failed_step,
                                               "reason": outcome.reason, "devices": list(outcome.devices)},
+                "phone": None if phone is None else {"registered": phone.ok, "status": phone.status,
+                                                     "reason": phone.reason, "expires": phone.expires},
                 "elapsed_ms": round(total, 1), "logs": str(folder),
                 "steps": [dataclasses.asdict(e) for e in entries]}, "\n".join(lines))
     return 0 if outcome.ok else 1

@@ -32,6 +32,7 @@ from common.labmodel import (
     Lab,
     Listener,
     OAuthClient,
+    SipConfig,
     SrvRecord,
     UnityConfig,
     User,
@@ -203,9 +204,10 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
     imps = _imps(root, clusters, domain)
     unity = _unity(root, domain, names)
     idp = _idp(root, domain, tuple(users))
+    sip = _sip(root, domain, edge.listener.host, clusters[0].listener.host, core.mra_domains)
     root.done()
     return Lab(source, domain, utc_offset, debug, edge, core, tuple(clusters), tuple(users), tuple(clients), jabber,
-               tuple(srv), control, imps, unity, idp)
+               tuple(srv), control, imps, unity, idp, sip)
 
 
 def _enabled(t: TomlTable, key: str) -> bool:
@@ -239,6 +241,38 @@ def _idp(root: TomlTable, domain: str, users: tuple[User, ...]) -> IdpConfig | N
                               encrypt_assertions=t.bool("encrypt_assertions", True))
     t.done()
     return idp
+
+
+def _sip(root: TomlTable, domain: str, edge_host: str, cucm_host: str, mra_domains: tuple[str, ...]) -> SipConfig:
+    """``[sip]``: every key optional (docs/sip.md); ports are nominal, ``*_listen_port`` where they really listen."""
+    t = root.table("sip") if "sip" in root.data else TomlTable(root.source, "sip", {})
+    root.seen.add("sip")
+    address = t.str("address", "127.0.0.1")
+
+    def port(name: str, host: str, default: int, scheme: str = "sip") -> Listener:
+        return Listener(host, t.int(f"{name}_port", default, low=1, high=65535), scheme, address,
+                        t.int(f"{name}_listen_port", 0, low=0, high=65535))
+
+    sip = SipConfig(
+        edge=port("edge", edge_host, 5061), zone=port("zone", edge_host, 7001),
+        oauth=port("oauth", cucm_host, 5090), mra_oauth=port("mra_oauth", cucm_host, 5091),
+        secure=port("secure", cucm_host, 5061), tftp=port("tftp", cucm_host, 6970, "http"),
+        sip_domains=tuple(d.lower() for d in t.str_list("sip_domains", list(mra_domains))),
+        zone_peer_address=t.str("zone_peer_address", ""),
+        keepalive_seconds=float(t.int("keepalive_seconds", 30, low=1, high=3600)),
+        oauth_mode=t.bool("oauth_mode", True),
+        profile_oauth=t.bool("profile_oauth", True),
+        profile_name=_fqdn(t.str("profile_name", "jabber-secure"), domain),
+        digest_auth=t.bool("digest_auth", True),
+        zone_port_to_cucm=t.int("zone_port_to_cucm", 0, low=0, high=65535),
+        c_san=tuple(_fqdn(n, domain) for n in t.str_list("c_san", ["jabber-secure"])),
+        cucm_trusts_c=t.bool("cucm_trusts_c", True),
+        expires=t.int("expires", 3600, low=60, high=86400),
+        granted_expires=t.int("granted_expires", 120, low=30, high=86400),
+        min_oauth_jabber=t.str("min_oauth_jabber", "12.5"),
+    )
+    t.done()
+    return sip
 
 
 def _unity(root: TomlTable, domain: str, clusters: set[str]) -> UnityConfig | None:

@@ -91,6 +91,44 @@ class CoreConfig:
 
 
 @dataclass(frozen=True)
+class SipConfig:
+    """Phone service over the edge (docs/sip.md): E's SIP ports, the traversal zone, CUCM's SIP line side.
+
+    ``oauth_mode`` is CUCM's cluster parameter ClusterSIPOAuthMode (``utils sipOAuth-mode enable``);
+    ``profile_oauth`` the phone security profile's "Enable OAuth Authentication"; ``zone_port_to_cucm`` the port of the
+    CEOAuth zone Expressway-C built at "Refresh servers" (CUCM's sipMRAOAuthPort then). Names in ``c_san`` are
+    the extra SANs of C's certificate (the phone security profile names, as the deployment guide asks).
+    """
+
+    edge: Listener = Listener("expe", 5061, "sip", "127.0.0.1", 0)
+    zone: Listener = Listener("expe", 7001, "sip", "127.0.0.1", 0)
+    oauth: Listener = Listener("cucm", 5090, "sip", "127.0.0.1", 0)
+    mra_oauth: Listener = Listener("cucm", 5091, "sip", "127.0.0.1", 0)
+    secure: Listener = Listener("cucm", 5061, "sip", "127.0.0.1", 0)
+    tftp: Listener = Listener("cucm", 6970, "http", "127.0.0.1", 0)
+    sip_domains: tuple[str, ...] = ()
+    zone_peer_address: str = ""
+    keepalive_seconds: float = 30.0
+    oauth_mode: bool = True
+    profile_oauth: bool = True
+    profile_name: str = "jabber-secure.lab.example"
+    digest_auth: bool = True
+    zone_port_to_cucm: int = 0
+    c_san: tuple[str, ...] = ("jabber-secure.lab.example",)
+    cucm_trusts_c: bool = True
+    expires: int = 3600
+    granted_expires: int = 120
+    min_oauth_jabber: str = "12.5"
+
+    @property
+    def cucm_zone_port(self) -> int:
+        """The port C's automatic zone dials on CUCM: the CEOAuth zone with SIP OAuth, else CEtls 5061."""
+        if self.oauth_mode and self.profile_oauth:
+            return self.zone_port_to_cucm or self.mra_oauth.port
+        return self.secure.port
+
+
+@dataclass(frozen=True)
 class EnterpriseParameters:
     """CUCM's OAuth enterprise parameters (System > Enterprise Parameters > SSO and OAuth Configuration)."""
 
@@ -258,6 +296,7 @@ class Lab:
     imps: tuple[ImpConfig, ...] = ()
     unity: UnityConfig | None = None
     idp: IdpConfig | None = None
+    sip: SipConfig = SipConfig()
 
     def imp(self, host: str) -> ImpConfig | None:
         return next((i for i in self.imps if i.host == host.lower()), None)
@@ -285,7 +324,15 @@ class Lab:
         found["expressway-e:xcp"] = self.edge.xcp
         for imp in self.imps:
             found.update({imp.name: imp.xmpp, f"{imp.name}:xcp": imp.xcp, f"{imp.name}:epas": imp.epas})
+        found.update(self.sip_listeners())
         return found
+
+    def sip_listeners(self) -> dict[str, Listener]:
+        """E's SIP client port and traversal zone port; the first cluster publisher's SIP line ports and TFTP."""
+        cucm = self.clusters[0].node_name(self.clusters[0].listener) if self.clusters else "cucm"
+        return {"expressway-e:sip": self.sip.edge, "expressway-e:zone": self.sip.zone,
+                f"{cucm}:sipoauth": self.sip.oauth, f"{cucm}:sipmra": self.sip.mra_oauth,
+                f"{cucm}:sips": self.sip.secure, f"{cucm}:tftp": self.sip.tftp}
 
     def owners(self) -> dict[str, str]:
         """The node behind each listener that is a second port of a node (``imp:imp:xcp`` is ``imp:imp``'s): a
@@ -294,6 +341,8 @@ class Lab:
                  "expressway-e:xcp": "expressway-e"}
         for imp in self.imps:
             found.update({f"{imp.name}:xcp": imp.name, f"{imp.name}:epas": imp.name})
+        for name in self.sip_listeners():
+            found[name] = name.rsplit(":", 1)[0]
         return found
 
     def with_ephemeral_ports(self) -> Lab:
@@ -315,6 +364,9 @@ class Lab:
             control=free(self.control),
             unity=dataclasses.replace(self.unity, listener=free(self.unity.listener)) if self.unity else None,
             idp=dataclasses.replace(self.idp, listener=free(self.idp.listener)) if self.idp else None,
+            sip=dataclasses.replace(self.sip, edge=free(self.sip.edge), zone=free(self.sip.zone),
+                                    oauth=free(self.sip.oauth), mra_oauth=free(self.sip.mra_oauth),
+                                    secure=free(self.sip.secure), tftp=free(self.sip.tftp)),
         )
 
     def with_sso(self) -> Lab:

@@ -22,6 +22,7 @@ from common.logformats.csf import CsfLine, LogPoint
 from common.logformats.expressway import ExpresswayLine, ProcessStyle
 from common.logformats.log4j import Log4jLine
 from common.logformats.shibboleth import ShibbolethLine
+from common.logformats.sip import SdlLine
 
 EventDict = dict[str, Any]
 
@@ -176,3 +177,21 @@ class ShibbolethLog(_NodeLog):
 
     def write(self, level: str, remote: str, logger: str, line: int, message: str) -> None:
         self._emit(level, remote=remote, logger=logger, line=line, message=message)
+
+
+class SdlLog(_NodeLog):
+    """CUCM's CallManager SDL trace (``SDL001_100_*.txt``): numbered ``AppInfo`` records, SIP messages inline."""
+
+    def __init__(self, clock: LabClock, sink: LineSink, utc_offset: dt.timedelta, start: int = 2760551,
+                 debug: bool = True) -> None:
+        self.seq = start
+
+        def render(event: EventDict) -> str:
+            return SdlLine.build(event["seq"], event["sub"], event["when"], utc_offset, event["text"],
+                                 event.get("body", "")).render()
+
+        super().__init__(clock, sink, render, debug)
+
+    def write(self, text: str, body: str = "", sub: int = 1) -> None:
+        self.seq += 1
+        self._emit("INFO", seq=self.seq, sub=sub, text=text, body=body)

@@ -38,6 +38,8 @@ from core.provisioning import get_edge_config, get_edge_sso
 from core.samlsp import (ACS_OPERATION, SERVICE_PROVIDER, ServiceProvider, assertion_consumer, authorize,
                          export_metadata, import_idp_metadata, renew_certificate)
 from core.proxy import relay
+from common.sip import tls as sip_tls
+from core.sipzone import CoreSip
 from core.state import CORE_STATE, CoreState
 from core.upstream import Upstream
 from core.traversal import SshTunnel, XcpLinks
@@ -113,8 +115,11 @@ class CoreNode:
     # Clusters whose AuthZ keys the start-up "Refresh servers" could not fetch (CUCM not running yet): C then refuses
     # every token until 'xCommand RefreshServers', so whoever started it is told, not only the log.
     unfetched: tuple[str, ...] = ()
+    sip: CoreSip | None = None
 
     async def stop(self) -> None:
+        if self.sip is not None:
+            await self.sip.stop()
         for link in (self.xcp, self.tunnel):
             if link is not None:
                 await link.stop()
@@ -180,6 +185,9 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
         node.tunnel = SshTunnel(lab, resolver, log, clock, zone, (config.listener.address, traffic.port))
         node.xcp = XcpLinks(lab, resolver, log, clock, zone, XcpRouter(state, xcp_settings, resolver).handle)
         await asyncio.gather(node.tunnel.start(), node.xcp.start())
+        node.sip = CoreSip(lab, log, clock, resolver, sip_tls.for_lab(lab), status_page=zone,
+                           user_agent=f"TANDBERG/4352 ({config.version})")
+        await node.sip.start()
     except BaseException:
         await node.stop()
         raise

@@ -24,14 +24,17 @@ from common.basic import parse_basic
 from common.clock import LabClock
 from common.config import ClusterConfig, Lab, Listener
 from common.faults import FaultEngine, fault_middleware
-from common.nodelog import LineSink, Log4jLog
+from common.nodelog import LineSink, Log4jLog, SdlLog
 from common.oauthparams import ParamError, parse_query
+from common.resolver import LabResolver
+from common.sip import tls as sip_tls
 from common.serve import Running, serve
 from common.tokens import AuthzKeys
 from cucm_stub.database import ClusterDatabase, SqliteRefreshTokenStore
 from common.directory import Directory
 from cucm_stub.errors import InvalidRequest
 from cucm_stub.platform import ClusterKeys, load_or_generate, run_command
+from cucm_stub.sipnode import CucmSip, start_cucm_sip
 from cucm_stub.ssosp import SsospServer
 from cucm_stub.uds import UdsService
 from cucm_stub.wire import FORM, Reply, Request
@@ -59,12 +62,15 @@ class CucmNode:
     db: ClusterDatabase
     daily: DailyJobs
     _task: asyncio.Task[None] | None = None
+    sip: CucmSip | None = None
 
     @property
     def keys(self) -> AuthzKeys:
         return self.holder.current
 
     async def stop(self) -> None:
+        if self.sip is not None:
+            await self.sip.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -158,6 +164,7 @@ def build_app(lab: Lab, cluster: ClusterConfig, clock: LabClock, log: Log4jLog, 
 async def start_cucm(
     lab: Lab, cluster: ClusterConfig, clock: LabClock, sink: LineSink, keys: AuthzKeys | None = None,
     state_dir: Path | None = None, node: Listener | None = None, faults: FaultEngine | None = None,
+    resolver: LabResolver | None = None,
 ) -> CucmNode:
     """Start one node of ``cluster`` (its publisher unless ``node`` names a subscriber) on that node's listener.
 
@@ -185,10 +192,22 @@ async def start_cucm(
         raise
     daily = DailyJobs(app[SSOSP], clock, log, lab.utc_offset)
     started = CucmNode(cluster.node_name(node), cluster, running, holder, sink, app[SSOSP], db, daily)
+    if resolver is not None and publisher and cluster == lab.clusters[0]:
+        started.sip = await _start_sip(lab, cluster, clock, sink, holder, resolver)
     if publisher:
         started._task = asyncio.get_running_loop().create_task(daily.loop(DAILY_TICK),
                                                                name=f"{started.name} daily jobs")
     return started
+
+
+async def _start_sip(lab: Lab, cluster: ClusterConfig, clock: LabClock, sink: LineSink, holder: ClusterKeys,
+                     resolver: LabResolver) -> CucmSip:
+    """The CallManager SIP line side of the first cluster's publisher, with its SDL trace next to the node's log."""
+    sdl_sink = LineSink(sink.path.with_name(f"sdl-{cluster.listener.host.split('.')[0]}.txt") if sink.path else None)
+    listeners = {name.rsplit(":", 1)[1]: listener for name, listener in lab.sip_listeners().items()
+                 if name.startswith("cucm")}
+    return await start_cucm_sip(lab, clock, SdlLog(clock, sdl_sink, lab.utc_offset), sip_tls.for_lab(lab),
+                                lambda: holder.ring, listeners, resolver.bind)
 
 
 def _tomcat_threads(port: int) -> Iterator[str]:

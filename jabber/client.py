@@ -52,6 +52,7 @@ class JabberClient:
         self.expires_at = 0.0
         self._edge = ""
         self.gate: Callable[[Step], Awaitable[None]] | None = None  # awaited before each request (step mode)
+        self.last_login: Outcome | None = None
 
     def discover(self) -> str:
         """The edge origin from ``_collab-edge._tls.<domain>``, as Jabber finds it from outside."""
@@ -79,6 +80,8 @@ class JabberClient:
         self._edge = edge
         outcome, records = await self._drive(login(self.settings(edge), self.log), on_step)
         self._keep(outcome)
+        if outcome.ok:
+            self.last_login = outcome
         return outcome, records
 
     async def refresh(self) -> Outcome:

@@ -48,3 +48,16 @@ NO_MECHANISM = LogPoint(_GLOOX, 192, "csf.jwcpp", "gloox::Client::handleNormalNo
 XMPP_SEND = LogPoint(_TRI, 1702, "csf.jwcpp", "gloox::CTriClient::send")
 XMPP_STATE = LogPoint(_XMPP, 318, "XmppConnectionManager", "CSFUnified::XmppConnectionManager::onConnectionState")
 EPAS = LogPoint(_XMPP, 244, "XmppConnectionManager", "CSFUnified::XmppConnectionManager::loginEpas")
+
+# SIP (phone services), Cisco TAC 215572 "Cisco Jabber and SIP OAuth Mode": every location there is from the article.
+_ECC = r"src\callcontrol\ServicesManager.cpp"
+_CERTHELPER = r"src\callcontrol\config\CertificateVerificationHelper.cpp"
+_SIPCONN = r"\sipcc\core\sipstack\sip_transport_connection.c"
+_CCAPP = r"\sipcc\core\ccapp\config\config_parser.c"
+DEVICE_CONFIG = LogPoint(_ECC, 993, "csf.ecc", "csf::ecc::ServicesManager::fetchDeviceConfig")  # TAC 215572
+SIP_OAUTH_MODE = LogPoint(_CERTHELPER, 35, "csf.ecc", "csf::ecc::CertificateVerificationHelper::setSipOauthMode")
+CCM_PROPERTIES = LogPoint(_CCAPP, 1491, "csf.sip-call-control", "config_process_ccm_properties")  # TAC 215572
+SIP_CONNECTION = LogPoint(_SIPCONN, 431, "csf.sip-call-control", "sip_create_transport_connection")  # TAC 215572
+# modelled: the registration outcome as the call control layer reports it
+REGISTRATION = LogPoint(r"src\callcontrol\CallControlManagerImpl.cpp", 1878, "csf.ecc",
+                        "csf::ecc::CallControlManagerImpl::onRegistrationStateChange")

@@ -43,6 +43,7 @@ async def status(request: web.Request) -> web.Response:
         "nodes": nodes,
         "clock": {"now": lab.clock.now().isoformat(), "offset_seconds": lab.clock.offset},
         "zones": lab.zones(),
+        "sip": lab.sip_status(),
     })
 
 

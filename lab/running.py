@@ -120,6 +120,40 @@ class RunningLab:
         client.gate = self.jabber_gate
         return client
 
+    async def wait_sip_zone(self, timeout: float = 5.0) -> bool:
+        """Wait (bounded) for Expressway-C's traversal zone to come up; False when it did not."""
+        core = self.nodes.get("expressway-c")
+        sip = getattr(core, "sip", None)
+        if sip is None:
+            return False
+        try:
+            return await sip.wait_status("Active", timeout)
+        except TimeoutError:
+            return False
+
+    def sip_status(self) -> dict[str, object]:
+        """The SIP/TLS traversal zone as each Expressway's zone page shows it, and CUCM's registered devices."""
+        now = self.clock.timestamp()
+        core, edge = self.nodes.get("expressway-c"), self.nodes.get("expressway-e")
+        zone = getattr(core, "sip", None)
+        edge_zone = getattr(getattr(edge, "sip", None), "zone", None)
+        registrations = []
+        for node in self.cucm:
+            if node.sip is not None:
+                registrations += [{"device": r.device, "user": r.user, "node": node.name, "port": r.port,
+                                   "auth": r.auth, "contact": r.contact, "expires_in": int(r.expires_at - now)}
+                                  for r in node.sip.state.active(now)]
+        return {
+            "traversal_zone": {
+                "expressway-c": {"status": zone.zone.status, "reason": zone.zone.reason,
+                                 "peer": zone.peer, "port": self.lab.sip.zone.port}
+                if zone is not None else {"status": "Off"},
+                "expressway-e": {"status": edge_zone.status, "reason": edge_zone.reason}
+                if edge_zone is not None else {"status": "Off"},
+            },
+            "registrations": registrations,
+        }
+
     def log_text(self, node: str) -> str:
         return self.sinks[node].text()
 
@@ -201,7 +235,7 @@ class RunningLab:
         async def start() -> Node:
             node = await start_cucm(self.lab, cluster, self.clock_for(name), self.sinks[name],
                                     state_dir=self.state_dir / f"cucm-{cluster.name}", node=listener,
-                                    faults=self.resolver.faults)
+                                    faults=self.resolver.faults, resolver=self.resolver)
             self.resolver.bind(listener, node.running.port)
             return node
 

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable
 
 from common.logformats.expressway import ExpresswayLine
+from jabber.client import JabberClient
 from jabber.flow import Outcome
 from jabber.xmppclient import XmppConnection, connect_xmpp
 from jabber.xmppflow import XmppOutcome
@@ -37,9 +38,10 @@ def xcp_routes(records: list[str]) -> list[str]:
 
 async def run_sign_in(running: RunningLab, on_entry: Callable[[Entry], None] | None = None,
                       userid: str | None = None, password: str | None = None, keep_open: bool = False,
+                      client: JabberClient | None = None,
                       ) -> tuple[Outcome, XmppOutcome | None, list[Entry], XmppConnection | None]:
     """HTTP login, then XMPP; the outcome is a failure at step ``xmpp`` when the HTTP part worked and XMPP did not."""
-    client = running.jabber(userid, password)
+    client = client or running.jabber(userid, password)
     outcome, entries = await run_login(running, on_entry, client=client)
     if not outcome.ok:
         return outcome, None, entries, None

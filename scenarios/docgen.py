@@ -20,6 +20,8 @@ ACTION_WORDS = {
     "cucm": "a CUCM CLI command", "xcommand": "an xCommand on Expressway-C", "revoke": "an admin revokes the tokens",
     "unity_mailbox": "Jabber opens voicemail",
     "xmpp": "Jabber signs in over XMPP through the edge", "xconfiguration": "an xConfiguration change on Expressway-C",
+    "register": "Jabber registers its softphone (SIP REGISTER through the edge; again: a re-registration)",
+    "unregister": "Jabber unregisters its softphone",
 }
 
 

@@ -20,7 +20,9 @@ from common.basic import basic_header
 from common.clock import parse_step
 from common.domain import ProxyDescriptor
 from jabber.client import JabberClient
+from common.sip import tls as sip_tls
 from jabber.flow import Outcome
+from jabber.sipphone import SipPhone
 from jabber.xmppclient import XmppConnection, connect_xmpp
 from lab.adminclient import lab_admin
 from lab.running import RunningLab, start_lab
@@ -61,6 +63,7 @@ class _Run:
     states: dict[str, str] = field(default_factory=dict)
     logins: dict[str, Outcome] = field(default_factory=dict)
     held: list[XmppConnection] = field(default_factory=list)
+    phones: dict[str, SipPhone] = field(default_factory=dict)
     broke_at: str | None = None
 
 
@@ -94,6 +97,8 @@ async def play(scenario: Scenario, out: Path | None = None,
     finally:
         for connection in run.held:
             await connection.close()
+        for phone in run.phones.values():
+            await phone.close()
         await running.stop()
     return ScenarioResult(scenario, results, problems, (time.perf_counter() - started) * 1000, run.broke_at)
 
@@ -160,6 +165,8 @@ async def _act(run: _Run, step: Step, index: int) -> StepResult:
     elif step.action == "revoke":
         status = await _revoke(running, client, step)
         result.summary = f"revoke {client.userid}: HTTP {status}"
+    elif step.action in ("register", "unregister"):
+        outcome = await _register(run, client, step)
     elif step.action == "unity_mailbox":
         status = await _mailbox(running, client)
         result.summary = f"voicemail through the edge: HTTP {status}"
@@ -223,6 +230,20 @@ async def _xmpp(run: _Run, client: JabberClient, step: Step) -> Outcome:
     if result.ok:
         return dataclasses.replace(login, path=f"xmpp {result.mechanism}")
     return Outcome(False, "xmpp", failed_step=f"xmpp {result.failed_step}", reason=result.reason)
+
+
+async def _register(run: _Run, client: JabberClient, step: Step) -> Outcome:
+    """The softphone's REGISTER (the first, or a refresh of the one before) through the edge, as an Outcome."""
+    phone = run.phones.get(step.client)
+    if phone is None:
+        await run.running.wait_sip_zone(2.0)
+        phone = run.phones[step.client] = SipPhone(client, sip_tls.for_lab(run.running.lab))
+    if step.action == "unregister":
+        result = await phone.unregister()
+    else:
+        result = await (phone.refresh() if phone.registered else phone.register())
+    failed = None if result.ok else (result.steps[-1][0] if result.steps else "connect")
+    return Outcome(result.ok, "sip", failed, result.reason, status=result.status)
 
 
 async def _revoke(running: RunningLab, client: JabberClient, step: Step) -> int:

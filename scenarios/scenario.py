@@ -46,6 +46,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "unity_mailbox": (),
     "xmpp": (),
     "xconfiguration": ("command",),
+    "register": (),
+    "unregister": (),
 }
 SESSION_RESULTS = ("valid", "refreshed", "relogin", "failed")
 FINAL_STATES = ("logged_in", "logged_out")

@@ -27,7 +27,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-BLOCK_TAGS = ("HTTPMSG", "MSGBODY")
+BLOCK_TAGS = ("HTTPMSG", "MSGBODY", "SIPMSG")
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,11 @@ CREDENTIALMANAGER = ProcessStyle("credentialmanager", pid=False, colon=True)
 FAIL2BAN = ProcessStyle("fail2ban", pid=False, colon=True)
 XCP_JABBERD = ProcessStyle("XCP_JABBERD", pid=True, colon=True, lead=("ThreadID",))
 # The traversal zone: Expressway's application (tvcs) logs the zone and tunnel state, E's sshd the tunnel logins.
+# tvcs lines have two spaces after ``Level="…":`` (every real network.sip line does), and a ``SIPMSG`` block whose
+# lines each start with a space, the first with `` |`` and the last being a lone ``|`` (common/logformats/sip.py).
 TVCS = ProcessStyle("tvcs", pid=False, colon=True, level_colon=True)
 SSHD = ProcessStyle("sshd", pid=True, colon=True)
+TVCS_EVENT = ProcessStyle("tvcs", pid=False, colon=True)
 
 
 @dataclass(frozen=True)
@@ -143,8 +146,11 @@ class ExpresswayLine:
         block_tag = block = None
         if rest:
             tag, _, body = rest.partition("\n")
-            block_tag = tag.rstrip(":")
-            block = body[1:-1] if body.startswith("|") and body.endswith("|") else body
+            block_tag = tag.strip().rstrip(":")
+            if block_tag == "SIPMSG":
+                block = _sipmsg_body(body)
+            else:
+                block = body[1:-1] if body.startswith("|") and body.endswith("|") else body
         pid = match.group("pid")
         return cls(
             local_time=match.group("time"),
@@ -160,6 +166,18 @@ class ExpresswayLine:
 
 
 UTC_FORMAT = "%Y-%m-%d %H:%M:%S,%f"
+
+
+def _sipmsg_body(body: str) -> str:
+    """The SIP message of a ``SIPMSG`` block: each line without its leading space, no ``|`` marks."""
+    lines = [line[1:] if line.startswith(" ") else line for line in body.split("\n")]
+    if lines and lines[-1] == "|":
+        lines.pop()
+    elif lines and lines[-1].endswith("|"):
+        lines[-1] = lines[-1][:-1]
+    if lines and lines[0].startswith("|"):
+        lines[0] = lines[0][1:]
+    return "\n".join(lines)
 _HEADER = re.compile(
     r"^(?P<time>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d) (?P<host>\S+) "
     r"(?P<process>[A-Za-z_][\w.-]*)(?:\[(?P<pid>\d+)\])?(?P<colon>:)? (?P<fields>[A-Za-z].*)$"
@@ -200,7 +218,11 @@ def _render(local_time: str, host: str, process: str, pid: int | None, colon: bo
     else:
         parts = [f'{name}="{_clean(value) if _DIRTY in value or _NL in value else value}"' for name, value in fields]
     text = f"{local_time} {host} {head} {' '.join(parts)}"
-    if block_tag is not None:
+    if process == "tvcs" and level_colon:
+        text = text.replace('": ', '":  ', 1) if '":' in text else text
+    if block_tag == "SIPMSG":
+        text += "\n SIPMSG:\n |" + (block or "").replace("\n", "\n ") + "\n|"
+    elif block_tag is not None:
         text += f"\n{block_tag}:\n|{block or ''}|"
     return text
 
@@ -245,12 +267,15 @@ def format_times(when: dt.datetime, offset: dt.timedelta) -> tuple[str, str]:
     return kept[1] + ms, kept[2] + ms + kept[3]
 
 
+_HEAD_START = re.compile(r"\d{4}-\d\d-\d\d[ T]")
+
+
 def split_records(text: str) -> Iterator[str]:
     """Split a log file into records: a header line plus any ``HTTPMSG``/``MSGBODY`` block that follows it."""
     lines = iter(text.splitlines())
     record: list[str] = []
     for line in lines:
-        if record and line.endswith(":") and line[:-1] in BLOCK_TAGS:
+        if record and line.endswith(":") and line.strip()[:-1] in BLOCK_TAGS:
             record.append(line)
             first = True
             for body_line in lines:
@@ -258,6 +283,9 @@ def split_records(text: str) -> Iterator[str]:
                 if body_line.endswith("|") and not (first and body_line == "|"):
                     break
                 first = False
+            continue
+        if record and line and not _HEAD_START.match(line) and "sipio-" in record[0]:
+            record.append(line)  # the rest of a SIP message Jabber printed after its csf line
             continue
         if record:
             yield "\n".join(record)
@@ -271,7 +299,7 @@ def split_records(text: str) -> Iterator[str]:
 # every Expressway writes. On such a header the general field regex has exactly one reading, so cutting at the quotes
 # gives the same fields without its lookahead at every quote; anything else returns ``None`` and is read by
 # :meth:`ExpresswayLine.parse`. Possessive quantifiers: a clean header never needs to give characters back.
-_CLEAN_FIELDS = r'(?:[A-Za-z][\w.-]*+="[^"]*+":? )*+[A-Za-z][\w.-]*+="[^"]*+":?'
+_CLEAN_FIELDS = r'(?:[A-Za-z][\w.-]*+="[^"]*+":?  ?)*+[A-Za-z][\w.-]*+="[^"]*+":?'
 _FAST_HEADER = re.compile(
     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (\S+) ([A-Za-z_][\w.-]*+)(?:\[\d+\])?:? (" + _CLEAN_FIELDS + ")"
 )
@@ -296,8 +324,11 @@ def parse_fast(record: str) -> FastRecord | None:
     fields = dict(zip([name.strip(" :=") for name in parts[0:-1:2]], parts[1::2]))
     block = None
     if rest:
-        body = rest.partition("\n")[2]
-        block = body[1:-1] if body.startswith("|") and body.endswith("|") else body
+        tag, _, body = rest.partition("\n")
+        if tag == " SIPMSG:":
+            block = _sipmsg_body(body)
+        else:
+            block = body[1:-1] if body.startswith("|") and body.endswith("|") else body
     return host, process, fields, block
 
 

@@ -111,4 +111,4 @@ async def test_control_api_reports_the_zone_on_both_expressways(running: Running
     assert core["type"] == edge["type"] == "Unified Communications traversal"
     assert (core["role"], edge["role"]) == ("traversal client", "traversal server")
     assert core["status"] == edge["status"] == "Active" and core["peer"] == "expe.lab.example"
-    assert {name: link["port"] for name, link in core["links"].items()} == {"SSH tunnel": 2222, "XCP": 7400}
+    assert {name: link["port"] for name, link in core["links"].items()} == {"SSH tunnel": 2222, "XCP": 7400, "SIP": 7001}

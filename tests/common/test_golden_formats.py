@@ -458,7 +458,7 @@ def test_parse_log_returns_the_right_lines_and_blocks() -> None:
 
 
 def test_expressway_module_exports_the_block_tags() -> None:
-    assert expressway.BLOCK_TAGS == ("HTTPMSG", "MSGBODY")
+    assert expressway.BLOCK_TAGS == ("HTTPMSG", "MSGBODY", "SIPMSG")
 
 
 # --- csf ---------------------------------------------------------------------------------------------------------

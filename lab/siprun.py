@@ -1,0 +1,62 @@
+"""The phone-service steps of a sign-in, numbered after the XMPP ones in ``mrasim run``'s table.
+
+``{n: cnf.xml}`` is the device configuration through the edge; each ``{n: REGISTER}`` is one REGISTER and its final
+answer (407 the Bearer challenge, 200 the registration). Beneath each REGISTER, the hop Jabber cannot see —
+Expressway-C to CUCM over the CEOAuth (or CEtls) zone — is read back from C's log with the format that wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from common.logformats.expressway import ExpresswayLine
+from common.logformats.sip import parse_detail
+from common.sip import tls as sip_tls
+from jabber.client import JabberClient
+from jabber.sipphone import Registration, SipPhone
+from lab.runner import Entry
+from lab.running import RunningLab
+
+
+def cucm_legs(records: list[str]) -> list[tuple[str, int]]:
+    """``(method, final status)`` for each request C sent to CUCM, from C's ``network.sip`` INFO lines."""
+    legs = []
+    for record in records:
+        try:
+            line = ExpresswayLine.parse(record)
+        except ValueError:
+            continue
+        detail = line.get("Detail") or ""
+        if line.get("Module") != "network.sip" or not detail.startswith("Receive Response"):
+            continue
+        fields = parse_detail(detail)
+        if line.get("Src-port") and int(fields.get("Code", "0")) >= 200 and fields.get("Method") == "REGISTER":
+            legs.append((fields["Method"], int(fields["Code"])))
+    return legs
+
+
+async def register_phone(running: RunningLab, client: JabberClient, entries: list[Entry],
+                         on_entry: Callable[[Entry], None] | None = None) -> tuple[Registration, SipPhone]:
+    """Register the user's CSF device through the edge and add its steps to ``entries``."""
+    phone = SipPhone(client, sip_tls.for_lab(running.lab))
+    core_sink = running.sinks["expressway-c"]
+    mark = len(core_sink.records)
+    result = await phone.register()
+    legs = cucm_legs(list(core_sink.records)[mark:])
+    number = max((e.number or 0 for e in entries), default=0)
+    for name, status in result.steps:
+        number += 1
+        target = f"/{phone.device}.cnf.xml (TFTP 6970)" if name == "cnf.xml" else f"sip:{phone.device} over TLS 5061"
+        add(entries, on_entry, Entry(number, name, "Jabber → E", "GET" if name == "cnf.xml" else "SIP", target,
+                                     status, 0.0))
+        if name == "REGISTER" and legs:
+            _, code = legs.pop(0)
+            port = running.lab.sip.cucm_zone_port
+            add(entries, on_entry, Entry(None, "REGISTER", "C → CUCM", "SIP", f"CUCM port {port}", code, 0.0))
+    return result, phone
+
+
+def add(entries: list[Entry], on_entry: Callable[[Entry], None] | None, entry: Entry) -> None:
+    entries.append(entry)
+    if on_entry is not None:
+        on_entry(entry)
