@@ -7,6 +7,7 @@
     mrasim cucm "show key authz signing"          CUCM CLI on a running lab
     mrasim xcommand RefreshServers                 xCommand on Expressway-C of a running lab
     mrasim xconfiguration [CollaborationEdge OAuthLocal: On|Off]   read or set Expressway-C's xConfiguration
+    mrasim certs [--json]     the lab's certificates: subject, SANs, issuer, validity, fingerprint
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ from common.domain import ProxyDescriptor, encode_segment
 from common.nodelog import LineSink
 from common.resolver import LabResolver
 from common.zone import render as render_zone
+from common.tls import LabTls
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
 from presence.node import ImpNode, start_imp
 from edge.node import EdgeNode, start_edge
 from cli import live as livecli, scenario as scenariocli, storm as stormcli
 from cli import bundle as bundlecli
+from cli import certs as certscli
 from lab.adminclient import send_admin
 from lab.control import start_control
 from lab.running import RunningLab, log_name, node_names, start_lab
@@ -102,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     scenariocli.add_parser(sub)
     analyzercli.add_commands(sub)
     bundlecli.add_parser(sub)
+    certscli.add_parser(sub, STATE)
     stormcli.add_parser(sub)
     livecli.add_parsers(sub)
     return parser
@@ -135,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.action == "run":
             return asyncio.run(_run(lab, args.out, args.user, args.password))
+        if args.action == "certs":
+            return certscli.run(args, lab)
         if args.action == "bundle":
             return asyncio.run(bundlecli.run(args, lab))
         if args.action == "up" and (args.processes or args.netns):
@@ -172,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_serve(lab, args.node, args.logs, args.state))
     except KeyboardInterrupt:
         return 130
+    except ConfigError as exc:
+        print(f"mrasim: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"mrasim: {exc}", file=sys.stderr)
         return 1
@@ -228,7 +237,7 @@ async def _admin(listener: Listener, path: str, command: str, credentials: tuple
     """Send an administration command to a node of a running lab, as its administrator."""
     try:
         status, data = await send_admin(listener.address, listener.listen_port, f"{listener.host}:{listener.port}",
-                                        path, command, credentials)
+                                        path, command, credentials, listener.scheme)
     except aiohttp.ClientConnectionError:
         print(f"mrasim: {listener.host} does not answer on {listener.address}:{listener.listen_port}; start the lab "
               "with 'mrasim up' (same --lab file)", file=sys.stderr)
@@ -269,7 +278,10 @@ def describe(running: RunningLab) -> str:
     user = lab.user(lab.jabber.userid)
     client = lab.client(lab.jabber.client_id)
     uds = ProxyDescriptor(lab.domain, "https", lab.clusters[0].listener.host, 8443).encode()
-    local = f"http://{edge.address}:{running.edge_port}"
+    tls = running.resolver.tls
+    local = f"{'https' if tls else 'http'}://{edge.host if tls else edge.address}:{running.edge_port}"
+    curl = (f"curl --cacert {tls.ca_file} --resolve {edge.host}:{running.edge_port}:{edge.address}" if tls
+            else "curl")
     return "\n".join([
         "mrasim lab is up (Ctrl-C stops it)",
         f"  Expressway-E   {edge.origin}  →  listening on {local}",
@@ -280,8 +292,8 @@ def describe(running: RunningLab) -> str:
         f"  UDS via edge   /{uds}/cucm-uds/user/<user>",
         "",
         "Try:",
-        f"  curl -i '{local}/{seg}/get_edge_sso?email={lab.jabber.userid}@{lab.domain}'",
-        f"  curl -i -u '{lab.jabber.userid}:{user.password if user else ''}' "
+        f"  {curl} -i '{local}/{seg}/get_edge_sso?email={lab.jabber.userid}@{lab.domain}'",
+        f"  {curl} -i -u '{lab.jabber.userid}:{user.password if user else ''}' "
         f"'{local}/{seg}/get_edge_config?service_name=_cisco-uds&service_name=_cuplogin'",
         f"Logs are written to {running.sinks['expressway-e'].path.parent if running.sinks['expressway-e'].path else '-'}/",
     ])
@@ -290,6 +302,7 @@ def describe(running: RunningLab) -> str:
 async def _serve(lab: Lab, node: str, logs: Path, state: Path) -> int:
     clock = LabClock()
     resolver = LabResolver.from_lab(lab)
+    resolver.tls = LabTls.prepare(lab, state)
     started: EdgeNode | CoreNode | CucmNode | ImpNode
     if node == "expressway-e":
         sink = LineSink(logs / log_name(node, lab))
@@ -308,7 +321,8 @@ async def _serve(lab: Lab, node: str, logs: Path, state: Path) -> int:
             return 2
         cluster, listener = found[0]
         sink = LineSink(logs / log_name(name, lab))
-        cucm = await start_cucm(lab, cluster, clock, sink, state_dir=state / f"cucm-{cluster.name}", node=listener)
+        cucm = await start_cucm(lab, cluster, clock, sink, state_dir=state / f"cucm-{cluster.name}", node=listener,
+                                tls=resolver.tls)
         started, where, port = cucm, listener, cucm.running.port
     elif node.startswith("imp:") and any(imp.name == node for imp in lab.imps):
         config = next(imp for imp in lab.imps if imp.name == node)

@@ -17,7 +17,7 @@ from common.conceal import conceal_params
 from common.domain import ProxyDescriptor
 from common.hop import HopError
 from common.logformats.expressway import TRAFFIC_SERVER
-from common.trafficlog import MODULE, TXN_KEY
+from common.trafficlog import MODULE, TXN_KEY, tls_dial_failed
 from core.access import SERVER, authorize, bad_gateway
 from core.allowlist import Rule, Verdict, check, normal_path, rules_for
 from core.state import CoreState
@@ -76,6 +76,8 @@ async def relay(request: web.Request, state: CoreState, target: ProxyDescriptor,
     try:
         response = await state.upstream.hop.request(request.method, url, headers=headers, data=body)
     except HopError as exc:
+        if exc.kind == "tls":
+            tls_dial_failed(state.log, url, state.upstream.address(url), exc.detail, exc.verify)
         return bad_gateway(f"{target.host}: {exc.kind}")
     state.log.write(TRAFFIC_SERVER, "INFO", {"Detail": "Receive Response", "Txn-id": txn_id,
                                              "Response-code": response.status}, module=MODULE)

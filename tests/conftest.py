@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import ssl
+
 import aiohttp
 import pytest
 
@@ -26,20 +28,39 @@ async def running(lab: Lab) -> AsyncIterator[RunningLab]:
         await started.stop()
 
 
+def node_url(running: RunningLab, port: int, path: str = "") -> str:
+    """A node's loopback URL, https when the lab runs TLS (use with :func:`loose_session`)."""
+    return f"{'https' if running.resolver.tls else 'http'}://127.0.0.1:{port}{path}"
+
+
+def loose_session() -> aiohttp.ClientSession:
+    """A client for a node's loopback address: over TLS it checks no certificate (127.0.0.1 is on none)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False))
+
+
+def lab_trust(running: RunningLab) -> ssl.SSLContext | None:
+    """What a client that trusts the lab CA verifies with (``curl --cacert <state>/pki/ca.pem``)."""
+    tls = running.resolver.tls
+    return ssl.create_default_context(cafile=str(tls.ca_file)) if tls else None
+
+
 class EdgeClient:
-    """A plain HTTP client pointed at Expressway-E, as curl would be: no lab resolver, just the loopback port."""
+    """An HTTPS client pointed at Expressway-E, as curl would be (``--cacert`` the lab CA, ``--resolve`` to the
+    loopback port): no lab resolver, and E's certificate checked for the services domain, as Jabber checks it."""
 
     def __init__(self, running: RunningLab, session: aiohttp.ClientSession) -> None:
         self.running = running
         self.session = session
-        self.base = f"http://127.0.0.1:{running.edge_port}"
+        self.base = node_url(running, running.edge_port)
         self.segment = encode_segment(running.lab.domain)
         self.host = f"{running.lab.edge.listener.host}:{running.lab.edge.listener.port}"
+        trust = lab_trust(running)
+        self.tls: dict[str, object] = {"ssl": trust, "server_hostname": running.lab.domain} if trust else {}
 
     def request(self, method: str, path: str, **kwargs: object) -> aiohttp.client._RequestContextManager:
         headers = {"Host": self.host, **dict(kwargs.pop("headers", {}) or {})}  # type: ignore[arg-type]
         return self.session.request(method, f"{self.base}{path}", headers=headers, allow_redirects=False,
-                                    **kwargs)  # type: ignore[arg-type]
+                                    **self.tls, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture
