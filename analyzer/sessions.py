@@ -13,7 +13,7 @@ import bisect
 
 from analyzer import xmpp
 from analyzer.flows import Txn
-from analyzer.model import CORE, EDGE, IMP, JABBER, Corpus, Event, Message, Session
+from analyzer.model import CORE, EDGE, JABBER, Corpus, Event, Message, Session
 
 GAP = 300.0
 XMPP_AFTER = 60.0  # Jabber opens its XMPP stream seconds after get_edge_config; a minute allows a slow network

@@ -97,8 +97,9 @@ async def run(lab: Lab, count: int, profile: Path | None) -> tuple[Series, Serie
     running = await start_lab(lab, logs)
     settings = settings_for(running)
     script = await record(running, settings)
-    baseline = await start_baseline(script)
+    baseline = await start_baseline(script, running.resolver.tls)
     base_resolver = LabResolver(lab.srv)
+    base_resolver.tls = running.resolver.tls
     base_resolver.bind(lab.edge.listener, baseline.edge_port)
     lab_log = CsfLog(running.clock, running.sinks["jabber"], debug=lab.debug)
     base_log = CsfLog(LabClock(), LineSink(), debug=lab.debug)
@@ -149,7 +150,9 @@ def _write_profile(profiler: Any, path: Path) -> str:
 
 
 def render(lab: Lab, count: int, ours: Series, base: Series) -> str:
-    head = (f"login benchmark: {count} logins, debug {'on' if lab.debug else 'off'}, Python "
+    transport = "TLS on every hop" if lab.tls.enabled else "plain HTTP"
+    head = (f"login benchmark ({transport}, baseline over the same transport): {count} logins, debug "
+            f"{'on' if lab.debug else 'off'}, Python "
             f"{platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}")
     lines = [head, "", f"{'step':<22}{'ours p50':>10}{'p99':>9}{'base p50':>11}{'p99':>9}{'ratio p50':>11}{'p99':>7}"]
 
@@ -176,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile of the lab logins (.txt or .html)")
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
                         help="event loop for lab and client alike (%(default)s; uvloop: pip install uvloop)")
+    parser.add_argument("--transport", choices=("both", "tls", "plain"), default="both",
+                        help="TLS lab against a TLS baseline, plain against plain, or both in turn (%(default)s)")
     args = parser.parse_args(argv)
     lab = (load_lab(args.lab) if args.lab else load_lab()).with_ephemeral_ports()
     if args.debug is not None:
@@ -184,10 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.loop == "uvloop":
         import uvloop
         uvloop.install()
-    ours, base, report = asyncio.run(run(lab, args.logins, args.profile))
-    print(render(lab, args.logins, ours, base))
-    if report:
-        print(report)
+    for tls in {"both": (True, False), "tls": (True,), "plain": (False,)}[args.transport]:
+        chosen = lab.with_tls(tls)
+        ours, base, report = asyncio.run(run(chosen, args.logins, args.profile))
+        print(render(chosen, args.logins, ours, base))
+        if report:
+            print(report)
+        print()
     print(f"(benchmark took {time.perf_counter() - started:.1f} s)")
     return 0
 

@@ -7,10 +7,15 @@ the same order to a canned backend on its own port per internal host (CUCM', val
 recorded answer. Every exchange of the real login happens, over its own loopback socket and with bodies of the same
 size; nothing is parsed, decided, signed, stored or logged. What remains is the cost of the HTTP plumbing itself,
 which is what "ours / baseline" divides by.
+
+Over TLS (the lab's default) the baseline's hops are TLS too, with the lab's own certificates and trust: E' presents
+E's certificate, C' C's, each internal backend the certificate of the server it stands in for, and every hop checks
+its peer, so the baseline pays the same handshakes and record encryption as the lab.
 """
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +28,7 @@ from yarl import URL
 from common.config import Listener
 from common.hop import HopClient, HopResponse
 from common.serve import Running, serve
+from common.tls import LabTls
 
 KEPT_HEADERS = ("Content-Type", "Location", "Set-Cookie", "WWW-Authenticate")
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "host", "content-length"})
@@ -123,7 +129,8 @@ class Baseline:
             await running.stop()
 
 
-async def start_baseline(script: list[StepScript]) -> Baseline:
+async def start_baseline(script: list[StepScript], tls: LabTls | None = None) -> Baseline:
+    """``tls``: the lab's TLS material, for a baseline over the same transport as a TLS lab (None: plain HTTP)."""
     by_path = {(step.method, step.path): step for step in script}
     canned_backend: dict[tuple[str, str, str], Canned] = {}
     for step in script:
@@ -131,6 +138,21 @@ async def start_baseline(script: list[StepScript]) -> Baseline:
             canned_backend.setdefault((call.origin, call.method, URL(call.path_qs).path), call.answer)
     session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
     local = Listener("baseline", 0, "http", "127.0.0.1", 0)
+    trust = tls.client_context("baseline") if tls is not None else None
+
+    def hop(origin: str) -> tuple[str, dict[str, Any]]:
+        """The scheme and TLS arguments of a hop to the server at ``origin`` (as the lab's own hop would dial it)."""
+        target = URL(origin)
+        if trust is None or target.scheme != "https":
+            return "http", {}
+        return "https", {"ssl": trust, "server_hostname": target.host}
+
+    def context(origin: str) -> ssl.SSLContext | None:
+        target = URL(origin)
+        if tls is None or target.scheme != "https":
+            return None
+        name = {"expressway-c": "expressway-c"}.get(origin, _listener_of(tls, target.host or ""))
+        return tls.server_context(name)
 
     backends: dict[str, Running] = {}
     for origin in {call.origin for step in script for call in step.calls}:
@@ -138,19 +160,24 @@ async def start_baseline(script: list[StepScript]) -> Baseline:
             await request.read()
             return canned_backend[(origin, request.method, request.path)].response()
 
-        backends[origin] = await serve(_catch_all(backend), local)
+        backends[origin] = await serve(_catch_all(backend), local, ssl_context=context(origin))
 
     async def core(request: web.Request) -> web.Response:
         await request.read()
         step = by_path[(request.method, request.path)]
         for call in step.calls:
             port = backends[call.origin].port
-            async with session.request(call.method, f"http://127.0.0.1:{port}{call.path_qs}", data=call.body) as r:
+            scheme, extra = hop(call.origin)
+            async with session.request(call.method, f"{scheme}://127.0.0.1:{port}{call.path_qs}", data=call.body,
+                                       **extra) as r:
                 await r.read()
         assert step.reply is not None
         return step.reply.response()
 
-    core_running = await serve(_catch_all(core), local)
+    core_origin = tls.lab.core.listener.origin if tls else "http://c"
+    core_running = await serve(_catch_all(core), local,
+                               ssl_context=tls.server_context("expressway-c") if tls else None)
+    core_scheme, core_extra = hop(core_origin)
 
     async def edge(request: web.Request) -> web.Response:
         body = await request.read() if request.body_exists else None
@@ -159,11 +186,21 @@ async def start_baseline(script: list[StepScript]) -> Baseline:
             assert step.reply is not None
             return step.reply.response()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        url = f"http://127.0.0.1:{core_running.port}{request.path_qs}"
-        async with session.request(request.method, url, headers=headers, data=body, allow_redirects=False) as r:
+        url = f"{core_scheme}://127.0.0.1:{core_running.port}{request.path_qs}"
+        async with session.request(request.method, url, headers=headers, data=body, allow_redirects=False,
+                                   **core_extra) as r:
             answer = await r.read()
             kept = [(k, v) for k, v in r.headers.items() if k in KEPT_HEADERS]
             return web.Response(status=r.status, reason=r.reason, body=answer, headers=CIMultiDict(kept))
 
-    edge_running = await serve(_catch_all(edge), local)
+    edge_running = await serve(_catch_all(edge), local,
+                               ssl_context=tls.server_context("expressway-e") if tls else None)
     return Baseline(edge_running, core_running, backends, session)
+
+
+def _listener_of(tls: LabTls, host: str) -> str:
+    """The lab listener whose certificate a backend standing in for ``host`` presents."""
+    for name, listener in tls.lab.listeners().items():
+        if listener.host == host and listener.scheme == "https":
+            return name
+    raise KeyError(host)

@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from cli import analyzer as analyzercli, bundle as bundlecli, live as livecli, runcmd, scenario as scenariocli
-from cli import serve as servecli, storm as stormcli, ui as uicli
+from cli import certs as certscli, serve as servecli, storm as stormcli, ui as uicli
 from cli.output import add_global_options, command, emit, fail
 from common.config import DEFAULT_LAB, ConfigError, Lab, Listener, load_lab
 from lab.adminclient import send_admin
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     bundlecli.add_parser(sub)
     stormcli.add_parser(sub)
     uicli.add_parser(sub)
+    certscli.add_parser(sub, servecli.STATE)
     add_global_options(parser)
     return parser
 
@@ -109,6 +110,8 @@ def _main(argv: list[str] | None) -> int:
         return _dispatch(args, lab)
     except KeyboardInterrupt:
         return 0 if args.action in ("up", "serve") else 130
+    except ConfigError as exc:  # e.g. a certificate file of the lab's [tls] that is missing or broken
+        return fail(exc)
     except OSError as exc:
         return fail(exc, 1)
 
@@ -116,6 +119,8 @@ def _main(argv: list[str] | None) -> int:
 def _dispatch(args: argparse.Namespace, lab: Lab) -> int:
     if args.action == "run":
         return runcmd.main(args, lab)
+    if args.action == "certs":
+        return certscli.run(args, lab)
     if args.action == "bundle":
         return asyncio.run(bundlecli.run(args, lab))
     if args.action == "up" and (args.processes or args.netns):
@@ -145,7 +150,7 @@ async def _admin(args: argparse.Namespace, listener: Listener, path: str, comman
     """Send an administration command to a node of a running lab, as its administrator."""
     try:
         status, data = await send_admin(listener.address, listener.listen_port, f"{listener.host}:{listener.port}",
-                                        path, command_text, credentials)
+                                        path, command_text, credentials, listener.scheme)
     except aiohttp.ClientConnectionError:
         return fail(f"{listener.host} does not answer on {listener.address}:{listener.listen_port}: is the lab up "
                     "('mrasim up', same --lab file, in another shell) and the node running ('mrasim status')?", 1)

@@ -17,6 +17,7 @@ from common.clock import LabClock
 from common.config import Lab
 from common.domain import ProxyDescriptor, encode_segment
 from common.nodelog import LineSink
+from common.tls import LabTls
 from common.resolver import LabResolver
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
@@ -81,7 +82,10 @@ def describe(running: RunningLab) -> str:
     user = lab.user(lab.jabber.userid)
     client = lab.client(lab.jabber.client_id)
     uds = ProxyDescriptor(lab.domain, "https", lab.clusters[0].listener.host, 8443).encode()
-    local = f"http://{edge.address}:{running.edge_port}"
+    tls = running.resolver.tls
+    local = f"{'https' if tls else 'http'}://{edge.host if tls else edge.address}:{running.edge_port}"
+    curl = (f"curl --cacert {tls.ca_file} --resolve {edge.host}:{running.edge_port}:{edge.address}" if tls
+            else "curl")
     folder = running.sinks["expressway-e"].path
     return "\n".join([
         "mrasim lab is up (Ctrl-C stops it)",
@@ -93,8 +97,8 @@ def describe(running: RunningLab) -> str:
         f"  UDS via edge   /{uds}/cucm-uds/user/<user>",
         "",
         "Try:",
-        f"  curl -i '{local}/{seg}/get_edge_sso?email={lab.jabber.userid}@{lab.domain}'",
-        f"  curl -i -u '{lab.jabber.userid}:{user.password if user else ''}' "
+        f"  {curl} -i '{local}/{seg}/get_edge_sso?email={lab.jabber.userid}@{lab.domain}'",
+        f"  {curl} -i -u '{lab.jabber.userid}:{user.password if user else ''}' "
         f"'{local}/{seg}/get_edge_config?service_name=_cisco-uds&service_name=_cuplogin'",
         "  mrasim status                 # every node, its port and clock (in another shell)",
         f"Logs are written to {folder.parent if folder else '-'}/ (logs/latest points at it)",
@@ -116,6 +120,7 @@ async def serve(args: argparse.Namespace, lab: Lab) -> int:
     state: Path = args.state
     clock = LabClock()
     resolver = LabResolver.from_lab(lab)
+    resolver.tls = LabTls.prepare(lab, state)
     sink = LineSink(folder / log_name(node, lab))
     started: EdgeNode | CoreNode | CucmNode | ImpNode
     if node == "expressway-e":
@@ -126,7 +131,8 @@ async def serve(args: argparse.Namespace, lab: Lab) -> int:
         started, where, port = core, lab.core.listener, core.traffic.port
     elif node.startswith("cucm:"):
         cluster, listener = next((c, n) for c in lab.clusters for n in c.nodes if c.node_name(n) == node)
-        cucm = await start_cucm(lab, cluster, clock, sink, state_dir=state / f"cucm-{cluster.name}", node=listener)
+        cucm = await start_cucm(lab, cluster, clock, sink, state_dir=state / f"cucm-{cluster.name}", node=listener,
+                                tls=resolver.tls)
         started, where, port = cucm, listener, cucm.running.port
     else:
         config = next(imp for imp in lab.imps if imp.name == node)

@@ -18,12 +18,12 @@ from pathlib import Path
 from common.clock import LabClock
 from common.config import Lab
 from common.nodelog import CsfLog, LineSink
-from common.resolver import LabResolver
+
 from lab.running import log_name, node_names, start_lab
 from common.stormusers import STORM_PREFIX, with_storm_users
 from load.stats import proc_memory, self_peak
 from lab.processcontrol import up_processes
-from lab.processes import read_pids, start_processes
+from lab.processes import network, read_pids, start_processes
 from lab.runfolder import LATEST, new_run_folder
 from cli.output import command
 from load.storm import MemoryWatch, Storm, StormPlan, render_report
@@ -115,7 +115,7 @@ async def storm(args: argparse.Namespace, lab: Lab, plan: StormPlan, debug: bool
         sink = LineSink(logs / "jabber-storm.log")
         log = CsfLog(LabClock(), sink, debug=lab.debug)
         target = f"the running lab ({', '.join(pids) or 'pids unknown: memory not measured'})"
-        runner = Storm(lab, LabResolver.from_lab(lab), log, plan, watch, args.lab_users or plan.count, progress)
+        runner = Storm(lab, network(lab, state), log, plan, watch, args.lab_users or plan.count, progress)
         try:
             await runner.run()
         finally:
@@ -129,7 +129,7 @@ async def storm(args: argparse.Namespace, lab: Lab, plan: StormPlan, debug: bool
         sink = LineSink(logs / log_name("jabber", running.lab))
         log = CsfLog(LabClock(), sink, debug=running.lab.debug)
         target = f"the lab in {len(pids)} processes ({', '.join(pids)}), ready in {running.ready_ms:.0f} ms"
-        runner = Storm(running.lab, LabResolver.from_lab(running.lab), log, plan, watch, plan.count, progress)
+        runner = Storm(running.lab, network(running.lab, state), log, plan, watch, plan.count, progress)
         try:
             await runner.run()
         finally:

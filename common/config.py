@@ -23,6 +23,7 @@ from common.labmodel import (
     ClusterConfig,
     CoreConfig,
     Device,
+    DnsConfig,
     EdgeConfig,
     EnterpriseParameters,
     IdpConfig,
@@ -40,9 +41,11 @@ from common.labmodel import (
 )
 from common.stormusers import storm_users
 from common.tomltable import ConfigError, TomlTable
+from common.transportconfig import parse_dns, parse_tls
 
-__all__ = ["ClusterConfig", "ConfigError", "CoreConfig", "DEFAULT_LAB", "Device", "EdgeConfig", "EnterpriseParameters",
-           "IdpConfig", "IdpUser", "ImpConfig", "JabberConfig", "Lab", "Listener", "OAuthClient", "SrvRecord", "TomlTable", "UnityConfig",
+__all__ = ["ClusterConfig", "ConfigError", "CoreConfig", "DEFAULT_LAB", "Device", "DnsConfig", "EdgeConfig",
+           "EnterpriseParameters", "IdpConfig", "IdpUser", "ImpConfig", "JabberConfig", "Lab", "Listener", "OAuthClient",
+           "SrvRecord", "TomlTable", "UnityConfig",
            "User", "load_lab", "parse_enterprise", "parse_lab"]
 
 _OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
@@ -74,11 +77,12 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
     storm_count = lab.int("storm_users", 0, low=0, high=100_000)
     control = Listener("control.mrasim", 8990, "http", "127.0.0.1", lab.int("control_port", 18990, low=0, high=65535))
     lab.done()
+    tls_enabled = root.table("tls").bool("enabled", True)
 
     e = root.table("expressway_e")
     edge = EdgeConfig(
         system_name=e.str("system_name", "expe"),
-        listener=_listener(e, domain, default_host="expe"),
+        listener=_listener(e, domain, "expe", tls_enabled),
         txn_start=e.int("txn_start", 2000, low=1),
         pid=e.int("pid", 16087, low=1),
         max_header_bytes=e.int("max_header_bytes", 8190, low=1024, high=65536),
@@ -103,7 +107,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
     c = root.table("expressway_c")
     core = CoreConfig(
         system_name=c.str("system_name", "expc"),
-        listener=_listener(c, domain, default_host="expc"),
+        listener=_listener(c, domain, "expc", tls_enabled),
         validator=Listener("127.0.0.1", c.int("validator_port", 9998, low=1, high=65535), "http",
                            c.str("validator_address", "127.0.0.1"), c.int("validator_listen_port", 0, low=0, high=65535)),
         txn_start=c.int("txn_start", 6000, low=1),
@@ -144,14 +148,15 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
             name=cl.str("name"),
             uuid=cl.str("uuid"),
             version=version,
-            listener=_listener(cl, domain, default_host="cucm"),
+            listener=_listener(cl, domain, "cucm", tls_enabled),
             admin_user=cl.str("admin_user"),
             admin_password=cl.str("admin_password"),
             imp_hosts=tuple(_fqdn(h, domain) for h in cl.str_list("imp", [])),
             enterprise=_enterprise(cl.table("enterprise"), version),
-            subscribers=tuple(_subscriber(st, domain) for st in cl.tables("subscribers")),
+            subscribers=tuple(_subscriber(st, domain, tls_enabled) for st in cl.tables("subscribers")),
             ils=cl.bool("ils", True),
             sso=_enabled(cl, "sso"),
+            tls_verify=cl.on_off("tls_verify", True),
         ))
         cl.done()
     if not clusters:
@@ -201,13 +206,17 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         st.done()
     if not srv:
         srv.append(SrvRecord(f"_collab-edge._tls.{domain}", edge.listener.host, edge.listener.port, 1, 10))
-    imps = _imps(root, clusters, domain)
-    unity = _unity(root, domain, names)
+    imps = _imps(root, clusters, domain, tls_enabled)
+    unity = _unity(root, domain, names, tls_enabled)
     idp = _idp(root, domain, tuple(users))
     sip = _sip(root, domain, edge.listener.host, clusters[0].listener.host, core.mra_domains)
+    certified = {"expressway-e", "expressway-c", *(c.node_name(n) for c in clusters for n in c.nodes),
+                 *(i.name for i in imps), *(["unity"] if unity else [])}
+    tls = parse_tls(root, certified)
+    dns = parse_dns(root)
     root.done()
     return Lab(source, domain, utc_offset, debug, edge, core, tuple(clusters), tuple(users), tuple(clients), jabber,
-               tuple(srv), control, imps, unity, idp, sip)
+               tuple(srv), control, imps, unity, idp, sip, tls, dns)
 
 
 def _enabled(t: TomlTable, key: str) -> bool:
@@ -231,7 +240,7 @@ def _idp(root: TomlTable, domain: str, users: tuple[User, ...]) -> IdpConfig | N
     uid_from = t.str("uid_from", "userid")
     if uid_from not in ("userid", "mail", "none"):
         raise ConfigError(f"{t.where('uid_from')}: expected 'userid', 'mail' or 'none', got {uid_from!r}")
-    listener = _listener(t, domain, default_host="idp")
+    listener = _listener(t, domain, "idp", https=False)  # modelled: the IdP is outside the lab PKI (docs/sso.md)
     base = default_idp(domain, users, tuple(extra), dataclasses.replace(listener, port=t.int("port", 443, low=1,
                                                                                               high=65535)))
     idp = dataclasses.replace(base, entity_id=t.str("entity_id", base.entity_id), uid_from=uid_from,
@@ -275,7 +284,7 @@ def _sip(root: TomlTable, domain: str, edge_host: str, cucm_host: str, mra_domai
     return sip
 
 
-def _unity(root: TomlTable, domain: str, clusters: set[str]) -> UnityConfig | None:
+def _unity(root: TomlTable, domain: str, clusters: set[str], https: bool) -> UnityConfig | None:
     if "unity" not in root.data:
         root.seen.add("unity")
         return None
@@ -283,7 +292,8 @@ def _unity(root: TomlTable, domain: str, clusters: set[str]) -> UnityConfig | No
     cluster = t.str("authz_cluster")
     if cluster not in clusters:
         raise ConfigError(f"{t.where('authz_cluster')}: expected one of {sorted(clusters)}, got {cluster!r}")
-    unity = UnityConfig(_listener(t, domain, default_host="cuc"), cluster, t.str("axl_user"), t.str("axl_password"))
+    unity = UnityConfig(_listener(t, domain, "cuc", https), cluster, t.str("axl_user"), t.str("axl_password"),
+                        t.on_off("tls_verify", True))
     t.done()
     return unity
 
@@ -297,7 +307,7 @@ def _stream_listener(t: TomlTable, host: str, scheme: str, port: int, address: s
                     t.int(f"{scheme}_listen_port", 0, low=0, high=65535))
 
 
-def _imps(root: TomlTable, clusters: list[ClusterConfig], domain: str) -> tuple[ImpConfig, ...]:
+def _imps(root: TomlTable, clusters: list[ClusterConfig], domain: str, https: bool) -> tuple[ImpConfig, ...]:
     """Every IM&P host a cluster lists (``imp = [...]``), with its listeners from an ``[[imp]]`` table if any."""
     tables = {}
     for t in root.tables("imp"):
@@ -315,8 +325,10 @@ def _imps(root: TomlTable, clusters: list[ClusterConfig], domain: str) -> tuple[
             t.str("host", host)
             imps.append(ImpConfig(host, cluster.name, _stream_listener(t, host, "xmpp", 5222, address),
                                   _stream_listener(t, host, "xcp", 7400, address),
-                                  Listener(host, t.int("epas_port", 8443, low=1, high=65535), "http", address,
-                                           t.int("epas_listen_port", 0, low=0, high=65535))))
+                                  Listener(host, t.int("epas_port", 8443, low=1, high=65535),
+                                           "https" if https else "http", address,
+                                           t.int("epas_listen_port", 0, low=0, high=65535)),
+                                  t.on_off("tls_verify", True)))
             t.done()
     names = [imp.name for imp in imps]
     if len(set(names)) != len(names):
@@ -324,8 +336,8 @@ def _imps(root: TomlTable, clusters: list[ClusterConfig], domain: str) -> tuple[
     return tuple(imps)
 
 
-def _subscriber(t: TomlTable, domain: str) -> Listener:
-    listener = _listener(t, domain, default_host=None)
+def _subscriber(t: TomlTable, domain: str, https: bool) -> Listener:
+    listener = _listener(t, domain, None, https)
     t.done()
     return listener
 
@@ -367,12 +379,15 @@ def _fqdn(name: str, domain: str) -> str:
     return name.lower() if "." in name else f"{name}.{domain}".lower()
 
 
-def _listener(t: TomlTable, domain: str, default_host: str | None) -> Listener:
-    scheme = t.str("scheme", "http")
+def _listener(t: TomlTable, domain: str, default_host: str | None, https: bool) -> Listener:
+    """An HTTP service; its scheme follows ``[tls] enabled`` (a ``scheme`` key, if given, must agree)."""
+    expected = "https" if https else "http"
+    scheme = t.str("scheme", expected)
     if scheme not in ("http", "https"):
         raise ConfigError(f"{t.where('scheme')}: expected 'http' or 'https', got {scheme!r}")
-    if scheme == "https":
-        raise ConfigError(f"{t.where('scheme')}: TLS on the hops is not built yet; use 'http'")
+    if scheme != expected:
+        raise ConfigError(f"{t.where('scheme')}: {scheme!r} in a lab with [tls] enabled = "
+                          f"{str(https).lower()}; every hop is {expected}")
     return Listener(
         host=_fqdn(t.str("host") if default_host is None else t.str("host", default_host), domain),
         port=t.int("port", 8443, low=1, high=65535),

@@ -18,7 +18,7 @@ from common.resolver import LabResolver
 
 
 async def open_connection(resolver: LabResolver, host: str, port: int, *, source: str,
-                          local_addr: tuple[str, int] | None = None
+                          local_addr: tuple[str, int] | None = None, view: str = "internal"
                           ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Dial ``host:port`` by its lab name on behalf of the node ``source``.
 
@@ -26,7 +26,7 @@ async def open_connection(resolver: LabResolver, host: str, port: int, *, source
     ``ConnectionResetError`` for a refuse / reset fault, ``TimeoutError`` for a black hole, and whatever
     :func:`asyncio.open_connection` raises otherwise (all ``OSError``).
     """
-    address, listen_port = resolver.locate(host, port)
+    address, listen_port = resolver.locate(host, port, view)
     await connection_faults(resolver, host, port, source)
     return await asyncio.open_connection(address, listen_port, local_addr=local_addr)
 

@@ -20,14 +20,18 @@ from yarl import URL
 
 from common.faults import Exchange
 from common.resolver import LabResolver, NameError_
+from common.serve import tls_reason
 
 
 class HopError(Exception):
-    """The next hop could not be reached or did not answer: ``kind`` is ``dns``, ``connect`` or ``timeout``."""
+    """The next hop could not be reached or did not answer: ``kind`` is ``dns``, ``connect``, ``tls`` (the handshake
+    failed: ``detail`` has OpenSSL's reason, ``verify`` is True when *we* refused the peer's certificate) or
+    ``timeout``."""
 
     def __init__(self, url: str, kind: str, detail: str) -> None:
         super().__init__(f"{url}: {kind}: {detail}")
         self.url, self.kind, self.detail = url, kind, detail
+        self.verify = kind == "tls" and detail.startswith("certificate verify failed")
 
 
 @dataclass(frozen=True)
@@ -55,10 +59,17 @@ class HopClient:
     """One per node: a pooled aiohttp session whose connections leave from the node's own address."""
 
     def __init__(self, resolver: LabResolver, local_address: str = "127.0.0.1", timeout: float = 10.0,
-                 name: str = "", keepalive: float = 15.0) -> None:
-        """``keepalive``: how long an idle connection stays open for reuse (a storm client holds its own longer)."""
+                 name: str = "", keepalive: float = 15.0, verify_name: str | None = None,
+                 view: str = "internal") -> None:
+        """``keepalive``: how long an idle connection stays open for reuse (a storm client holds its own longer).
+
+        Over TLS the peer's certificate must carry the host name of the URL, or ``verify_name`` when given (Jabber
+        checks Expressway-E against the services domain it discovered it through, RFC 6125 §6.2.1).
+        """
         self.resolver = resolver
         self.name = name
+        self.verify_name = verify_name
+        self.view = view  # the DNS view the client resolves names in: Jabber is outside ("public")
         self._local = local_address
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._keepalive = keepalive
@@ -89,10 +100,23 @@ class HopClient:
         if nominal.host is None or nominal.port is None:
             raise HopError(url, "dns", "no host in URL")
         try:
-            address, port = self.resolver.locate(nominal.host, nominal.port)
+            address, port = self.resolver.locate(nominal.host, nominal.port, self.view)
         except NameError_ as exc:
             raise HopError(url, "dns", str(exc)) from None
-        return nominal.with_host(address).with_port(port), f"{nominal.host}:{nominal.port}"
+        dialled = nominal.with_host(address).with_port(port)
+        if self.resolver.tls is None and dialled.scheme == "https":
+            dialled = dialled.with_scheme("http")  # a plain-transport lab: the nodes listen without TLS
+        return dialled, f"{nominal.host}:{nominal.port}"
+
+    def _tls(self, target: URL, host: str) -> dict[str, Any]:
+        """The ``ssl`` and ``server_hostname`` arguments for a request to ``host`` (nothing for plain HTTP)."""
+        tls = self.resolver.tls
+        if tls is None or target.scheme != "https":
+            return {}
+        context = tls.client_context(self.name, host)
+        if context is False:
+            return {"ssl": False}
+        return {"ssl": context, "server_hostname": self.verify_name or host}
 
     async def request(
         self,
@@ -112,11 +136,17 @@ class HopClient:
         if self.resolver.faults.faults:  # no coroutine to create and await on every request while none is set
             await self._connection_faults(url, method)
         try:
-            async with self._session.request(method, target, headers=sent, data=data, allow_redirects=False) as resp:
+            async with self._session.request(method, target, headers=sent, data=data, allow_redirects=False,
+                                             **self._tls(target, host.rpartition(":")[0])) as resp:
                 body = await resp.read()
                 return HopResponse(resp.status, resp.reason or "", resp.headers, body, time.perf_counter() - started)
         except asyncio.TimeoutError:
             raise HopError(url, "timeout", "no answer in time") from None
+        except aiohttp.ClientConnectorCertificateError as exc:
+            raise HopError(url, "tls", tls_reason(exc.certificate_error)) from None
+        except aiohttp.ClientSSLError as exc:
+            cause = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
+            raise HopError(url, "tls", tls_reason(cause)) from None
         except aiohttp.ClientConnectionError as exc:
             raise HopError(url, "connect", str(exc) or type(exc).__name__) from None
 

@@ -28,6 +28,47 @@ class Listener:
 
 
 @dataclass(frozen=True)
+class CertStaging:
+    """How a node's certificate is staged (``[tls.certs.<node>]``); the default is a lab-CA certificate with every
+    name the deployment guide requires (:mod:`common.pki`).
+
+    ``signer``: ``lab-ca``, ``self-signed`` (the products' install-time default) or ``other-ca`` (a CA the peers do not
+    trust). ``omit_sans``: names left out. ``expired``: its validity ended yesterday. ``renewed``: regenerated after its
+    peers stored the previous one. ``cert_file``/``key_file``: the user's own certificate and key in its place.
+    """
+
+    signer: str = "lab-ca"
+    omit_sans: tuple[str, ...] = ()
+    expired: bool = False
+    renewed: bool = False
+    cert_file: str = ""
+    key_file: str = ""
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """``[tls]``: TLS on every hop (the default) or the plain-HTTP lab kept for speed comparisons; the user's CA; how
+    each node's certificate is staged."""
+
+    enabled: bool = True
+    ca_file: str = ""
+    ca_key_file: str = ""
+    certs: tuple[tuple[str, CertStaging], ...] = ()
+
+    def staging(self, node: str) -> CertStaging:
+        return next((s for n, s in self.certs if n == node), CertStaging())
+
+
+@dataclass(frozen=True)
+class DnsConfig:
+    """``[dns]``: the records taken out of the public view (what Jabber outside sees: ``_collab-edge._tls``, E's A
+    record) and of the internal view (``_cisco-uds._tcp``, CUCM, IM&P and Unity hosts)."""
+
+    omit_public: tuple[str, ...] = ()
+    omit_internal: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class EdgeConfig:
     """Expressway-E: the client-facing edge in the DMZ."""
 
@@ -162,6 +203,7 @@ class ClusterConfig:
     subscribers: tuple[Listener, ...] = ()
     ils: bool = True
     sso: bool = False
+    tls_verify: bool = True
 
     @property
     def nodes(self) -> tuple[Listener, ...]:
@@ -184,6 +226,7 @@ class ImpConfig:
     xmpp: Listener
     xcp: Listener
     epas: Listener
+    tls_verify: bool = True
 
     @property
     def name(self) -> str:
@@ -198,6 +241,7 @@ class UnityConfig:
     authz_cluster: str
     axl_user: str
     axl_password: str
+    tls_verify: bool = True
 
 
 @dataclass(frozen=True)
@@ -297,6 +341,8 @@ class Lab:
     unity: UnityConfig | None = None
     idp: IdpConfig | None = None
     sip: SipConfig = SipConfig()
+    tls: TlsConfig = TlsConfig(enabled=False)
+    dns: DnsConfig = DnsConfig()
 
     def imp(self, host: str) -> ImpConfig | None:
         return next((i for i in self.imps if i.host == host.lower()), None)
@@ -375,6 +421,25 @@ class Lab:
         idp = self.idp or default_idp(self.domain, self.users)
         return dataclasses.replace(self, core=dataclasses.replace(self.core, sso=True), idp=idp,
                                    clusters=tuple(dataclasses.replace(c, sso=True) for c in self.clusters))
+
+    def with_tls(self, enabled: bool) -> Lab:
+        """The same lab with TLS on every hop, or the plain-HTTP lab kept for speed comparisons (``[tls] enabled``)."""
+        scheme = "https" if enabled else "http"
+
+        def web(listener: Listener) -> Listener:
+            return dataclasses.replace(listener, scheme=scheme) if listener.scheme in ("http", "https") else listener
+
+        return dataclasses.replace(
+            self,
+            tls=dataclasses.replace(self.tls, enabled=enabled),
+            edge=dataclasses.replace(self.edge, listener=web(self.edge.listener)),
+            core=dataclasses.replace(self.core, listener=web(self.core.listener)),
+            imps=tuple(dataclasses.replace(i, epas=web(i.epas)) for i in self.imps),
+            clusters=tuple(dataclasses.replace(c, listener=web(c.listener), subscribers=tuple(web(s) for s in
+                                                                                                c.subscribers))
+                           for c in self.clusters),
+            unity=dataclasses.replace(self.unity, listener=web(self.unity.listener)) if self.unity else None,
+        )
 
     def replace_core(self, **changes: Any) -> Lab:
         return dataclasses.replace(self, core=dataclasses.replace(self.core, **changes))

@@ -1,15 +1,30 @@
-"""Start an aiohttp application on a loopback listener and tell where it really listens."""
+"""Start an aiohttp application on a loopback listener and tell where it really listens — over TLS when the lab is.
+
+A TLS listener accepts TCP itself and runs the handshake before handing the connection to aiohttp
+(:class:`_TlsAccept`), so a failed handshake is *seen*: the node logs it in its own words through ``on_tls_error``
+(peer address and OpenSSL's reason: ``tlsv1 alert unknown ca`` when the client refused our certificate,
+``certificate verify failed`` when we refused the client's, ``http request`` when plain HTTP arrived on the TLS
+port) and closes that connection, as a real listener does, and keeps serving the others. Left to asyncio, these
+failures would vanish into its debug log.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
 from common.config import Listener
+
+_HANDSHAKES: set[asyncio.Task[None]] = set()  # running handshakes, referenced until done
+TlsFailure = Callable[[str, int, str], None]
+"""Called with the peer's address, its port and the reason, when a TLS handshake on the listener fails."""
 
 
 @dataclass
@@ -17,13 +32,82 @@ class Running:
     runner: web.AppRunner
     address: str
     port: int
+    server: asyncio.Server | None = None
 
     async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
         await self.runner.cleanup()
 
 
-async def serve(app: web.Application, listener: Listener, **server_kwargs: Any) -> Running:
-    """Serve ``app`` on ``listener.address:listener.listen_port`` (0 picks a free port).
+async def settle_handshakes(limit: float = 2.0) -> None:
+    """Wait for the TLS handshakes under way on this process's listeners to end (and be logged), at most ``limit``
+    seconds: a client that gave up has already sent its alert or reset, so its peer's line is a loop turn away."""
+    pending = [task for task in _HANDSHAKES if not task.done()]
+    if pending:
+        await asyncio.wait(pending, timeout=limit)
+
+
+def tls_reason(exc: BaseException) -> str:
+    """OpenSSL's words for a failed handshake: the verify message, the alert or error reason, else the exception."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"certificate verify failed: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError) and exc.reason:
+        return exc.reason.lower().replace("_", " ")
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return "handshake timed out"
+    if isinstance(exc, ConnectionResetError):
+        # A client that refuses our certificate sends its alert and closes with our handshake unread, so the kernel
+        # resets the connection and the alert is lost with the unread data (RFC 793 §3.4): SSL_ERROR_SYSCALL.
+        return "SSL_ERROR_SYSCALL: connection reset by peer during the handshake"
+    return str(exc) or type(exc).__name__
+
+
+class _TlsAccept(asyncio.Protocol):
+    """One accepted TCP connection until its TLS handshake is done; then aiohttp's protocol owns it."""
+
+    def __init__(self, factory: Callable[[], asyncio.Protocol], context: ssl.SSLContext,
+                 on_error: TlsFailure | None) -> None:
+        self.factory, self.context, self.on_error = factory, context, on_error
+        self.pending = bytearray()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)  # a stream transport (uvloop's does not subclass asyncio's)
+        transport.pause_reading()  # nothing may reach this protocol before the TLS layer is in place
+        task = asyncio.get_running_loop().create_task(self._handshake(transport), name="tls handshake")
+        _HANDSHAKES.add(task)
+        task.add_done_callback(_HANDSHAKES.discard)
+
+    def data_received(self, data: bytes) -> None:
+        self.pending += data  # application data that arrived between the handshake and the hand-over
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        pass
+
+    async def _handshake(self, transport: asyncio.Transport) -> None:
+        peer = transport.get_extra_info("peername") or ("", 0)
+        loop = asyncio.get_running_loop()
+        try:
+            secured = await loop.start_tls(transport, self, self.context, server_side=True,
+                                           ssl_handshake_timeout=30)
+        except (OSError, ssl.SSLError, TimeoutError, asyncio.TimeoutError, ConnectionError) as exc:
+            if self.on_error is not None:
+                self.on_error(peer[0], peer[1], tls_reason(exc))
+            transport.close()
+            return
+        if secured is None:
+            return
+        protocol = self.factory()
+        secured.set_protocol(protocol)
+        protocol.connection_made(secured)
+        if self.pending:
+            protocol.data_received(bytes(self.pending))
+            self.pending.clear()
+
+
+async def serve(app: web.Application, listener: Listener, *, ssl_context: ssl.SSLContext | None = None,
+                on_tls_error: TlsFailure | None = None, **server_kwargs: Any) -> Running:
+    """Serve ``app`` on ``listener.address:listener.listen_port`` (0 picks a free port), over TLS with ``ssl_context``.
 
     ``server_kwargs`` reach aiohttp's request handler (``max_field_size``, ``logger`` …).
     """
@@ -41,9 +125,16 @@ async def serve(app: web.Application, listener: Listener, **server_kwargs: Any) 
             f"cannot listen on {listener.address}:{listener.listen_port} for {listener.host}: {exc.strerror}; "
             "free the port or set listen_port = 0 in the lab file",
         ) from None
-    site = web.SockSite(runner, sock)
-    await site.start()
-    return Running(runner, listener.address, sock.getsockname()[1])
+    if ssl_context is None:
+        site = web.SockSite(runner, sock)
+        await site.start()
+        return Running(runner, listener.address, sock.getsockname()[1])
+    factory = runner.server
+    assert factory is not None
+    sock.listen(128)
+    server = await asyncio.get_running_loop().create_server(
+        lambda: _TlsAccept(factory, ssl_context, on_tls_error), sock=sock)
+    return Running(runner, listener.address, sock.getsockname()[1], server)
 
 
 def quiet_logger(name: str) -> logging.Logger:

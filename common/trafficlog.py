@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 from aiohttp.http import HttpVersion10, HttpVersion11
 from aiohttp.http_exceptions import HttpProcessingError
+from yarl import URL
 
 from common.conceal import conceal_body, conceal_header, conceal_location, conceal_params
 from common.logformats.expressway import TRAFFIC_SERVER, HttpMessage
@@ -159,3 +160,27 @@ def traffic_server_middleware(
         return response
 
     return middleware
+
+
+def tls_refused(log: ExpresswayLog, src_ip: str, src_port: int, dst_port: int, reason: str) -> None:
+    """A client's TLS handshake on this Expressway's listener failed; the connection is closed (modelled wording:
+    docs/transport.md)."""
+    log.write(TRAFFIC_SERVER, "ERROR", {"Detail": "TLS negotiation failed", "Src-ip": src_ip, "Src-port": src_port,
+                                        "Dst-port": dst_port, "Reason": reason}, module=MODULE)
+
+
+def tls_dial_failed(log: ExpresswayLog, url: str, address: str, reason: str, verify: bool) -> None:
+    """This Expressway's TLS handshake to a server failed, in Apache Traffic Server's own words.
+
+    When we refused the server's certificate, ATS writes ``Core server certificate verification failed for (<host>).
+    Action=Terminate Error=<OpenSSL verify message> server=<host>(<ip>) depth=<n>`` (ATS ``SSLClientUtils``; the
+    MRA case in Cisco TAC doc 218018); every failed handshake then gives ``SSL connection failed for '<host>':
+    <OpenSSL reason>`` (the real capture in shared/reference/real-logs/cucm-expc-trust-lost-after-cert-renewal).
+    """
+    host = URL(url).host or ""
+    if verify:
+        error = reason.removeprefix("certificate verify failed: ")
+        log.write(TRAFFIC_SERVER, "WARN", {"Detail": f"Core server certificate verification failed for ({host}). "
+                                                     f"Action=Terminate Error={error} server={host}({address}) depth=0"},
+                  module=MODULE)
+    log.write(TRAFFIC_SERVER, "ERROR", {"Detail": f"SSL connection failed for '{host}': {reason}"}, module=MODULE)

@@ -27,7 +27,7 @@ from common.nodelog import ExpresswayLog, LineSink
 from common.resolver import LabResolver
 from common.serve import Running, serve
 from common.zone import ZoneStatus, file_writer
-from common.trafficlog import MODULE, TXN_KEY, traffic_server_middleware
+from common.trafficlog import MODULE, TXN_KEY, tls_refused, traffic_server_middleware
 from common.txn import TxnCounter
 from core.access import SERVER
 from core.allowlist import RuleError, rules_for
@@ -176,7 +176,9 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
         app.router.add_post("/mrasim/saml/idp", import_idp_metadata)
         app.router.add_post("/mrasim/saml/renew", renew_certificate)
     app.router.add_route("*", "/{segment}/{tail:.*}", edge_request)
-    traffic = await serve(app, config.listener)
+    tls = resolver.tls
+    traffic = await serve(app, config.listener, ssl_context=tls.server_context("expressway-c") if tls else None,
+                          on_tls_error=lambda ip, port, reason: tls_refused(log, ip, port, config.listener.port, reason))
     resolver.bind(config.listener, traffic.port)
     unfetched = await keys.refresh()
     zone = core_zone(lab, status_dir)

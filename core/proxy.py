@@ -17,7 +17,7 @@ from common.conceal import conceal_params
 from common.domain import ProxyDescriptor
 from common.hop import HopError
 from common.logformats.expressway import TRAFFIC_SERVER
-from common.trafficlog import MODULE, TXN_KEY
+from common.trafficlog import MODULE, TXN_KEY, tls_dial_failed
 from core.access import SERVER, authorize, bad_gateway
 from core.allowlist import Rule, Verdict, check, normal_path, rules_for
 from core.state import CoreState
@@ -36,12 +36,14 @@ def allowed(state: CoreState, target: ProxyDescriptor, path: str = "/", method: 
 
 
 def internal_origin(state: CoreState, target: ProxyDescriptor) -> str:
-    """Where to connect: a known node is reached with the scheme the lab gives it, whatever the client wrote."""
+    """Where to connect: a known node's web port is reached with the scheme the lab gives it, whatever the client
+    wrote; any other port (CUCM's TFTP HTTP port 6970, plain HTTP on the real product) as the descriptor says."""
     for cluster in state.lab.clusters:
-        if target.host in (*(node.host for node in cluster.nodes), *cluster.imp_hosts):
+        if target.host in (*(node.host for node in cluster.nodes), *cluster.imp_hosts) and \
+                target.port == cluster.listener.port:
             return f"{cluster.listener.scheme}://{target.host}:{target.port}"
     unity = state.lab.unity
-    if unity is not None and target.host == unity.listener.host:
+    if unity is not None and target.host == unity.listener.host and target.port == unity.listener.port:
         return f"{unity.listener.scheme}://{target.host}:{target.port}"
     return target.origin
 
@@ -76,6 +78,8 @@ async def relay(request: web.Request, state: CoreState, target: ProxyDescriptor,
     try:
         response = await state.upstream.hop.request(request.method, url, headers=headers, data=body)
     except HopError as exc:
+        if exc.kind == "tls":
+            tls_dial_failed(state.log, url, state.upstream.address(url), exc.detail, exc.verify)
         return bad_gateway(f"{target.host}: {exc.kind}")
     state.log.write(TRAFFIC_SERVER, "INFO", {"Detail": "Receive Response", "Txn-id": txn_id,
                                              "Response-code": response.status}, module=MODULE)

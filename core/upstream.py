@@ -17,6 +17,7 @@ from common.conceal import conceal_body, conceal_header, conceal_params
 from common.hop import HopClient, HopError, HopResponse
 from common.logformats.expressway import EDGECONFIG, HttpMessage
 from common.nodelog import ExpresswayLog
+from common.trafficlog import tls_dial_failed
 
 UDS_MODULE = "network.http.edgeconfigprovisioning"
 SSO_MODULE = "network.http.sso.server"
@@ -55,6 +56,8 @@ class Upstream:
         try:
             response = await self.hop.request(method, url, headers=sent, data=body)
         except HopError as exc:
+            if exc.kind == "tls":
+                tls_dial_failed(self.log, url, self.address(url), exc.detail, exc.verify)
             self.log.write(EDGECONFIG, "ERROR", {"Action": "Failed", "Url": conceal_params(url), "Reason": exc.kind,
                                                  "Detail": exc.detail}, module=module)
             raise
@@ -62,6 +65,13 @@ class Upstream:
             self.log.write(EDGECONFIG, "DEBUG", {"Action": "Received", "Request-url": conceal_params(url)},
                            module=module, block_tag="HTTPMSG", block=self._response_block(response))
         return response
+
+    def address(self, url: str) -> str:
+        target = URL(url)
+        try:
+            return self.hop.resolver.locate(target.host or "", target.port or 0)[0]
+        except LookupError:
+            return ""
 
     @staticmethod
     def _request_block(method: str, url: str, headers: Mapping[str, str], body: str | None) -> str:

@@ -28,6 +28,9 @@ from common.nodelog import LineSink, Log4jLog, SdlLog
 from common.oauthparams import ParamError, parse_query
 from common.resolver import LabResolver
 from common.sip import tls as sip_tls
+from common.pki import CertInfo
+from common.tls import LabTls
+from common.tomcatlog import tomcat_tls_refused
 from common.serve import Running, serve
 from common.tokens import AuthzKeys
 from cucm_stub.database import ClusterDatabase, SqliteRefreshTokenStore
@@ -165,6 +168,7 @@ async def start_cucm(
     lab: Lab, cluster: ClusterConfig, clock: LabClock, sink: LineSink, keys: AuthzKeys | None = None,
     state_dir: Path | None = None, node: Listener | None = None, faults: FaultEngine | None = None,
     resolver: LabResolver | None = None,
+    tls: LabTls | None = None,
 ) -> CucmNode:
     """Start one node of ``cluster`` (its publisher unless ``node`` names a subscriber) on that node's listener.
 
@@ -186,10 +190,13 @@ async def start_cucm(
     log = Log4jLog(clock, sink, lab.utc_offset, debug=lab.debug)
     app = build_app(lab, cluster, clock, log, holder, db, node, faults)
     try:
-        running = await serve(app, node)
+        running = await serve(app, node, ssl_context=tls.server_context(cluster.node_name(node)) if tls else None,
+                              on_tls_error=tomcat_tls_refused(log, node.port))
     except OSError:
         db.close()
         raise
+    if tls is not None:
+        _log_certificate(tls, cluster.node_name(node), log)
     daily = DailyJobs(app[SSOSP], clock, log, lab.utc_offset)
     started = CucmNode(cluster.node_name(node), cluster, running, holder, sink, app[SSOSP], db, daily)
     if resolver is not None and publisher and cluster == lab.clusters[0]:
@@ -208,6 +215,25 @@ async def _start_sip(lab: Lab, cluster: ClusterConfig, clock: LabClock, sink: Li
                  if name.startswith("cucm")}
     return await start_cucm_sip(lab, clock, SdlLog(clock, sdl_sink, lab.utc_offset), sip_tls.for_lab(lab),
                                 lambda: holder.ring, listeners, resolver.bind)
+CERT_CATEGORY = "com.cisco.security.certmgmt.CertificateMonitor"
+
+
+def _log_certificate(tls: LabTls, name: str, log: Log4jLog) -> None:
+    """The Tomcat certificate this node starts with, as Certificate Management records it (*modelled* wording); a
+    regenerated one says so — the event behind "renewed, and not trusted again on Expressway-C"."""
+    key = f"{name} tomcat"
+    spec, issued = tls.specs.get(key), tls.issued.get(key)
+    if spec is None or issued is None:
+        return
+    info = CertInfo.of(key, issued.cert_pem)
+    kind = "self-signed" if info.subject == info.issuer else f"issued by {info.issuer}"
+    log.write("INFO", "CertMonitor", CERT_CATEGORY, f"tomcat certificate in use: {info.subject}, {kind}, serial "
+                                                    f"{info.serial}, valid to {info.not_after}")
+    if spec.staging.renewed and issued.previous_pem:
+        previous = CertInfo.of(key, issued.previous_pem)
+        log.write("INFO", "CertMonitor", CERT_CATEGORY, f"tomcat certificate regenerated: serial {previous.serial} "
+                                                        f"replaced by {info.serial}; the new certificate must be "
+                                                        "uploaded to the trust stores of the servers that trust it")
 
 
 def _tomcat_threads(port: int) -> Iterator[str]:

@@ -17,7 +17,7 @@ from common.conceal import conceal_header, conceal_params
 from common.hop import HopClient, HopError
 from common.logformats.expressway import TRAFFIC_SERVER, HttpMessage
 from common.nodelog import ExpresswayLog
-from common.trafficlog import MODULE, TXN_KEY, peer
+from common.trafficlog import MODULE, TXN_KEY, peer, tls_dial_failed
 from common.txn import TRACKING_HEADER, new_tracking_id
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
@@ -53,8 +53,18 @@ async def relay_to_core(request: web.Request, hop: HopClient, core_origin: str, 
     try:
         answer = await hop.request(request.method, url, headers=headers, data=body)
     except HopError as exc:
+        if exc.kind == "tls":
+            tls_dial_failed(log, url, _address(hop, url), exc.detail, exc.verify)
         return web.Response(status=502, reason="Next Hop Connection Failed",
                             text=f"Next Hop Connection Failed: {exc.kind}\n", headers={"Server": "CE_E"})
     headers = CIMultiDict((k, v) for k, v in answer.headers.items() if k.lower() not in DROPPED_RESPONSE)
     headers.setdefault("Server", "CE_E")
     return web.Response(status=answer.status, reason=answer.reason, body=answer.body, headers=headers)
+
+
+def _address(hop: HopClient, url: str) -> str:
+    try:
+        target = hop.target(url)[0]
+    except HopError:
+        return ""
+    return target.host or ""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from common.clock import LabClock
 from common.config import Lab
-from common.logformats.expressway import FAIL2BAN, TVCS, TVCS_EVENT
+from common.logformats.expressway import FAIL2BAN, TVCS_EVENT
 from common.nodelog import ExpresswayLog
 from common.resolver import LabResolver
 from common.sip import auth, proxy, trace

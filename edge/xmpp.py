@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 
 from common.config import Lab
 from common.logformats.expressway import XCP_JABBERD
@@ -22,14 +23,19 @@ from common.streamserve import READ_SIZE, LinkReader, StreamServer, serve_stream
 from common.xmpp.stream import StreamError
 from common.xmpp.xcp import BUFFER_AT, Names, Xdb, buffer_detail, link_header, wire
 from edge.xcplinks import LinkPool, PooledLink
-from edge.xmppsession import AskMechanisms, Authenticate, Command, EdgeSession, Hangup, Note, ToClient, ToCore
+from common.serve import tls_reason
+from common.trafficlog import tls_refused
+from edge.xmppsession import (AskMechanisms, Authenticate, Command, EdgeSession, Hangup, Note, StartTls, ToClient,
+                              ToCore)
 
 THREAD = "139821024597760"
 
 
 class EdgeXmpp:
-    def __init__(self, lab: Lab, log: ExpresswayLog, pool: LinkPool) -> None:
+    def __init__(self, lab: Lab, log: ExpresswayLog, pool: LinkPool, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: E's certificate for STARTTLS on 5222, required before anything else (None: a plain lab)."""
         self.lab, self.log, self.pool = lab, log, pool
+        self.tls = tls
         self.names = Names(f"{lab.edge.system_name}.{lab.domain}", f"{lab.core.system_name}.{lab.domain}")
 
     def xcp(self, level: str, location: str, detail: str) -> None:
@@ -37,7 +43,7 @@ class EdgeXmpp:
                        module="Jabber")
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = EdgeSession(self.lab.core.mra_domains, self.names.cm)
+        session = EdgeSession(self.lab.core.mra_domains, self.names.cm, tls=self.tls is not None)
         core: tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader] | None = None
         taken: PooledLink | None = None
         downstream: asyncio.Task[None] | None = None
@@ -70,6 +76,10 @@ class EdgeXmpp:
                     elif isinstance(command, Hangup):
                         await writer.drain()
                         return
+                    elif isinstance(command, StartTls) and self.tls is not None:
+                        await writer.drain()
+                        if not await self._secure(writer):
+                            return
                 await writer.drain()
                 if session.state == "relay" and core is not None and downstream is None:
                     downstream = asyncio.create_task(self._downstream(core, writer, session), name="expe C→client")
@@ -84,6 +94,16 @@ class EdgeXmpp:
                     await downstream
             if taken is not None:
                 taken.release()
+
+    async def _secure(self, writer: asyncio.StreamWriter) -> bool:
+        """The STARTTLS handshake (RFC 6120 §5.4.3.3); a failure is logged on both ends and closes the connection."""
+        try:
+            await writer.start_tls(self.tls)  # type: ignore[arg-type]
+        except (OSError, ssl.SSLError, ConnectionError, TimeoutError) as exc:
+            peer = writer.get_extra_info("peername") or ("", 0)
+            tls_refused(self.log, peer[0], peer[1], self.lab.edge.xmpp.port, tls_reason(exc))
+            return False
+        return True
 
     async def _downstream(self, core: tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader],
                           writer: asyncio.StreamWriter, session: EdgeSession) -> None:
@@ -132,7 +152,8 @@ async def start_edge_xmpp(lab: Lab, log: ExpresswayLog, resolver: LabResolver,
                           pool: LinkPool) -> tuple[StreamServer, StreamServer]:
     """E's XMPP client port and its XCP listener for C's links (on ``xcp_bind_address`` if the lab sets one: the
     interface E really listens on, while C reaches the address in the lab's DNS)."""
-    server = await serve_stream(EdgeXmpp(lab, log, pool).handle, lab.edge.xmpp)
+    tls = resolver.tls.server_context("expressway-e:xmpp") if resolver.tls else None
+    server = await serve_stream(EdgeXmpp(lab, log, pool, tls).handle, lab.edge.xmpp)
     resolver.bind(lab.edge.xmpp, server.port)
     xcp = lab.edge.xcp
     try:

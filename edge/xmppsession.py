@@ -21,7 +21,7 @@ from common.xmpp.sasl import SUCCESS, Auth, SaslFailure
 from common.xmpp.stanzas import Jid
 from common.xmpp.stream import Stanza, StreamClosed, StreamError, StreamOpened, StreamReader, header
 from common.xmpp.xcp import Xdb
-from common.xmpp.xml import CLIENT, SASL
+from common.xmpp.xml import CLIENT, SASL, TLS
 
 MAX_AUTH_ATTEMPTS = 3
 
@@ -57,14 +57,21 @@ class Hangup:
     reason: str
 
 
-Command = AskMechanisms | Authenticate | ToClient | ToCore | Note | Hangup
+@dataclass(frozen=True)
+class StartTls:
+    """``<proceed/>`` was written: the shell runs the TLS handshake now, then the client restarts its stream."""
+
+
+Command = AskMechanisms | Authenticate | ToClient | ToCore | Note | Hangup | StartTls
 
 
 class EdgeSession:
     _ids = itertools.count(10392)
 
-    def __init__(self, domains: tuple[str, ...], cm: str, max_stanza: int = 65536) -> None:
+    def __init__(self, domains: tuple[str, ...], cm: str, max_stanza: int = 65536, tls: bool = False) -> None:
+        """``tls``: STARTTLS is required before anything else (RFC 6120 §5), as on Expressway-E's 5222."""
         self.domains, self.cm = domains, cm
+        self.secured = not tls
         self.reader = StreamReader(max_stanza)
         self.state = "header"
         self.domain = self.jid = ""
@@ -97,6 +104,12 @@ class EdgeSession:
             return [ToClient(b"</stream:stream>"), Hangup("client closed the stream")]
         if isinstance(event, StreamOpened):
             return self._opened(event)
+        if self.state == "starttls":
+            if event.namespace != TLS or event.local != "starttls":
+                return self.fail(StreamError("policy-violation", f"<{event.local}> before STARTTLS"))
+            self.state, self.secured, self._header_sent = "header", True, False
+            self.reader.reset()
+            return [ToClient(stanzas.PROCEED), StartTls()]
         if self.state != "sasl" or event.namespace != SASL or event.local != "auth":
             return self.fail(StreamError("not-authorized", f"<{event.local}> before authentication"))
         try:
@@ -120,6 +133,9 @@ class EdgeSession:
             self.jid = Jid.parse(claimed).bare if claimed else self.domain
         except ValueError:
             return self.fail(StreamError("invalid-from", f"{claimed!r} is not a JID"))
+        if not self.secured:
+            self.state, self._header_sent = "starttls", True
+            return [ToClient(self._ours.encode() + stanzas.starttls_features())]
         self.state = "asking"
         return [AskMechanisms(Xdb(self.cm, self.txn, self.domain, "get", jid=self.jid))]
 

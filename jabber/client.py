@@ -1,7 +1,10 @@
 """The simulated Jabber client: discovers Expressway-E and drives :func:`jabber.flow.login` over real sockets.
 
-Discovery is Jabber's: an SRV lookup of ``_collab-edge._tls.<domain>`` answered by the lab's DNS table, then the edge
-at the SRV target and port. Every step is a real HTTP request from the client's own address to the edge.
+Discovery is Jabber's, from outside (the lab's public DNS view): ``_cisco-uds._tcp.<domain>`` first, which the public
+view does not answer, then ``_collab-edge._tls.<domain>``; the edge is at the SRV target and port, whose A record must
+be in the public view too. Every step is a real HTTPS request from the client's own address to the edge, which must
+present a certificate Jabber trusts that carries the services domain (RFC 6125 §6.2.1; the lab's Jabber behaves as
+with ``InvalidCertificateBehavior=RejectAndNotify``: no prompt, the connection is refused).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
+
+from yarl import URL
 
 from common.clock import LabClock
 from common.config import Lab
@@ -32,6 +37,10 @@ class StepRecord:
 
 
 REFRESH_MARGIN = 300
+NXDOMAIN = "DNS name does not exist. (9003)"  # Windows' DNS_ERROR_RCODE_NAME_ERROR, as Jabber for Windows logs it
+DISCOVERY_FAILED = "Cannot find your services automatically"  # the sign-in screen's words
+CURL_ERRORS = {"dns": "UNRESOLVED_HOST_ERROR", "connect": "COULDNT_CONNECT_ERROR", "tls": "SSL_CONNECT_ERROR",
+               "timeout": "OPERATION_TIMEDOUT_ERROR"}
 
 
 class JabberClient:
@@ -53,13 +62,31 @@ class JabberClient:
         self._edge = ""
         self.gate: Callable[[Step], Awaitable[None]] | None = None  # awaited before each request (step mode)
         self.last_login: Outcome | None = None
+        self._requests = 0
 
     def discover(self) -> str:
-        """The edge origin from ``_collab-edge._tls.<domain>``, as Jabber finds it from outside."""
+        """The edge origin from ``_collab-edge._tls.<domain>``, as Jabber finds it from outside.
+
+        Raises :class:`NameError_` when the public DNS has no ``_collab-edge`` record (``FAILED_EDGE_SRV_LOOKUP``).
+        """
+        uds = f"_cisco-uds._tcp.{self.lab.domain}"
+        try:
+            found = self.resolver.srv(uds, view="public")[0]
+            self.log.write("INFO", points.DNS_WINDOWS, f"*-----* DNS query {uds}. has succeeded: "
+                                                       f"{found.target}:{found.port}")
+        except NameError_:
+            self.log.write("INFO", points.DNS_WINDOWS, f"*-----* DNS query {uds}. has failed: {NXDOMAIN}")
         name = f"_collab-edge._tls.{self.lab.domain}"
-        records = self.resolver.srv(name)
-        best = records[0]
+        try:
+            best = self.resolver.srv(name, view="public")[0]
+        except NameError_:
+            self.log.write("INFO", points.DNS_WINDOWS, f"*-----* DNS query {name}. has failed: {NXDOMAIN}")
+            self.log.write("ERROR", points.DISCOVERY, "ServiceDiscoveryHandlerResult: FAILED_EDGE_SRV_LOOKUP "
+                                                      f"(no _cisco-uds or _collab-edge SRV record for {self.lab.domain})")
+            raise
         self.log.write("INFO", points.DNS, f"*-----* DNS query {name}. has succeeded: {best.target}:{best.port}")
+        self.log.write("INFO", points.DISCOVERY, f"ServiceDiscoveryHandlerResult: SUCCESS (edge "
+                                                 f"{best.target}:{best.port}, mode Expressway for MRA)")
         return f"{self.lab.edge.listener.scheme}://{best.target}:{best.port}"
 
     def settings(self, edge_origin: str) -> Settings:
@@ -76,7 +103,7 @@ class JabberClient:
         try:
             edge = self.discover()
         except NameError_ as exc:
-            return Outcome(False, "discovery", "discovery", str(exc)), []
+            return Outcome(False, "discovery", "discovery", f"{DISCOVERY_FAILED} ({exc})"), []
         self._edge = edge
         outcome, records = await self._drive(login(self.settings(edge), self.log), on_step)
         self._keep(outcome)
@@ -108,8 +135,31 @@ class JabberClient:
         outcome, _ = await self._drive(edge_config(self.settings(self._edge_origin()), self.access_token, self.log))
         return outcome
 
-    def _edge_origin(self) -> str:
+    def hop(self) -> HopClient:
+        """Jabber's HTTP client: outside (the public DNS view), checking E's certificate for the services domain."""
+        return HopClient(self.resolver, self.lab.jabber.address, name="jabber", verify_name=self.lab.domain,
+                         view="public")
+
+    def unreachable(self, exc: HopError) -> str:
+        """Log a request that never got an HTTP answer as Jabber does (csf.httpclient; csf.cert first for a
+        certificate it refused), and say why for the outcome."""
+        self._requests += 1
+        number = self._requests
+        if exc.kind == "tls":
+            self.log.write("ERROR", points.CERT, f"Certificate verification of {URL(exc.url).host} for identity "
+                                                 f"'{self.lab.domain}' failed: {exc.detail}")
+        self.log.write("INFO", points.HTTP_RESPONSE, f"*-----* HTTP response code 0 connect code 0 for request "
+                                                     f"#{number} to {exc.url.split('?')[0]}")
+        self.log.write("ERROR", points.HTTP_FAILURE, "There was an issue performing the call to curl_easy_perform "
+                                                     f"for request #{number}: {CURL_ERRORS.get(exc.kind, 'ERROR')}")
+        detail = f": {exc.detail}" if exc.kind in ("tls", "dns") else ""
+        return f"cannot reach {exc.url}: {exc.kind}{detail}"
+
+    def edge_origin(self) -> str:
+        """The edge this client logged in through (discovered again if it never did)."""
         return self._edge or self.discover()
+
+    _edge_origin = edge_origin
 
     def _keep(self, outcome: Outcome) -> None:
         if outcome.ok and outcome.access_token:
@@ -120,7 +170,7 @@ class JabberClient:
     async def _drive(self, flow: Flow,
                      on_step: Callable[[StepRecord], None] | None = None) -> tuple[Outcome, list[StepRecord]]:
         records: list[StepRecord] = []
-        async with HopClient(self.resolver, self.lab.jabber.address, name="jabber") as hop:
+        async with self.hop() as hop:
             try:
                 step = next(flow)
                 while True:
@@ -139,7 +189,7 @@ class JabberClient:
                     self.log.write("ERROR", points.BROWSER_ERROR, f"{step.name}: navigation to {exc.url.split('?')[0]} "
                                                                   f"failed: {exc.kind}")
                 path = "sso" if step.name.startswith("idp_") or step.name == "samlauthz" else "oauth"
-                return Outcome(False, path, step.name, f"cannot reach {exc.url.split('?')[0]}: {exc.kind}"), records
+                return Outcome(False, path, step.name, self.unreachable(exc)), records
 
     async def _send(self, hop: HopClient, step: Step, index: int) -> tuple[Reply, StepRecord]:
         data = urlencode(step.form) if step.form is not None else None

@@ -29,6 +29,16 @@ BROWSER_NAV = LogPoint(_BROWSER, 241, "PluginUtils", "BrowserController::OnBefor
 BROWSER_ERROR = LogPoint(_BROWSER, 298, "PluginUtils", "BrowserController::OnNavigateError")
 SSO_MODE = LogPoint(_SSO, 254, "Single-Sign-On-Logger", "CSFUnified::SingleSignOn::Impl::isSSOEnabled")
 DNS = LogPoint(_DNS, 312, "csf.dns", "csf::dns::mapFromDnsResult")
+# Real: shared/reference/real-logs/jabber-unresolved-host-a-record (Cisco TAC doc 221845).
+DNS_WINDOWS = LogPoint(r"src\dnsutils\win32\win32DnsUtils.cpp", 47, "csf.dns", "csf::dns::mapFromWindowsDNSResult")
+_HTTP = r"ls\src\http\BasicHttpClientImpl.cpp"
+HTTP_RESPONSE = LogPoint(_HTTP, 675, "csf.httpclient", "csf::http::performRequest")  # real (doc 221845)
+HTTP_FAILURE = LogPoint(_HTTP, 568, "csf.httpclient", "csf::http::executeImpl")  # real (doc 221845)
+# Modelled: the discovery result and the certificate check (docs/transport.md, "What is modelled").
+DISCOVERY = LogPoint(r"dependencies\csf2g\services\impl\discovery\ServiceDiscoveryHandler.cpp", 218,
+                     "ServiceDiscoveryHandler", "CSFUnified::ServiceDiscoveryHandlerImpl::onServiceDiscoveryResult")
+CERT = LogPoint(r"dependencies\csf2g\csfnetutils\src\cert\BaseCertVerifier.cpp", 302, "csf.cert",
+                "csf::cert::BaseCertVerifier::verifyCertificate")
 AUTH_CODE = LogPoint(_SSO, 1187, "Single-Sign-On-Logger", "CSFUnified::SingleSignOn::Impl::onAuthorizationCodeReceived")
 TOKENS = LogPoint(_OAUTH, 421, "Single-Sign-On-Logger", "CSFUnified::OAuthTokenManager::Impl::handleTokenResponse")
 EDGE_CONFIG = LogPoint(_EDGE, 268, "EdgeConfigProvider", "CSFUnified::EdgeConfigProvider::Impl::handleEdgeConfig")

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
 from dataclasses import dataclass, field
 
 from common.basic import basic_header
 from common.dial import open_connection
 from common.domain import ProxyDescriptor
-from common.hop import HopClient, HopError
+from common.hop import HopError
 from common.resolver import NameError_
+from common.serve import tls_reason
 from common.streamserve import LinkReader
 from common.xmpp import stanzas
 from common.xmpp.epas import CONTENT_TYPE, PATH, EpasError, LoginRequest, LoginResponse
@@ -55,11 +57,11 @@ class XmppConnection:
                 return stanza.element.get("from", ""), stanza.element.findtext("{jabber:client}body") or ""
 
     async def close(self) -> None:
-        with contextlib.suppress(ConnectionError):
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
             self.writer.write(CLOSE)
             await self.writer.drain()
         self.writer.close()
-        with contextlib.suppress(ConnectionError):
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
             await self.writer.wait_closed()
 
 
@@ -75,7 +77,7 @@ async def epas_otp(client: JabberClient, outcome: Outcome) -> str:
     url = f"{client.lab.edge.listener.scheme}://{edge.address}:{edge.port}/{descriptor}{PATH}"
     body = LoginRequest(client.userid, "Jabber", client.lab.jabber.version).to_xml()
     try:
-        async with HopClient(client.resolver, client.lab.jabber.address) as hop:
+        async with client.hop() as hop:
             reply = await hop.request("POST", url, data=body, headers={
                 "Content-Type": CONTENT_TYPE, "Authorization": basic_header(client.userid, client.password)})
         otp = LoginResponse.from_xml(reply.body).session_key
@@ -84,6 +86,14 @@ async def epas_otp(client: JabberClient, outcome: Outcome) -> str:
         return ""
     client.log.write("INFO", points.EPAS, f"EPAS login succeeded on {host.address}: one-time password received")
     return otp
+
+
+async def secure(client: JabberClient, writer: asyncio.StreamWriter) -> None:
+    """STARTTLS accepted: the handshake, checking E's certificate for the XMPP domain (RFC 6120 §13.7.2.1)."""
+    tls = client.resolver.tls
+    context = tls.client_context("jabber") if tls else None
+    if context:
+        await writer.start_tls(context, server_hostname=client.lab.domain)  # type: ignore[arg-type]
 
 
 async def connect_xmpp(client: JabberClient, outcome: Outcome, resource: str = "jabber_1"
@@ -98,7 +108,7 @@ async def connect_xmpp(client: JabberClient, outcome: Outcome, resource: str = "
     records: list[XmppStepRecord] = []
     try:
         reader, writer = await open_connection(client.resolver, server.address, server.port, source="jabber",
-                                               local_addr=(client.lab.jabber.address, 0))
+                                               local_addr=(client.lab.jabber.address, 0), view="public")
     except (OSError, NameError_) as exc:
         return XmppOutcome(False, failed_step="xmpp", reason=f"cannot reach {server.address}:{server.port}: {exc}"), None
     link = LinkReader(reader)
@@ -107,6 +117,8 @@ async def connect_xmpp(client: JabberClient, outcome: Outcome, resource: str = "
     try:
         while True:
             started = time.perf_counter()
+            if step.tls:
+                await secure(client, writer)
             if step.restart:
                 link.stream.reset()
             writer.write(step.send)
@@ -124,6 +136,11 @@ async def connect_xmpp(client: JabberClient, outcome: Outcome, resource: str = "
     except (ConnectionError, TimeoutError, StreamError) as exc:
         flow.close()
         result = XmppOutcome(False, failed_step=step.name, reason=f"XMPP stream ended: {exc}")
+    except ssl.SSLError as exc:
+        flow.close()
+        client.log.write("ERROR", points.CERT, f"Certificate verification of {server.address} for identity "
+                                               f"'{client.lab.domain}' failed: {tls_reason(exc)}")
+        result = XmppOutcome(False, failed_step="starttls", reason=f"TLS handshake failed: {tls_reason(exc)}")
     if records and not result.ok:
         records[-1].ok = False
     connection = XmppConnection(reader, writer, link, result.jid, records)

@@ -24,7 +24,7 @@ from common.nodelog import CsfLog
 from common.xmpp import sasl, stanzas
 from common.xmpp.sasl import Auth, SaslFailure
 from common.xmpp.stream import Stanza, header
-from common.xmpp.xml import CLIENT, SASL, STREAMS, render
+from common.xmpp.xml import CLIENT, SASL, STREAMS, TLS, render
 from jabber import points
 
 SDK = "@XmppSDK: #0, "
@@ -51,6 +51,7 @@ class XmppStep:
     send: bytes
     expect: bool = True
     restart: bool = False
+    tls: bool = False  # run the TLS handshake (STARTTLS was accepted) before sending
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,15 @@ def xmpp_login(creds: XmppCredentials, log: CsfLog) -> XmppFlow:
     features = _received(stanza, log)
     if features.local != "features":
         return _fail(log, "stream", f"expected stream features, got <{features.local}>")
+    if features.element.find(f"{{{TLS}}}starttls") is not None:
+        log.write("INFO", points.XMPP_SEND, f"{SDK}Send:<starttls xmlns=\"{TLS}\"/>")
+        stanza = yield XmppStep("starttls", stanzas.STARTTLS)
+        if _received(stanza, log).local != "proceed":
+            return _fail(log, "starttls", "the server refused STARTTLS")
+        stanza = yield XmppStep("stream", opening, restart=True, tls=True)
+        features = _received(stanza, log)
+        if features.local != "features":
+            return _fail(log, "stream", f"expected stream features, got <{features.local}>")
     offered = sasl.read_mechanisms(features.element)
     log.write("INFO", points.SASL_TOKEN, f"{SDK}SASL token empty:{0 if creds.access_token else 1}")
     mechanism = choose(offered, creds)

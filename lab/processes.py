@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.resolver import LabResolver
+from common.tls import LabTls
 from common.config import Lab, load_lab
 from lab.netns import Topology, rewrite_addresses
 from lab.running import log_name, node_names
@@ -162,6 +164,14 @@ class ProcessLab:
         return "\n".join(lines)
 
 
+def network(lab: Lab, state: Path) -> LabResolver:
+    """The lab's names and TLS material (the certificates the node processes share in ``state``), as a client
+    outside the node processes needs them."""
+    resolver = LabResolver.from_lab(lab)
+    resolver.tls = LabTls.prepare(lab, state)
+    return resolver
+
+
 def derived_lab_file(lab_file: Path, state: Path, storm_users: int = 0, debug: bool | None = None) -> Path:
     """``lab_file`` itself, or a copy under ``state`` with storm users appended and ``[lab] debug`` set."""
     if not storm_users and debug is None:
@@ -253,6 +263,7 @@ async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_user
         for name in ("jabber", *names):
             (logs / log_name(name, lab)).unlink(missing_ok=True)
     running = ProcessLab(lab, file, logs, state, skipped=tuple(n for n in names if not servable(n)), netns=netns)
+    LabTls.prepare(lab, state)  # once, here: every node process then finds the same certificates in the state folder
     publishers = [c.node_name(c.listener) for c in lab.clusters]
     waves = [[*publishers, "expressway-e"],
              [n for n in names if (n.startswith("cucm:") and n not in publishers) or n.startswith("imp:")],

@@ -26,6 +26,8 @@ from common.nodelog import LineSink
 from common.faults import FaultEngine
 from common.resolver import LabResolver
 from common.zone import ACTIVE
+from common.serve import settle_handshakes
+from common.tls import LabTls
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
 from presence.node import start_imp
@@ -203,6 +205,10 @@ class RunningLab:
         if name == "expressway-e" and "expressway-c" in self.nodes:
             await self.wait_zone_active()
 
+    async def settle(self) -> None:
+        """Let the nodes finish logging the TLS handshakes a client just abandoned (before logs are read)."""
+        await settle_handshakes()
+
     async def stop(self) -> None:
         for name in reversed(list(self.nodes)):
             await self.nodes.pop(name).stop()
@@ -235,7 +241,7 @@ class RunningLab:
         async def start() -> Node:
             node = await start_cucm(self.lab, cluster, self.clock_for(name), self.sinks[name],
                                     state_dir=self.state_dir / f"cucm-{cluster.name}", node=listener,
-                                    faults=self.resolver.faults, resolver=self.resolver)
+                                    faults=self.resolver.faults, resolver=self.resolver, tls=self.resolver.tls)
             self.resolver.bind(listener, node.running.port)
             return node
 
@@ -250,6 +256,11 @@ async def start_lab(lab: Lab, log_dir: Path | None = None, clock: LabClock | Non
     names = ["jabber", *node_names(lab)]
     sinks = {name: LineSink(log_dir / log_name(name, lab) if log_dir else None) for name in names}
     running = RunningLab(lab, clock or LabClock(), LabResolver.from_lab(lab), sinks, state, _owned_state=owned)
+    try:
+        running.resolver.tls = LabTls.prepare(lab, state)
+    except BaseException:
+        await running.stop()
+        raise
     try:
         for name, start in running._starters().items():
             running.nodes[name] = await start()

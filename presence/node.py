@@ -20,6 +20,7 @@ from common.hop import HopClient
 from common.nodelog import LineSink, Log4jLog
 from common.resolver import LabResolver
 from common.serve import Running, serve
+from common.tomcatlog import tomcat_tls_refused
 from common.streamserve import StreamServer, read_some, serve_stream
 from common.tokens import KeyRing
 from common.xmpp.xcp import component_host
@@ -121,6 +122,9 @@ async def start_imp(lab: Lab, imp: ImpConfig, clock: LabClock, resolver: LabReso
     resolver.bind(imp.xmpp, xmpp.port)
     xcp = await serve_stream(router_link, imp.xcp)
     resolver.bind(imp.xcp, xcp.port)
-    epas = await serve(epas_app(lab, imp, auth, clock, log), imp.epas)
+    tls = resolver.tls
+    epas = await serve(epas_app(lab, imp, auth, clock, log), imp.epas,
+                       ssl_context=tls.server_context(f"{imp.name}:epas") if tls else None,
+                       on_tls_error=tomcat_tls_refused(log, imp.epas.port))
     resolver.bind(imp.epas, epas.port)
     return ImpNode(imp.name, imp, xmpp, xcp, epas, auth, hub)

@@ -17,6 +17,7 @@ from pathlib import Path
 import aiohttp
 
 from common.basic import basic_header
+from common.hop import HopError
 from common.clock import parse_step
 from common.domain import ProxyDescriptor
 from jabber.client import JabberClient
@@ -86,6 +87,7 @@ async def play(scenario: Scenario, out: Path | None = None,
             results.append(result)
             if on_step is not None:
                 on_step(result)
+        await running.settle()
         state = run.states.get("jabber", "logged_out")
         if scenario.final is not None and state != scenario.final:
             problems.append(f"final state: expected {scenario.final}, got {state}")
@@ -249,8 +251,9 @@ async def _register(run: _Run, client: JabberClient, step: Step) -> Outcome:
 async def _revoke(running: RunningLab, client: JabberClient, step: Step) -> int:
     cluster = running.lab.clusters[0]
     query = f"user_id={client.userid}" + (f"&client_id={step.client_id}" if step.client_id else "")
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{running.cucm[0].running.port}/ssosp/token/revoke?{query}",
+    scheme = "https" if running.resolver.tls else "http"  # the administrator's tool checks no certificate
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
+        async with session.get(f"{scheme}://127.0.0.1:{running.cucm[0].running.port}/ssosp/token/revoke?{query}",
                                headers={"Host": f"{cluster.listener.host}:{cluster.listener.port}",
                                         "Authorization": basic_header(cluster.admin_user,
                                                                       cluster.admin_password)}) as resp:
@@ -262,7 +265,10 @@ async def _mailbox(running: RunningLab, client: JabberClient) -> int:
     if unity is None:
         return 404
     target = ProxyDescriptor(running.lab.domain, "https", unity.listener.host, unity.listener.port).encode()
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{running.edge_port}/{target}/vmrest/mailbox",
-                               headers={"Authorization": f"Bearer {client.access_token}"}) as resp:
-            return resp.status
+    async with client.hop() as hop:
+        try:
+            answer = await hop.request("GET", f"{client.edge_origin()}/{target}/vmrest/mailbox",
+                                       headers={"Authorization": f"Bearer {client.access_token}"})
+        except HopError:
+            return 502
+        return answer.status

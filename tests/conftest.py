@@ -6,6 +6,8 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import ssl
+
 import aiohttp
 import pytest
 
@@ -28,20 +30,39 @@ async def running(lab: Lab) -> AsyncIterator[RunningLab]:
         await started.stop()
 
 
+def node_url(running: RunningLab, port: int, path: str = "") -> str:
+    """A node's loopback URL, https when the lab runs TLS (use with :func:`loose_session`)."""
+    return f"{'https' if running.resolver.tls else 'http'}://127.0.0.1:{port}{path}"
+
+
+def loose_session() -> aiohttp.ClientSession:
+    """A client for a node's loopback address: over TLS it checks no certificate (127.0.0.1 is on none)."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False))
+
+
+def lab_trust(running: RunningLab) -> ssl.SSLContext | None:
+    """What a client that trusts the lab CA verifies with (``curl --cacert <state>/pki/ca.pem``)."""
+    tls = running.resolver.tls
+    return ssl.create_default_context(cafile=str(tls.ca_file)) if tls else None
+
+
 class EdgeClient:
-    """A plain HTTP client pointed at Expressway-E, as curl would be: no lab resolver, just the loopback port."""
+    """An HTTPS client pointed at Expressway-E, as curl would be (``--cacert`` the lab CA, ``--resolve`` to the
+    loopback port): no lab resolver, and E's certificate checked for the services domain, as Jabber checks it."""
 
     def __init__(self, running: RunningLab, session: aiohttp.ClientSession) -> None:
         self.running = running
         self.session = session
-        self.base = f"http://127.0.0.1:{running.edge_port}"
+        self.base = node_url(running, running.edge_port)
         self.segment = encode_segment(running.lab.domain)
         self.host = f"{running.lab.edge.listener.host}:{running.lab.edge.listener.port}"
+        trust = lab_trust(running)
+        self.tls: dict[str, object] = {"ssl": trust, "server_hostname": running.lab.domain} if trust else {}
 
     def request(self, method: str, path: str, **kwargs: object) -> aiohttp.client._RequestContextManager:
         headers = {"Host": self.host, **dict(kwargs.pop("headers", {}) or {})}  # type: ignore[arg-type]
         return self.session.request(method, f"{self.base}{path}", headers=headers, allow_redirects=False,
-                                    **kwargs)  # type: ignore[arg-type]
+                                    **self.tls, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -78,3 +99,14 @@ async def sso(sso_lab: Lab, saml_keys: Path, tmp_path: Path) -> AsyncIterator[Ru
         yield started
     finally:
         await started.stop()
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_event_loop_policy():
+    """``mrasim``'s main() installs uvloop's policy for the process; a test that calls main() in-process must not
+    leave it to the tests after it."""
+    import asyncio
+
+    policy = asyncio.get_event_loop_policy()
+    yield
+    asyncio.set_event_loop_policy(policy)

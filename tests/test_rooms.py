@@ -8,7 +8,6 @@ import is still a dependency.
 from __future__ import annotations
 
 import ast
-from collections import defaultdict
 from pathlib import Path
 
 import pytest

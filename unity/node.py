@@ -26,6 +26,7 @@ from common.hop import HopClient
 from common.nodelog import LineSink, Log4jLog
 from common.resolver import LabResolver
 from common.serve import Running, serve
+from common.tomcatlog import tomcat_tls_refused
 from common.tokens import KeyRing, TokenError, read_access_token
 from common.keyfetch import fetch_authz_keys
 
@@ -118,6 +119,8 @@ async def start_unity(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Li
     await keys.refresh()
     app = unity_app(lab.unity, keys, clock, log)
     app.middlewares.append(fault_middleware(resolver.faults, "unity"))
-    running = await serve(app, lab.unity.listener)
+    tls = resolver.tls
+    running = await serve(app, lab.unity.listener, ssl_context=tls.server_context("unity") if tls else None,
+                          on_tls_error=tomcat_tls_refused(log, lab.unity.listener.port))
     resolver.bind(lab.unity.listener, running.port)
     return UnityNode("unity", running, keys, hop)

@@ -9,6 +9,7 @@ handshake errors go to the event loop's exception handler where the node cannot 
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
@@ -118,7 +119,7 @@ async def serve_sip(listener: Listener, context: ssl.SSLContext | None, handler:
         """Holds a new connection still, so no byte of the TLS ClientHello is read before the handshake starts."""
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            assert isinstance(transport, asyncio.Transport)
+            transport = cast(asyncio.Transport, transport)  # uvloop's stream transport does not subclass asyncio's
             transport.pause_reading()
             task = loop.create_task(accept(transport), name=f"sip accept {listener.host}:{listener.port}")
             tasks.add(task)

@@ -51,6 +51,16 @@ def features(*items: etree._Element) -> bytes:
     return f"<stream:features>{inner}</stream:features>".encode()
 
 
+STARTTLS = b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+PROCEED = b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+
+
+def starttls_features() -> bytes:
+    """The first features of a stream that must be secured first (RFC 6120 §5.3.1, ``<required/>``)."""
+    return b"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>" \
+           b"</stream:features>"
+
+
 def sasl_features(mechanisms: tuple[str, ...] | list[str]) -> bytes:
     return features(mechanisms_element(mechanisms))
 

@@ -27,7 +27,7 @@ Drive = Callable[[RunningLab], Awaitable[None]]
 
 def _edge(running: RunningLab) -> tuple[str, dict[str, str]]:
     listener = running.lab.edge.listener
-    return f"http://127.0.0.1:{running.edge_port}", {"Host": f"{listener.host}:{listener.port}"}
+    return f"https://127.0.0.1:{running.edge_port}", {"Host": f"{listener.host}:{listener.port}"}
 
 
 async def _admin(running: RunningLab, node: str, path: str, command: str) -> None:
@@ -71,11 +71,11 @@ async def refresh_token_revoked(running: RunningLab) -> None:
     client = running.jabber()
     await client.login()
     cluster = running.lab.clusters[0]
-    url = (f"http://127.0.0.1:{running.cucm[0].running.port}/ssosp/token/revoke"
+    url = (f"https://127.0.0.1:{running.cucm[0].running.port}/ssosp/token/revoke"
            f"?user_id=aokanlawon&client_id={running.lab.jabber.client_id}")
     headers = {"Host": f"{cluster.listener.host}:{cluster.listener.port}",
                "Authorization": basic_header(cluster.admin_user, cluster.admin_password)}
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
         async with session.get(url, headers=headers) as resp:
             await resp.read()
     await client.refresh()
@@ -83,7 +83,7 @@ async def refresh_token_revoked(running: RunningLab) -> None:
 
 async def domain_not_configured(running: RunningLab) -> None:
     base, headers = _edge(running)
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
         url = f"{base}/{encode_segment('other.example')}/get_edge_sso?email=aokanlawon@other.example"
         async with session.get(url, headers=headers) as resp:
             await resp.read()
@@ -92,7 +92,7 @@ async def domain_not_configured(running: RunningLab) -> None:
 async def allow_list_missing(running: RunningLab) -> None:
     base, headers = _edge(running)
     outside = ProxyDescriptor("lab.example", "http", "intranet.lab.example", 80).encode()
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
         async with session.get(f"{base}/{outside}/secret",
                                headers={**headers, "Authorization": basic_header("aokanlawon", "Cisco!123")}) as resp:
             await resp.read()
@@ -101,7 +101,7 @@ async def allow_list_missing(running: RunningLab) -> None:
 async def wrong_password_credentials(running: RunningLab) -> None:
     base, headers = _edge(running)
     url = f"{base}/{encode_segment('lab.example')}/get_edge_config?service_name=_cisco-uds"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
         async with session.get(url, headers={**headers, "Authorization": basic_header("aokanlawon", "wrong")}) as r:
             await r.read()
 

@@ -122,5 +122,5 @@ async def test_html_ladder_opens_in_headless_chromium_and_a_click_shows_the_mess
         browser.kill()
         await browser.wait()
     assert "POST localauthentication" in str(heading)
-    assert "POST http:///bGFiLmV4YW1wbGU/localauthentication HTTP/1.1" in str(shown)
+    assert "POST https:///bGFiLmV4YW1wbGU/localauthentication HTTP/1.1" in str(shown)
     assert "password=<CONCEALED>" in str(shown)

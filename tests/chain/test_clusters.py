@@ -64,8 +64,8 @@ async def test_regenerated_keys_reach_a_subscriber_only_when_it_restarts(cluster
     publisher, subscriber = cluster_lab.cucm
     old_token = client.access_token
     cluster = cluster_lab.lab.clusters[0]
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"http://127.0.0.1:{publisher.running.port}/mrasim/cli",
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
+        async with session.post(f"https://127.0.0.1:{publisher.running.port}/mrasim/cli",
                                 json={"command": "set key regen authz signing"},
                                 headers={"Host": "cucm.lab.example:8443",
                                          "Authorization": basic_header(cluster.admin_user,
@@ -73,7 +73,7 @@ async def test_regenerated_keys_reach_a_subscriber_only_when_it_restarts(cluster
             assert (await resp.json())["ok"]
 
         async def uds_status(port: int) -> int:
-            async with session.get(f"http://127.0.0.1:{port}/cucm-uds/user/aokanlawon",
+            async with session.get(f"https://127.0.0.1:{port}/cucm-uds/user/aokanlawon",
                                    headers={"Authorization": f"Bearer {old_token}"}) as resp:
                 return resp.status
 

@@ -85,7 +85,7 @@ async def test_a_request_is_followed_from_e_txn_id_to_c_txn_id(running: RunningL
     c_txn = c_receive.get("Txn-id")
     assert c_txn != e_txn
     c_info = next(line for line in c_lines if line.get("Txn-id") == c_txn and line.get("Msg"))
-    assert c_info.get("Msg", "").startswith("POST http://expc.lab.example:8443/")
+    assert c_info.get("Msg", "").startswith("POST https://expc.lab.example:8443/")
     assert c_info.get("Last-via-addr") == "127.0.0.1"
 
 

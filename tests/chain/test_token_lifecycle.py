@@ -80,10 +80,10 @@ async def test_revocation_per_client_and_per_user(running: RunningLab) -> None:
     client = running.jabber()
     await client.login()
     cluster = running.lab.clusters[0]
-    base = f"http://127.0.0.1:{running.cucm[0].running.port}/ssosp/token/revoke"
+    base = f"https://127.0.0.1:{running.cucm[0].running.port}/ssosp/token/revoke"
     headers = {"Host": f"{cluster.listener.host}:{cluster.listener.port}",
                "Authorization": basic_header(cluster.admin_user, cluster.admin_password)}
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
         async with session.get(f"{base}?user_id=aokanlawon&client_id=C{'0' * 64}", headers=headers) as resp:
             assert (await resp.json())["revoked"] == 0
         assert (await client.refresh()).ok
@@ -133,8 +133,8 @@ async def test_a_cucm_older_than_11_5_1_su3_refuses_the_code_grant_and_issues_im
         headers = {"Host": f"{cluster.listener.host}:{cluster.listener.port}",
                    "Authorization": basic_header(cluster.admin_user, cluster.admin_password),
                    "X-Credentials": basic_header("aokanlawon", "Cisco!123")}
-        async with aiohttp.ClientSession() as session:
-            async with session.post(f"http://127.0.0.1:{running.cucm[0].running.port}/ssosp/token/authorize_proxy",
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
+            async with session.post(f"https://127.0.0.1:{running.cucm[0].running.port}/ssosp/token/authorize_proxy",
                                     data=form, headers=headers) as resp:
                 assert resp.status == 200
                 redirect = (await resp.json())["redirect_uri"]

@@ -13,8 +13,8 @@ UNITY = ProxyDescriptor("lab.example", "https", "cuc.lab.example", 8443).encode(
 
 
 async def mailbox(running: RunningLab, token: str) -> int:
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"http://127.0.0.1:{running.edge_port}/{UNITY}/vmrest/mailbox",
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
+        async with session.get(f"https://127.0.0.1:{running.edge_port}/{UNITY}/vmrest/mailbox",
                                headers={"Authorization": f"Bearer {token}"}) as resp:
             return resp.status
 

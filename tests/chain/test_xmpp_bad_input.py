@@ -28,6 +28,23 @@ class Raw:
         self.writer, self.link = writer, LinkReader(reader)
 
     @classmethod
+    async def edge(cls, running: RunningLab, from_: str = USER, to: str = "lab.example") -> Raw:
+        """At Expressway-E's 5222: STARTTLS first (with the lab CA, as Jabber does), then the test's own stream."""
+        tls = running.resolver.tls
+        if tls is None:
+            return await cls.open(running.edge.xmpp.port, from_, to)
+        raw = cls(*await asyncio.open_connection("127.0.0.1", running.edge.xmpp.port))
+        raw.send(header("lab.example", from_, "").encode())
+        assert isinstance(await raw.link.next(), StreamOpened)
+        assert (await raw.stanza()).local == "features"
+        raw.send(stanzas.STARTTLS)
+        assert (await raw.stanza()).local == "proceed"
+        await raw.writer.start_tls(tls.client_context("jabber"), server_hostname="lab.example")  # type: ignore[arg-type]
+        raw.link.stream.reset()
+        raw.send(header(to, from_, "").encode())
+        return raw
+
+    @classmethod
     async def open(cls, port: int, from_: str = USER, to: str = "lab.example") -> Raw:
         raw = cls(*await asyncio.open_connection("127.0.0.1", port))
         raw.send(header(to, from_, "").encode())
@@ -92,7 +109,7 @@ def imp_messages(running: RunningLab) -> list[str]:
 ])
 async def test_edge_ends_a_broken_stream_with_its_stream_error(running: RunningLab, garbage: bytes,
                                                                expected: str) -> None:
-    raw = await Raw.open(running.edge.xmpp.port)
+    raw = await Raw.edge(running)
     await raw.features()
     raw.send(garbage)
     error = await raw.stanza()
@@ -103,14 +120,14 @@ async def test_edge_ends_a_broken_stream_with_its_stream_error(running: RunningL
 
 
 async def test_a_stream_for_another_domain_is_host_unknown(running: RunningLab) -> None:
-    raw = await Raw.open(running.edge.xmpp.port, to="elsewhere.example")
+    raw = await Raw.edge(running, to="elsewhere.example")
     assert isinstance(await raw.link.next(), StreamOpened), "our header comes first (RFC 6120 4.9.1.1)"
     assert condition(await raw.stanza()) == "host-unknown"
     await healthy(running)
 
 
 async def test_an_unclosed_stream_is_logged_and_forgotten(running: RunningLab) -> None:
-    raw = await Raw.open(running.edge.xmpp.port)
+    raw = await Raw.edge(running)
     await raw.features()
     raw.send(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='OAUTH")
     await raw.writer.drain()
@@ -129,7 +146,7 @@ async def test_an_unclosed_stream_is_logged_and_forgotten(running: RunningLab) -
 ])
 async def test_edge_refuses_bad_auth_and_lets_the_client_try_again(running: RunningLab, mechanism: str,
                                                                    payload: bytes | str, expected: str) -> None:
-    raw = await Raw.open(running.edge.xmpp.port)
+    raw = await Raw.edge(running)
     assert await raw.features() == ("CISCO-VTG-TOKEN", "OAUTHBEARER")
     failure = await raw.auth(mechanism, payload)
     assert failure.local == "failure" and condition(failure) == expected
@@ -142,7 +159,7 @@ async def test_edge_refuses_bad_auth_and_lets_the_client_try_again(running: Runn
 async def test_a_token_for_another_user_than_the_authzid_is_refused_at_c(running: RunningLab) -> None:
     outcome = await healthy(running)
     mark = len(running.sinks["expressway-c"].records)
-    raw = await Raw.open(running.edge.xmpp.port, from_=OTHER)
+    raw = await Raw.edge(running, from_=OTHER)
     await raw.features()
     failure = await raw.auth("OAUTHBEARER", sasl.oauthbearer_response(OTHER, outcome.access_token))
     assert condition(failure) == "not-authorized"
@@ -181,11 +198,11 @@ async def test_a_replayed_one_time_password_is_refused(running: RunningLab) -> N
 async def test_a_second_bind_of_the_same_full_jid_is_409_conflict(running: RunningLab) -> None:
     outcome = await healthy(running)
     token = sasl.oauthbearer_response(USER, outcome.access_token)
-    first = await Raw.open(running.edge.xmpp.port)
+    first = await Raw.edge(running)
     await first.features()
     assert (await first.auth("OAUTHBEARER", token)).local == "success"
     assert (await first.bind("desk")).element.get("type") == "result"
-    second = await Raw.open(running.edge.xmpp.port)
+    second = await Raw.edge(running)
     await second.features()
     assert (await second.auth("OAUTHBEARER", token)).local == "success"
     refused = await second.bind("desk")

@@ -22,8 +22,8 @@ async def xconfiguration(running: RunningLab, command: str = "") -> tuple[int, d
     core = running.lab.core
     headers = {"Host": f"{core.listener.host}:{core.listener.port}",
                "Authorization": basic_header(core.admin_user, core.admin_password)}
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"http://127.0.0.1:{running.core.traffic.port}/mrasim/xconfiguration",
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
+        async with session.post(f"https://127.0.0.1:{running.core.traffic.port}/mrasim/xconfiguration",
                                 json={"command": command}, headers=headers) as resp:
             return resp.status, await resp.json()
 
@@ -65,8 +65,8 @@ async def test_xconfiguration_change_survives_a_restart_and_refuses_strangers(ru
     assert data["stale"] == []
     status, data = await xconfiguration(running, "CollaborationEdge OAuthLocal: Maybe")
     assert status == 400 and "On or Off" in data["error"]
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"http://127.0.0.1:{running.core.traffic.port}/mrasim/xconfiguration",
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
+        async with session.post(f"https://127.0.0.1:{running.core.traffic.port}/mrasim/xconfiguration",
                                 json={"command": "OAuthLocal: Off"},
                                 headers={"Authorization": basic_header("admin", "wrong")}) as resp:
             assert resp.status == 401

@@ -33,9 +33,13 @@ class OAUTHBEARER(Mech):
 
 
 class Peer(slixmpp.ClientXMPP):  # type: ignore[misc]
-    def __init__(self, jid: str, token: str) -> None:
+    def __init__(self, jid: str, token: str, running: RunningLab) -> None:
+        """Over STARTTLS with the lab CA as its only trust anchor when the lab runs TLS (E requires it)."""
         super().__init__(jid, "unused")
-        self.enable_plaintext, self.enable_starttls, self.enable_direct_tls = True, False, False
+        tls = running.resolver.tls
+        self.enable_plaintext, self.enable_starttls, self.enable_direct_tls = tls is None, tls is not None, False
+        if tls is not None:
+            self.ca_certs = str(tls.ca_file)
         self["feature_mechanisms"].use_mechs = {"OAUTHBEARER"}
         self.credentials["access_token"] = token
         self["feature_mechanisms"].unencrypted_scheme_ok = True
@@ -76,7 +80,7 @@ async def test_slixmpp_signs_in_through_the_edge_and_chats_with_our_jabber(runni
 
     other = running.jabber("ntanborgeson", "Cisco!456")
     token_outcome, _ = await other.login()
-    peer = Peer("ntanborgeson@lab.example/slix", token_outcome.access_token)
+    peer = Peer("ntanborgeson@lab.example/slix", token_outcome.access_token, running)
     try:
         assert await signed_in(peer, running.edge.xmpp.port) is None
         assert str(peer.boundjid) == "ntanborgeson@lab.example/slix"
@@ -102,7 +106,7 @@ async def test_slixmpp_fails_cleanly_when_oauthlocal_is_off_in_xcp(lab: Lab) -> 
         await xconfiguration(running, "CollaborationEdge OAuthLocal: On")
         outcome, _ = await client.login()
         assert outcome.access_token, "the HTTP side issues tokens at once"
-        peer = Peer("aokanlawon@lab.example/slix", outcome.access_token)
+        peer = Peer("aokanlawon@lab.example/slix", outcome.access_token, running)
         try:
             assert await signed_in(peer, running.edge.xmpp.port) == "no usable SASL mechanism"
         finally:

@@ -80,15 +80,22 @@ def test_a_broken_lab_file_is_reported_with_file_and_key(tmp_path: Path, capsys:
 
 
 async def test_up_describes_what_a_person_needs_to_drive_the_lab() -> None:
+    """The curl line 'mrasim up' prints works as printed: TLS checked against the lab CA, E's name on its certificate."""
     running = await start_lab(load_lab().with_ephemeral_ports())
     try:
         text = describe(running)
         port = running.edge_port
+        command = next(line.strip() for line in text.splitlines() if "get_edge_sso" in line and "curl" in line)
+        proc = await asyncio.create_subprocess_shell(command, stdout=asyncio.subprocess.PIPE,
+                                                     stderr=asyncio.subprocess.PIPE)
+        out, err = await proc.communicate()
     finally:
         await running.stop()
     assert "bGFiLmV4YW1wbGU" in text and "aokanlawon / Cisco!123" in text
     assert "client_id=C1b4b988f3efa1c3fc97d0d0a36f6b97f244b4fafe55e8d9d78774e305bae9ab1" in text
-    assert f"127.0.0.1:{port}" in text
+    assert f"--resolve expe.lab.example:{port}:127.0.0.1" in text and "--cacert" in text
+    assert proc.returncode == 0, err.decode()
+    assert b"HTTP/1.1 200" in out and b'<Token reuse="true"/>' in out
 
 
 async def serve_node(lab_file: Path, node: str, tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
@@ -111,12 +118,12 @@ async def test_serve_runs_cluster_nodes_in_their_own_processes_sharing_the_datab
         subscriber, sub_port = await serve_node(lab_file, "cucm:cluster1:cucm-sub1", tmp_path)
         procs.append(subscriber)
         kids = []
-        async with aiohttp.ClientSession() as session:
-            async with session.get(f"http://127.0.0.1:{pub_port}/cucm-uds/clusterUser?username=aokanlawon",
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
+            async with session.get(f"https://127.0.0.1:{pub_port}/cucm-uds/clusterUser?username=aokanlawon",
                                    headers={"Host": "cucm.lab.example:8443"}) as resp:
                 assert resp.status == 200 and 'found="true"' in await resp.text()
             for port in (pub_port, sub_port):
-                async with session.get(f"http://127.0.0.1:{port}/ssosp/token/authz_keys",
+                async with session.get(f"https://127.0.0.1:{port}/ssosp/token/authz_keys",
                                        headers={"Authorization": basic_header("axladmin", "Axl!Pass123")}) as resp:
                     kids.append((await resp.json())["signing_kid"])
     finally:

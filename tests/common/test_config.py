@@ -184,11 +184,11 @@ def test_out_of_range_utc_offset_is_refused(data: dict[str, Any], offset: str) -
 
 
 @pytest.mark.parametrize("table", ["expressway_e", "expressway_c", "clusters"])
-def test_https_scheme_is_refused_with_a_clear_message(data: dict[str, Any], table: str) -> None:
+def test_a_scheme_that_disagrees_with_tls_is_refused_with_a_clear_message(data: dict[str, Any], table: str) -> None:
     node = data[table][0] if table == "clusters" else data[table]
-    node["scheme"] = "https"
+    node["scheme"] = "http"
     where = "clusters[0]" if table == "clusters" else table
-    assert _error(data) == f"{SOURCE}: {where}.scheme: TLS on the hops is not built yet; use 'http'"
+    assert _error(data) == f"{SOURCE}: {where}.scheme: 'http' in a lab with [tls] enabled = true; every hop is https"
 
 
 def test_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:

@@ -81,8 +81,8 @@ async def test_core_issues_the_code_redirect_and_logs_it(core_alone) -> None:  #
     lines = parse_log(sink.text())
     sent = [line for line in lines if line.get("Action") == "Send"]
     assert [line.get("Url") for line in sent][-2:] == [
-        "http://cucm.lab.example:8443/cucm-uds/clusterUser?username=<CONCEALED>",
-        "http://cucm.lab.example:8443/ssosp/token/authorize_proxy",
+        "https://cucm.lab.example:8443/cucm-uds/clusterUser?username=<CONCEALED>",
+        "https://cucm.lab.example:8443/ssosp/token/authorize_proxy",
     ]
     proxy_block = sent[-1].block or ""
     assert "X-Credentials: <CONCEALED>" in proxy_block and "Authorization: <CONCEALED>" in proxy_block

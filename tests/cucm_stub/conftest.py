@@ -29,7 +29,8 @@ HOST = "cucm.lab.example:8443"
 
 
 def make_lab() -> Lab:
-    lab = load_lab().with_ephemeral_ports()
+    """The default lab over plain HTTP: these tests drive one CUCM node directly (TLS is tests/chain's)."""
+    lab = load_lab().with_ephemeral_ports().with_tls(False)
     first = lab.clusters[0]
     second = dataclasses.replace(
         first, name="cluster2", uuid="0b1e3c55-7d3f-4c4e-9a49-2f1c2b8de001",

@@ -14,10 +14,10 @@ import aiohttp
 from common.clock import LabClock
 from common.config import DEFAULT_LAB
 from common.nodelog import CsfLog, LineSink
-from common.resolver import LabResolver
+
 from load.client import LoadUser
 from lab.processcontrol import start_process_control
-from lab.processes import ProcessLab, read_pids, start_processes, with_free_ports
+from lab.processes import ProcessLab, network, read_pids, start_processes, with_free_ports
 
 
 async def call(url: str, method: str, path: str) -> tuple[int, dict[str, Any]]:
@@ -31,7 +31,7 @@ async def login_ok(running: ProcessLab) -> bool:
     lab = running.lab
     user = lab.user(lab.jabber.userid)
     assert user is not None
-    client = LoadUser(lab, LabResolver.from_lab(lab), CsfLog(LabClock(), LineSink()), user.userid, user.password,
+    client = LoadUser(lab, network(lab, running.state), CsfLog(LabClock(), LineSink()), user.userid, user.password,
                       seed=1)
     try:
         attempt = await client.login()

@@ -12,12 +12,12 @@ import pytest
 from common.clock import LabClock
 from common.config import DEFAULT_LAB, load_lab, parse_lab
 from common.nodelog import CsfLog, LineSink
-from common.resolver import LabResolver
+
 from lab.running import start_lab
 from common.stormusers import with_storm_users
 from load.client import LoadUser
 from load.stats import histogram, percentile, proc_memory
-from lab.processes import read_pids, set_debug, set_lab_key, start_processes, with_free_ports
+from lab.processes import network, read_pids, set_debug, set_lab_key, start_processes, with_free_ports
 from load.storm import MemoryWatch, Storm, StormPlan, arrivals, render_report
 from load.txncheck import check_lines, check_logs
 
@@ -127,7 +127,7 @@ async def test_the_lab_in_processes_serves_a_storm_user_over_http_and_xmpp_and_s
     try:
         assert [node.name for node in running.nodes] == ["cucm:cluster1", "expressway-e", "imp:imp", "expressway-c"]
         assert read_pids(tmp_path / "state") == running.pids()
-        user = LoadUser(running.lab, LabResolver.from_lab(running.lab), CsfLog(LabClock(), LineSink()),
+        user = LoadUser(running.lab, network(running.lab, tmp_path / "state"), CsfLog(LabClock(), LineSink()),
                         "storm00002", "Storm!00002", seed=1, session="xmpp")
         attempt = await user.login()
         connected = await user.connect(attempt.outcome)
