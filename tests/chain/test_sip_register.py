@@ -60,3 +60,15 @@ async def test_healthy_oauth_registration_is_challenged_then_accepted(running: R
 async def dump(running: RunningLab) -> None:  # pragma: no cover - a helper to look at the logs by hand
     for node in ("jabber", "expressway-e", "expressway-c"):
         print(running.log_text(node)[-6000:])
+
+
+async def test_a_registration_not_refreshed_expires_on_cucm(running: RunningLab) -> None:
+    phone = await signed_in_phone(running)
+    assert (await phone.register()).ok
+    assert [r["device"] for r in running.sip_status()["registrations"]] == ["CSFAOKANLAWON"]
+    running.clock.advance(running.lab.sip.granted_expires + 1)
+    assert running.sip_status()["registrations"] == []
+    again = await phone.refresh()
+    assert again.ok and again.steps == [("REGISTER", 200)]  # the token is still valid: no new challenge
+    assert [r["device"] for r in running.sip_status()["registrations"]] == ["CSFAOKANLAWON"]
+    await phone.close()
