@@ -47,6 +47,8 @@ async def test_healthy_oauth_registration_is_challenged_then_accepted(running: R
     e_lines = sip_details(running.log_text("expressway-e"))
     registers = [d for d in e_lines if d.get("Method") == "REGISTER" and d["Kind"] == "Request"]
     assert [d["Action"] for d in registers] == ["Received", "Sent", "Received", "Sent"]
+    assert 'Event="Registration Accepted" Service="SIP" AOR="sip:1000@cucm.lab.example"' in running.log_text(
+        "expressway-c")
     codes = [d.get("Code") for d in sip_details(running.log_text("expressway-c")) if d["Kind"] == "Response"]
     assert "407" in codes and "200" in codes
     status = running.sip_status()
