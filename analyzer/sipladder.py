@@ -34,5 +34,6 @@ def message_for(event: Event) -> Message | None:
         label = method + (" + Bearer token" if "Proxy-Authorization: Bearer" in event.text else "")
         return Message(JABBER, EDGE, label, event.time, step=STEP, detail=event.text, events=[event])
     label = f"{status} {reason}" + (f" ({extra[:80]})" if extra else "")
-    return Message(EDGE, JABBER, label, event.time, status=int(status), step=STEP, detail=event.text,
-                   events=[event])
+    # A 401/407 is a challenge, the next step of the registration, not its failure: no status to mark it failed.
+    code = None if status in ("401", "407") else int(status)
+    return Message(EDGE, JABBER, label, event.time, status=code, step=STEP, detail=event.text, events=[event])
