@@ -148,7 +148,8 @@ class CoreSip:
     async def connect(self) -> None:
         sip = self.lab.sip
         link = await dial_sip(self.resolver, sip.zone.host, sip.zone.port, self.tls.zone_client(),
-                              source="expressway-c", server_hostname=self.peer)
+                              source="expressway-c", server_hostname=self.peer,
+                              local_address=self.lab.core.listener.address)
         self.link = link
         challenge = await self.options(link, None)
         if challenge.status != 401:
@@ -259,7 +260,7 @@ class CoreSip:
             return self.cucm
         node = self.lab.clusters[0].listener.host
         self.cucm = await dial_sip(self.resolver, node, self.lab.sip.cucm_zone_port, self.tls.cucm_client(),
-                                   source="expressway-c")
+                                   source="expressway-c", local_address=self.lab.core.listener.address)
         self._spawn(self.from_cucm(self.cucm), "expressway-c from cucm")
         return self.cucm
 

@@ -136,10 +136,11 @@ async def serve_sip(listener: Listener, context: ssl.SSLContext | None, handler:
 
 
 async def dial_sip(resolver: LabResolver, host: str, port: int, context: ssl.SSLContext | None, *, source: str,
-                   server_hostname: str | None = None, local_address: str = "127.0.0.1") -> SipLink:
+                   server_hostname: str | None = None, local_address: str | None = None) -> SipLink:
     """Dial ``host:port`` by its lab name and do the TLS handshake, checking the name ``server_hostname`` (the
     configured peer address, which may be an IP address) against the server's certificate."""
-    reader, writer = await open_connection(resolver, host, port, source=source, local_addr=(local_address, 0))
+    reader, writer = await open_connection(resolver, host, port, source=source,
+                                           local_addr=(local_address, 0) if local_address else None)
     local = writer.get_extra_info("sockname")[:2]
     remote = writer.get_extra_info("peername")[:2]
     if context is not None:
