@@ -24,6 +24,7 @@ from pathlib import Path
 from common.logformats.csf import CsfLine
 from common.logformats.expressway import ExpresswayLine, parse_fast, split_records
 from common.logformats.log4j import Log4jLine
+from common.logformats.sip import SdlLine, is_sdl_head
 
 from analyzer import hosts
 from analyzer.model import CORE, CUCM, IMP, JABBER, UNITY, Corpus, Event
@@ -211,6 +212,10 @@ def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]
             append(_event(name, number, record, line.host, line.process, dict(line.fields), line.block, corpus))
             continue
         head = record.partition("\n")[0]
+        if head[8:9] == "." and is_sdl_head(head):
+            sdl = SdlLine.parse(record)
+            append(Event(CUCM, "cucm", "sdl", None, sdl.level, {"message": sdl.text}, record, name, number))
+            continue
         if " [0x" in head[:40]:
             try:
                 csf = CsfLine.parse(head)

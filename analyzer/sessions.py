@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 
-from analyzer import xmpp
+from analyzer import sipladder, xmpp
 from analyzer.flows import Txn
 from analyzer.model import CORE, EDGE, JABBER, Corpus, Event, Message, Session
 
@@ -132,12 +132,17 @@ def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
     starts = [span[0] for span in spans]
     leftovers: list[Message] = []
     xmpp_messages: list[Message] = []
+    sip_messages: list[Message] = []
     for event in corpus.events:
         if event.fmt == "expressway" or event.time is None:
             continue
         found = xmpp.messages_for(event)
         if found is not None:
             xmpp_messages.extend(found)
+            continue
+        sip = sipladder.message_for(event)
+        if sip is not None:
+            sip_messages.append(sip)
             continue
         note = note_for(event)
         if note is None:
@@ -158,6 +163,9 @@ def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
             leftovers.extend(attempt.messages)
         else:
             owner.messages.extend(attempt.messages)
+    for message in sip_messages:
+        owners = [s for when, s in edge_configs if message.time is not None and when <= message.time]
+        (owners[-1].messages if owners else leftovers).append(message)
     for session in sessions:
         session.messages.sort(key=lambda m: m.time if m.time is not None else 0.0)
     leftovers.sort(key=lambda m: m.time if m.time is not None else 0.0)

@@ -132,7 +132,7 @@ async def serve(args: argparse.Namespace, lab: Lab) -> int:
     elif node.startswith("cucm:"):
         cluster, listener = next((c, n) for c in lab.clusters for n in c.nodes if c.node_name(n) == node)
         cucm = await start_cucm(lab, cluster, clock, sink, state_dir=state / f"cucm-{cluster.name}", node=listener,
-                                tls=resolver.tls)
+                                tls=resolver.tls, resolver=resolver)
         started, where, port = cucm, listener, cucm.running.port
     else:
         config = next(imp for imp in lab.imps if imp.name == node)

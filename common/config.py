@@ -209,7 +209,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
     imps = _imps(root, clusters, domain, tls_enabled)
     unity = _unity(root, domain, names, tls_enabled)
     idp = _idp(root, domain, tuple(users))
-    sip = _sip(root, domain, edge.listener.host, clusters[0].listener.host, core.mra_domains)
+    sip = _sip(root, domain, edge, clusters[0].listener, core.mra_domains)
     certified = {"expressway-e", "expressway-c", *(c.node_name(n) for c in clusters for n in c.nodes),
                  *(i.name for i in imps), *(["unity"] if unity else [])}
     tls = parse_tls(root, certified)
@@ -252,20 +252,24 @@ def _idp(root: TomlTable, domain: str, users: tuple[User, ...]) -> IdpConfig | N
     return idp
 
 
-def _sip(root: TomlTable, domain: str, edge_host: str, cucm_host: str, mra_domains: tuple[str, ...]) -> SipConfig:
-    """``[sip]``: every key optional (docs/sip.md); ports are nominal, ``*_listen_port`` where they really listen."""
+def _sip(root: TomlTable, domain: str, edge: EdgeConfig, cucm: Listener, mra_domains: tuple[str, ...]) -> SipConfig:
+    """``[sip]``: every key optional (docs/sip.md); ports are nominal, ``*_listen_port`` where they really listen.
+
+    Each SIP listener is on its node's address: E's client port on its external one, the zone port on E's internal
+    one (where the tunnel and XCP listen), CUCM's on the publisher's."""
     t = root.table("sip") if "sip" in root.data else TomlTable(root.source, "sip", {})
     root.seen.add("sip")
-    address = t.str("address", "127.0.0.1")
+    edge_host, cucm_host = edge.listener.host, cucm.host
 
-    def port(name: str, host: str, default: int, scheme: str = "sip") -> Listener:
+    def port(name: str, host: str, default: int, address: str, scheme: str = "sip") -> Listener:
         return Listener(host, t.int(f"{name}_port", default, low=1, high=65535), scheme, address,
                         t.int(f"{name}_listen_port", 0, low=0, high=65535))
 
     sip = SipConfig(
-        edge=port("edge", edge_host, 5061), zone=port("zone", edge_host, 7001),
-        oauth=port("oauth", cucm_host, 5090), mra_oauth=port("mra_oauth", cucm_host, 5091),
-        secure=port("secure", cucm_host, 5061), tftp=port("tftp", cucm_host, 6970, "http"),
+        edge=port("edge", edge_host, 5061, edge.listener.address),
+        zone=port("zone", edge_host, 7001, edge.tunnel.address),
+        oauth=port("oauth", cucm_host, 5090, cucm.address), mra_oauth=port("mra_oauth", cucm_host, 5091, cucm.address),
+        secure=port("secure", cucm_host, 5061, cucm.address), tftp=port("tftp", cucm_host, 6970, cucm.address, "http"),
         sip_domains=tuple(d.lower() for d in t.str_list("sip_domains", list(mra_domains))),
         zone_peer_address=t.str("zone_peer_address", ""),
         keepalive_seconds=float(t.int("keepalive_seconds", 30, low=1, high=3600)),

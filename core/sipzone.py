@@ -25,7 +25,7 @@ from common.nodelog import ExpresswayLog
 from common.resolver import LabResolver
 from common.sip import auth, proxy, trace
 from common.sip.link import SipLink, dial_sip, tls_reason
-from common.sip.message import SipMessage, request, response_to
+from common.sip.message import NameAddr, SipMessage, request, response_to
 from common.sip.tls import LabTls
 from common.zone import ACTIVE, FAILED, SIP, ZoneStatus
 
@@ -148,7 +148,8 @@ class CoreSip:
     async def connect(self) -> None:
         sip = self.lab.sip
         link = await dial_sip(self.resolver, sip.zone.host, sip.zone.port, self.tls.zone_client(),
-                              source="expressway-c", server_hostname=self.peer)
+                              source="expressway-c", server_hostname=self.peer,
+                              local_address=self.lab.core.listener.address)
         self.link = link
         challenge = await self.options(link, None)
         if challenge.status != 401:
@@ -242,8 +243,10 @@ class CoreSip:
             await self.reply(zone, self.unreachable(req, reason))
 
     def unreachable(self, req: SipMessage, reason: str) -> SipMessage:
-        return response_to(req, 503, to_tag=proxy.new_tag(), extra=[
+        answer = response_to(req, 503, to_tag=proxy.new_tag(), extra=[
             ("Warning", f'399 {self.host} "{self.cucm_zone}: {reason[:80]}"'), ("Server", self.user_agent)])
+        self.registration_event(req, answer)
+        return answer
 
     def cucm_failed(self, reason: str, tls: bool = False) -> None:
         cluster = self.lab.clusters[0].listener.host
@@ -257,7 +260,7 @@ class CoreSip:
             return self.cucm
         node = self.lab.clusters[0].listener.host
         self.cucm = await dial_sip(self.resolver, node, self.lab.sip.cucm_zone_port, self.tls.cucm_client(),
-                                   source="expressway-c")
+                                   source="expressway-c", local_address=self.lab.core.listener.address)
         self._spawn(self.from_cucm(self.cucm), "expressway-c from cucm")
         return self.cucm
 
@@ -272,7 +275,7 @@ class CoreSip:
                 if branch not in self.pending:
                     continue
                 if resp.status >= 200:
-                    del self.pending[branch]
+                    self.registration_event(self.pending.pop(branch), resp)
                 if self.link is not None:
                     await self.reply(self.link, proxy.popped(resp))
         except (ssl.SSLError, ConnectionError) as exc:
@@ -286,6 +289,22 @@ class CoreSip:
             for req in waiting.values():
                 if self.link is not None:
                     await self.reply(self.link, self.unreachable(req, "connection closed by CUCM"))
+
+    def registration_event(self, req: SipMessage, resp: SipMessage) -> None:
+        """C's event line for a proxied registration's outcome (modelled on the Expressway event log's
+        ``Registration Accepted``/``Registration Rejected``; CUCM is the registrar, C only relays)."""
+        if req.method != "REGISTER" or resp.status in (401, 407):
+            return
+        aor = NameAddr.parse(req.get("To", "") or "").uri
+        fields: dict[str, object] = {"Service": "SIP", "AOR": aor, "Zone": self.cucm_zone}
+        if resp.status == 200:
+            event = "Registration Accepted"
+            fields |= {"Contact": NameAddr.parse(req.get("Contact", "") or "").uri,
+                       "Duration": resp.get("Expires", "0")}
+        else:
+            event = "Registration Rejected"
+            fields |= {"Reason": f"{resp.status} {resp.reason}", "Detail": resp.get("Warning", "") or ""}
+        self.log.write(TVCS_EVENT, "INFO" if resp.status == 200 else "WARN", {"Event": event, **fields})
 
     async def reply(self, link: SipLink, message: SipMessage) -> None:
         trace.expressway(self.log, message, False, link.local, link.remote)

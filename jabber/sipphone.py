@@ -14,6 +14,7 @@ the edge and tries once more, and reports phone services lost if that fails.
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -61,6 +62,7 @@ class SipPhone:
         self.instance = uuid.uuid4()
         self.registered = False
         self.expires = 0
+        self.timings: list[float] = []  # milliseconds of each step of the last register/refresh, in order
 
     @property
     def lab(self):  # noqa: ANN201 - the client's lab
@@ -141,19 +143,24 @@ class SipPhone:
     async def exchange(self, message: SipMessage) -> SipMessage | None:
         assert self.link is not None
         trace.jabber(self.log, message, sent=True)
+        started = time.perf_counter()
         await self.link.send(message)
         while (frame := await self.link.next()) is not None:
             if frame.message is not None and not frame.message.is_request:
                 trace.jabber(self.log, frame.message, sent=False)
                 if frame.message.status >= 200:
+                    self.timings.append((time.perf_counter() - started) * 1000)
                     return frame.message
         return None
 
     async def register(self, expires: int | None = None) -> Registration:
         """The first registration: device configuration, connection, REGISTER and its challenges."""
         steps: list[tuple[str, int]] = []
+        self.timings = []
         if self.config is None:
+            started = time.perf_counter()
             status, reason = await self.fetch_config()
+            self.timings.append((time.perf_counter() - started) * 1000)
             steps.append(("cnf.xml", status))
             if status != 200:
                 return self._done(Registration(False, status, reason, steps=steps))

@@ -30,7 +30,7 @@ from common.labmodel import Lab
 INSIDE_NET, OUTSIDE_NET = "10.213.1", "10.213.2"
 DMZ_INSIDE, INSIDE_NODE = f"{INSIDE_NET}.1", f"{INSIDE_NET}.2"
 INTERNET, DMZ_OUTSIDE = f"{OUTSIDE_NET}.1", f"{OUTSIDE_NET}.2"
-SIP_TRAVERSAL, SIP_CLIENT = 7001, 5061  # listeners of the SIP work (issue 15); nominal until they exist
+SIP_TRAVERSAL, SIP_CLIENT = 7001, 5061  # nominal SIP ports, for a lab file whose SIP listen ports are 0
 
 
 def unavailable() -> str | None:
@@ -77,8 +77,8 @@ def rewrite_addresses(text: str) -> str:
 def firewall(lab: Lab, inside_if: str, outside_if: str) -> str:
     """The DMZ's nftables ruleset for this lab's listen ports."""
     edge = lab.edge
-    inward = sorted({edge.tunnel.listen_port, edge.xcp.listen_port, SIP_TRAVERSAL})
-    outward = sorted({edge.listener.listen_port, edge.xmpp.listen_port, SIP_CLIENT})
+    inward = sorted({edge.tunnel.listen_port, edge.xcp.listen_port, lab.sip.zone.listen_port or SIP_TRAVERSAL})
+    outward = sorted({edge.listener.listen_port, edge.xmpp.listen_port, lab.sip.edge.listen_port or SIP_CLIENT})
     return f"""table inet mrasim {{
   chain input {{
     type filter hook input priority 0; policy drop;

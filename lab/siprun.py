@@ -18,20 +18,27 @@ from lab.runner import Entry
 from lab.running import RunningLab
 
 
-def cucm_legs(records: list[str]) -> list[tuple[str, int]]:
-    """``(method, final status)`` for each request C sent to CUCM, from C's ``network.sip`` INFO lines."""
-    legs = []
+def cucm_legs(records: list[str]) -> list[tuple[str, int, float]]:
+    """``(method, final status, ms)`` for each REGISTER C sent to CUCM, from C's ``network.sip`` INFO lines."""
+    legs: list[tuple[str, int, float]] = []
+    sent: dict[str, ExpresswayLine] = {}
     for record in records:
         try:
             line = ExpresswayLine.parse(record)
         except ValueError:
             continue
         detail = line.get("Detail") or ""
-        if line.get("Module") != "network.sip" or not detail.startswith("Receive Response"):
+        if line.get("Module") != "network.sip" or not detail.startswith(("Receive Response", "Sending Request")):
             continue
         fields = parse_detail(detail)
-        if line.get("Src-port") and int(fields.get("Code", "0")) >= 200 and fields.get("Method") == "REGISTER":
-            legs.append((fields["Method"], int(fields["Code"])))
+        if fields.get("Method") != "REGISTER":
+            continue
+        key = f"{fields.get('Call-ID')} {fields.get('CSeq')}"
+        if detail.startswith("Sending Request") and line.get("Dst-port"):
+            sent[key] = line
+        elif int(fields.get("Code", "0")) >= 200 and key in sent:
+            elapsed = (line.utc_time - sent.pop(key).utc_time).total_seconds() * 1000
+            legs.append(("REGISTER", int(fields["Code"]), elapsed))
     return legs
 
 
@@ -44,15 +51,17 @@ async def register_phone(running: RunningLab, client: JabberClient, entries: lis
     result = await phone.register()
     legs = cucm_legs(list(core_sink.records)[mark:])
     number = max((e.number or 0 for e in entries), default=0)
+    timings = iter(phone.timings)
     for name, status in result.steps:
         number += 1
+        elapsed = next(timings, 0.0)
         target = f"/{phone.device}.cnf.xml (TFTP 6970)" if name == "cnf.xml" else f"sip:{phone.device} over TLS 5061"
         add(entries, on_entry, Entry(number, name, "Jabber → E", "GET" if name == "cnf.xml" else "SIP", target,
-                                     status, 0.0))
+                                     status, elapsed))
         if name == "REGISTER" and legs:
-            _, code = legs.pop(0)
+            _, code, ms = legs.pop(0)
             port = running.lab.sip.cucm_zone_port
-            add(entries, on_entry, Entry(None, "REGISTER", "C → CUCM", "SIP", f"CUCM port {port}", code, 0.0))
+            add(entries, on_entry, Entry(None, "REGISTER", "C → CUCM", "SIP", f"CUCM port {port}", code, ms))
     return result, phone
 
 

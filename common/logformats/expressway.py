@@ -268,6 +268,7 @@ def format_times(when: dt.datetime, offset: dt.timedelta) -> tuple[str, str]:
 
 
 _HEAD_START = re.compile(r"\d{4}-\d\d-\d\d[ T]")
+_SDL_START = re.compile(r"\d{8}\.\d{3} \|")
 
 
 def split_records(text: str) -> Iterator[str]:
@@ -284,8 +285,9 @@ def split_records(text: str) -> Iterator[str]:
                     break
                 first = False
             continue
-        if record and line and not _HEAD_START.match(line) and "sipio-" in record[0]:
-            record.append(line)  # the rest of a SIP message Jabber printed after its csf line
+        if record and line and not _HEAD_START.match(line) and not _SDL_START.match(line) \
+                and ("sipio-" in record[0] or _SDL_START.match(record[0])):
+            record.append(line)  # the rest of a SIP message Jabber or CUCM's SDL trace printed after its head line
             continue
         if record:
             yield "\n".join(record)

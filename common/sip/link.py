@@ -14,6 +14,7 @@ import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from common.config import Listener
 from common.dial import open_connection
@@ -119,9 +120,9 @@ async def serve_sip(listener: Listener, context: ssl.SSLContext | None, handler:
         """Holds a new connection still, so no byte of the TLS ClientHello is read before the handshake starts."""
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            transport = cast(asyncio.Transport, transport)  # uvloop's stream transport does not subclass asyncio's
-            transport.pause_reading()
-            task = loop.create_task(accept(transport), name=f"sip accept {listener.host}:{listener.port}")
+            stream = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio.Transport subclasses
+            stream.pause_reading()
+            task = loop.create_task(accept(stream), name=f"sip accept {listener.host}:{listener.port}")
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
@@ -136,10 +137,11 @@ async def serve_sip(listener: Listener, context: ssl.SSLContext | None, handler:
 
 
 async def dial_sip(resolver: LabResolver, host: str, port: int, context: ssl.SSLContext | None, *, source: str,
-                   server_hostname: str | None = None, local_address: str = "127.0.0.1") -> SipLink:
+                   server_hostname: str | None = None, local_address: str | None = None) -> SipLink:
     """Dial ``host:port`` by its lab name and do the TLS handshake, checking the name ``server_hostname`` (the
     configured peer address, which may be an IP address) against the server's certificate."""
-    reader, writer = await open_connection(resolver, host, port, source=source, local_addr=(local_address, 0))
+    reader, writer = await open_connection(resolver, host, port, source=source,
+                                           local_addr=(local_address, 0) if local_address else None)
     local = writer.get_extra_info("sockname")[:2]
     remote = writer.get_extra_info("peername")[:2]
     if context is not None:

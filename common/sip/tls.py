@@ -5,13 +5,16 @@ and the MRA domains, C its FQDN and the phone security profile names (``[sip] c_
 CallManager service presents the Tomcat certificate on 5090/5091, Cisco TAC 215572). ``cucm_trusts_c = false`` has C's
 certificate signed by another enterprise CA that CUCM's Tomcat-trust does not hold (TAC 215572 scenario 3).
 
-Everything is made once per process and per set of names; the PEM files live in a private temporary folder.
+Everything is made once per process and per set of names; the PEM files live in a private temporary folder. The keys
+are derived from the names (a lab, not a secret), so the nodes of ``mrasim up --processes`` — each its own process —
+make the same CA and trust each other.
 """
 
 from __future__ import annotations
 
 import atexit
 import datetime as dt
+import hashlib
 import shutil
 import ssl
 import tempfile
@@ -54,15 +57,28 @@ class Authority:
     private: ec.EllipticCurvePrivateKey
 
 
+NOT_BEFORE = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+NOT_AFTER = dt.datetime(2036, 1, 1, tzinfo=dt.timezone.utc)
+_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256's group order
+
+
+def _key(label: str) -> ec.EllipticCurvePrivateKey:
+    """A P-256 key derived from ``label``: the same in every process of the lab."""
+    secret = int.from_bytes(hashlib.sha256(f"mrasim lab SIP key: {label}".encode()).digest(), "big")
+    return ec.derive_private_key(secret % (_ORDER - 1) + 1, ec.SECP256R1())
+
+
+def _serial(label: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"serial: {label}".encode()).digest()[:16], "big") >> 1
+
+
 @lru_cache(maxsize=4)
 def authority(name: str) -> Authority:
-    private = ec.generate_private_key(ec.SECP256R1())
+    private = _key(f"CA {name}")
     subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mrasim lab"),
                          x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(private.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=3650))
+            .serial_number(_serial(name)).not_valid_before(NOT_BEFORE).not_valid_after(NOT_AFTER)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
             .sign(private, hashes.SHA256()))
@@ -79,13 +95,12 @@ OTHER_CA = "Other Enterprise Issuing CA"
 def issue(common_name: str, names: tuple[str, ...], ca_name: str = LAB_CA) -> Issued:
     """A server-and-client certificate for ``common_name`` with ``names`` as DNS SANs, signed by ``ca_name``."""
     ca = authority(ca_name)
-    private = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    private = _key(f"{common_name} {names} {ca_name}")
     cert = (x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
             .issuer_name(ca.certificate.subject).public_key(private.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=730))
+            .serial_number(_serial(f"{common_name} {names} {ca_name}")).not_valid_before(NOT_BEFORE)
+            .not_valid_after(NOT_AFTER)
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in dict.fromkeys(names)]),
                            critical=False)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),

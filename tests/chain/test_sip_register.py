@@ -47,6 +47,8 @@ async def test_healthy_oauth_registration_is_challenged_then_accepted(running: R
     e_lines = sip_details(running.log_text("expressway-e"))
     registers = [d for d in e_lines if d.get("Method") == "REGISTER" and d["Kind"] == "Request"]
     assert [d["Action"] for d in registers] == ["Received", "Sent", "Received", "Sent"]
+    assert 'Event="Registration Accepted" Service="SIP" AOR="sip:1000@cucm.lab.example"' in running.log_text(
+        "expressway-c")
     codes = [d.get("Code") for d in sip_details(running.log_text("expressway-c")) if d["Kind"] == "Response"]
     assert "407" in codes and "200" in codes
     status = running.sip_status()
@@ -60,3 +62,15 @@ async def test_healthy_oauth_registration_is_challenged_then_accepted(running: R
 async def dump(running: RunningLab) -> None:  # pragma: no cover - a helper to look at the logs by hand
     for node in ("jabber", "expressway-e", "expressway-c"):
         print(running.log_text(node)[-6000:])
+
+
+async def test_a_registration_not_refreshed_expires_on_cucm(running: RunningLab) -> None:
+    phone = await signed_in_phone(running)
+    assert (await phone.register()).ok
+    assert [r["device"] for r in running.sip_status()["registrations"]] == ["CSFAOKANLAWON"]
+    running.clock.advance(running.lab.sip.granted_expires + 1)
+    assert running.sip_status()["registrations"] == []
+    again = await phone.refresh()
+    assert again.ok and again.steps == [("REGISTER", 200)]  # the token is still valid: no new challenge
+    assert [r["device"] for r in running.sip_status()["registrations"]] == ["CSFAOKANLAWON"]
+    await phone.close()
