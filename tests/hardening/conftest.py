@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import aiohttp
 import pytest
 import pytest_asyncio
+from yarl import URL
 
 from common.config import load_lab
 from common.domain import ProxyDescriptor, encode_segment
@@ -64,7 +65,8 @@ class Battery:
 
     async def request(self, method: str, path: str, **kwargs: object) -> tuple[int, bytes]:
         headers = {"Host": self.host, **dict(kwargs.pop("headers", {}) or {})}  # type: ignore[arg-type]
-        async with self.session.request(method, f"{self.base}{path}", headers=headers, allow_redirects=False,
+        url = URL(f"{self.base}{path}", encoded=True)  # as written: no dot-segment or slash clean-up by the client
+        async with self.session.request(method, url, headers=headers, allow_redirects=False,
                                         **kwargs) as resp:  # type: ignore[arg-type]
             return resp.status, await resp.read()
 
