@@ -40,6 +40,8 @@ class Battery:
     session: aiohttp.ClientSession
     markers: set[str] = field(default_factory=set)
     issued: set[str] = field(default_factory=set)
+    access_token: str = ""
+    refresh_token: str = ""
 
     @property
     def base(self) -> str:
@@ -124,6 +126,7 @@ async def healthy_login(battery: Battery) -> None:
     """A full login — HTTP (OAuth, edge config, UDS) and XMPP — and the tokens it got are secrets from now on."""
     outcome, xmpp, _, _ = await run_sign_in(battery.running)
     battery.issued |= {t for t in (outcome.access_token, outcome.refresh_token) if t}
+    battery.access_token, battery.refresh_token = outcome.access_token, outcome.refresh_token
     assert outcome.ok, f"login broke at {outcome.failed_step}: {outcome.reason}"
     assert xmpp is not None and xmpp.ok, "XMPP sign-in failed"
     for text in battery.logs().values():
