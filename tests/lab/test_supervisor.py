@@ -31,12 +31,18 @@ async def mrasim(lab_file: Path, *args: str) -> tuple[int, str]:
 
 
 async def status(lab_file: Path) -> dict[str, Any]:
+    """The control API's report (what ``mrasim status`` prints), retried while the control API comes back."""
+    control = load_lab(lab_file).control
+    error: Exception | None = None
     for _ in range(40):
-        code, out = await mrasim(lab_file, "status")
-        if code == 0:
-            return json.loads(out)
+        try:
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"http://127.0.0.1:{control.listen_port}/status") as resp:
+                    return json.loads(await resp.read())
+        except aiohttp.ClientError as exc:
+            error = exc
         await asyncio.sleep(0.25)
-    raise AssertionError(f"mrasim status failed: {out}")
+    raise AssertionError(f"no status from the control API: {error}")
 
 
 async def edge_serves(lab_file: Path) -> int:
@@ -93,11 +99,6 @@ async def test_a_killed_node_or_control_api_leaves_the_lab_serving_and_comes_bac
         assert report["control"]["restarts"] == 1 and all(n["alive"] for n in report["nodes"].values())
         assert up.returncode is None, "the supervisor must not stop"
 
-        os.kill(report["nodes"]["expressway-c"]["pid"], signal.SIGKILL)
-        await asyncio.sleep(0.5)
-        code, out = await mrasim(lab_file, "restart", "expressway-c")
-        assert code == 0, out
-        assert await login_ok(lab_file)
     finally:
         if up.returncode is None:
             up.send_signal(signal.SIGINT)
