@@ -76,3 +76,17 @@ async def test_the_paths_mra_clients_use_still_pass(battery: Battery) -> None:
 @GROUP
 async def test_after_the_routing_group_a_full_login_works_and_no_secret_is_logged(battery: Battery) -> None:
     await after_group(battery)
+
+
+@GROUP
+async def test_the_rules_in_force_are_listed_by_xconfiguration_http_allow_list(battery: Battery) -> None:
+    core = battery.running.lab.core
+    url = f"http://127.0.0.1:{battery.running.core.traffic.port}/mrasim/xconfiguration"
+    async with battery.session.post(url, json={"command": "HTTPAllowList"},
+                                    headers={"Authorization": basic_header(core.admin_user, core.admin_password)}) as resp:
+        assert resp.status == 200
+        output = (await resp.json())["output"]
+    assert "*c xConfiguration HTTPAllowList AutomaticInboundRules: On" in output
+    assert ('*c xConfiguration HTTPAllowList Automatic 3 Url: "https://cucm.lab.example:8443/cucm-uds/" '
+            "MatchType: prefix HttpMethods: GET") in output
+    assert "authz_keys" not in output and "/ssosp/" not in output
