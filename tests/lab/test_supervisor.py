@@ -90,7 +90,7 @@ async def test_a_killed_node_or_control_api_leaves_the_lab_serving_and_comes_bac
         assert all(node["alive"] for name, node in report["nodes"].items() if name != "cucm:cluster1")
         assert await edge_serves(lab_file) == 200, "E and C keep serving without CUCM"
         code, out = await mrasim(lab_file, "start", "cucm:cluster1")
-        assert code == 0 and '"alive": true' in out, out
+        assert code == 0 and "cucm:cluster1 started" in out, out
         assert await login_ok(lab_file)
 
         os.kill(report["control"]["pid"], signal.SIGKILL)
