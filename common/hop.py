@@ -77,8 +77,10 @@ class HopClient:
 
     async def start(self) -> None:
         if self._session is None:
+            # The lab's resolver has already turned the name into an address: no DNS resolver is needed, and the
+            # default one (aiodns, when installed) left a ``DNSResolver.__del__`` traceback at a node's exit.
             connector = aiohttp.TCPConnector(limit=POOL_LIMIT, local_addr=(self._local, 0), force_close=False,
-                                             keepalive_timeout=self._keepalive)
+                                             keepalive_timeout=self._keepalive, resolver=aiohttp.ThreadedResolver())
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
                                                   skip_auto_headers=("User-Agent",), auto_decompress=True)
 

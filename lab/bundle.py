@@ -25,6 +25,7 @@ from aiohttp import web
 from common.logformats.csf import CsfLine, LogPoint
 from common.logformats.expressway import ExpresswayLine, ProcessStyle
 from common.logformats.log4j import Log4jLine
+from core.allowlist import rules_for
 from lab.running import RunningLab
 
 MARKER = "DEBUG_MARKER"
@@ -84,7 +85,12 @@ def xconf_dump(lab: RunningLab) -> str:
              f"*c xConfiguration CollaborationEdge InternalAuthAvailabilityCheck: "
              f"{'Yes' if core.internal_auth_check else 'No'}"]
     lines += [f"*c xConfiguration SIP Domain {i} Name: \"{d}\"" for i, d in enumerate(core.mra_domains, 1)]
-    lines += [f"*c xConfiguration HTTPAllowList {i} Url: \"{u}\"" for i, u in enumerate(core.http_allow_list, 1)]
+    config = lab.core.state.config if "expressway-c" in lab.nodes else core
+    lines.append(f"*c xConfiguration HTTPAllowList AutomaticInboundRules: {on[config.http_allow_list_auto]}")
+    counters = {"automatic": 0, "manual": 0}
+    for rule in rules_for(lab.lab, config):
+        counters[rule.source] += 1
+        lines.append(rule.render(counters[rule.source]))
     for cluster in lab.lab.clusters:
         lines.append(f"*c xConfiguration EdgeConfigProvisioning UnifiedCM {cluster.name} Address: "
                      f"\"{cluster.listener.host}\" Version: \"{cluster.version}\"")

@@ -121,11 +121,18 @@ class StreamReader:
                 continue
             if _BAD_TAG_OPEN.search(piece):
                 raise StreamError("not-well-formed", "'<' that opens no tag")
+            if self.opened and b"<?" in piece:
+                raise StreamError("restricted-xml", "processing instructions are not allowed in XMPP (RFC 6120 11.1)")
             if b"<!" in piece and b"<![CDATA[" not in piece:
                 raise StreamError("restricted-xml", "DTDs and comments are not allowed in XMPP (RFC 6120 11.1)")
             try:
-                self._parser.feed(piece)
-                events.extend(self._drain())
+                for i, part in enumerate(piece.split(b"<![CDATA[")):
+                    if i:
+                        if self._depth <= 1:  # CDATA between stanzas would swallow the stream in silence
+                            raise StreamError("not-well-formed", "character data outside a stanza")
+                        part = b"<![CDATA[" + part
+                    self._parser.feed(part)
+                    events.extend(self._drain())
             except etree.XMLSyntaxError as exc:
                 raise StreamError("not-well-formed", str(exc).split(", line")[0]) from None
             self._pending += len(piece)

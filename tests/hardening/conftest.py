@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import aiohttp
 import pytest
 import pytest_asyncio
+from yarl import URL
 
 from common.config import load_lab
 from common.domain import ProxyDescriptor, encode_segment
@@ -39,6 +40,8 @@ class Battery:
     session: aiohttp.ClientSession
     markers: set[str] = field(default_factory=set)
     issued: set[str] = field(default_factory=set)
+    access_token: str = ""
+    refresh_token: str = ""
 
     @property
     def base(self) -> str:
@@ -64,7 +67,8 @@ class Battery:
 
     async def request(self, method: str, path: str, **kwargs: object) -> tuple[int, bytes]:
         headers = {"Host": self.host, **dict(kwargs.pop("headers", {}) or {})}  # type: ignore[arg-type]
-        async with self.session.request(method, f"{self.base}{path}", headers=headers, allow_redirects=False,
+        url = URL(f"{self.base}{path}", encoded=True)  # as written: no dot-segment or slash clean-up by the client
+        async with self.session.request(method, url, headers=headers, allow_redirects=False,
                                         **kwargs) as resp:  # type: ignore[arg-type]
             return resp.status, await resp.read()
 
@@ -122,6 +126,7 @@ async def healthy_login(battery: Battery) -> None:
     """A full login — HTTP (OAuth, edge config, UDS) and XMPP — and the tokens it got are secrets from now on."""
     outcome, xmpp, _, _ = await run_sign_in(battery.running)
     battery.issued |= {t for t in (outcome.access_token, outcome.refresh_token) if t}
+    battery.access_token, battery.refresh_token = outcome.access_token, outcome.refresh_token
     assert outcome.ok, f"login broke at {outcome.failed_step}: {outcome.reason}"
     assert xmpp is not None and xmpp.ok, "XMPP sign-in failed"
     for text in battery.logs().values():

@@ -1,0 +1,109 @@
+"""``mrasim up --processes`` survives its children (issue 13 item 5): ``kill -9`` of a node or of the control API
+leaves the rest serving, the death is reported, ``mrasim start`` brings the node back, the control API comes back on
+its own, and Ctrl-C ends it all without a traceback (the ``DNSResolver.__del__`` one included)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from common.clock import LabClock
+from common.config import DEFAULT_LAB, load_lab
+from common.domain import encode_segment
+from common.nodelog import CsfLog, LineSink
+from common.resolver import LabResolver
+from lab.processes import with_free_ports
+from load.client import LoadUser
+
+
+async def mrasim(lab_file: Path, *args: str) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "cli.main", "--lab", str(lab_file), *args,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, out.decode()
+
+
+async def status(lab_file: Path) -> dict[str, Any]:
+    """The control API's report (what ``mrasim status`` prints), retried while the control API comes back."""
+    control = load_lab(lab_file).control
+    error: Exception | None = None
+    for _ in range(40):
+        try:
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"http://127.0.0.1:{control.listen_port}/status") as resp:
+                    return json.loads(await resp.read())
+        except aiohttp.ClientError as exc:
+            error = exc
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"no status from the control API: {error}")
+
+
+async def edge_serves(lab_file: Path) -> int:
+    lab = load_lab(lab_file)
+    url = f"http://127.0.0.1:{lab.edge.listener.listen_port}/{encode_segment(lab.domain)}/get_edge_sso?email=a@b"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, headers={"Host": "expe.lab.example:8443"}) as resp:
+            return resp.status
+
+
+async def login_ok(lab_file: Path) -> bool:
+    lab = load_lab(lab_file)
+    user = lab.user(lab.jabber.userid)
+    assert user is not None
+    client = LoadUser(lab, LabResolver.from_lab(lab), CsfLog(LabClock(), LineSink()), user.userid, user.password,
+                      seed=1)
+    try:
+        attempt = await client.login()
+    finally:
+        await client.close()
+    return attempt.outcome.ok
+
+
+async def test_a_killed_node_or_control_api_leaves_the_lab_serving_and_comes_back(tmp_path: Path) -> None:
+    lab_file = tmp_path / "lab.toml"
+    lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
+    up = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli.main", "--lab", str(lab_file), "up", "--processes", "--logs", str(tmp_path / "logs"),
+        "--state", str(tmp_path / "state"), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert up.stdout is not None
+        async with asyncio.timeout(90):
+            while b"Control API" not in await up.stdout.readline():
+                pass
+        assert await login_ok(lab_file)
+
+        report = await status(lab_file)
+        os.kill(report["nodes"]["cucm:cluster1"]["pid"], signal.SIGKILL)
+        for _ in range(40):
+            report = await status(lab_file)
+            if not report["nodes"]["cucm:cluster1"]["alive"]:
+                break
+            await asyncio.sleep(0.1)
+        assert report["nodes"]["cucm:cluster1"]["alive"] is False
+        assert all(node["alive"] for name, node in report["nodes"].items() if name != "cucm:cluster1")
+        assert await edge_serves(lab_file) == 200, "E and C keep serving without CUCM"
+        code, out = await mrasim(lab_file, "start", "cucm:cluster1")
+        assert code == 0 and "cucm:cluster1 started" in out, out
+        assert await login_ok(lab_file)
+
+        os.kill(report["control"]["pid"], signal.SIGKILL)
+        await asyncio.sleep(0.5)
+        report = await status(lab_file)  # answered by the control API started again
+        assert report["control"]["restarts"] == 1 and all(n["alive"] for n in report["nodes"].values())
+        assert up.returncode is None, "the supervisor must not stop"
+
+    finally:
+        if up.returncode is None:
+            up.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(up.communicate(), 60)
+    errors = err.decode()
+    assert up.returncode == 0, errors
+    assert "cucm:cluster1 exited with status -9" in errors and "control API exited" in errors
+    assert "Traceback" not in errors and "DNSResolver" not in errors, errors
