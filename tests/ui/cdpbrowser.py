@@ -29,9 +29,11 @@ def chromium() -> str | None:
 
 
 class Browser:
-    """One Chromium with one page."""
+    """One Chromium with one page; ``flags`` are added to :data:`FLAGS` (``--host-resolver-rules=…`` for a lab's
+    names, as the SSO test does)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *flags: str) -> None:
+        self.flags = flags
         self._proc: asyncio.subprocess.Process | None = None
         self._dir = tempfile.mkdtemp(prefix="mrasim-chromium-")
         self._session: aiohttp.ClientSession | None = None
@@ -45,7 +47,7 @@ class Browser:
         binary = chromium()
         assert binary, "Debian's chromium is needed: apt-get install -y chromium (.ci/run does it)"
         self._proc = await asyncio.create_subprocess_exec(
-            binary, *FLAGS, f"--user-data-dir={self._dir}", "about:blank",
+            binary, *FLAGS, *self.flags, f"--user-data-dir={self._dir}", "about:blank",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
         assert self._proc.stderr is not None
         endpoint = ""
