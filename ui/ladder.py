@@ -79,16 +79,64 @@ def corpus_of(records: Iterable[LogRecord]) -> Corpus:
 
 def build(records: Iterable[LogRecord], final: bool = False) -> Ladder:
     """The ladder of everything recorded so far; ``final`` also runs the diagnosis (``mrasim diagnose``)."""
+    records = list(records)
     corpus = corpus_of(records)
     report = diagnose(corpus) if final else None
     txns = flows.build(corpus)
     found = report.sessions if report is not None else sessions_mod.build(corpus, txns)
+    idp_lines = _idp_events(records)
+    for session in found:
+        _add_browser_hops(session, corpus, idp_lines)
     rows: list[dict[str, object]] = []
     for session in found:
         rows.append({"i": len(rows), "kind": "session", "title": session.summary(), "session": session.number,
                      "n": None, "failed": False, "src": "", "dst": ""})
         _session_rows(session, txns, corpus, rows)
     return Ladder(corpus, found, rows, report)
+
+
+def _idp_events(records: Iterable[LogRecord]) -> list[Event]:
+    """The IdP's own lines, kept as written (the analyzer does not read its log yet): evidence for the browser hops."""
+    out, number = [], 0
+    for record in records:
+        if lane_for(record.node) == IDP:
+            number += 1
+            out.append(Event(IDP, record.node, "idp", None, "INFO", {"message": record.text}, record.text,
+                             record.log, number))
+    return out
+
+
+def _add_browser_hops(session: Session, corpus: Corpus, idp_lines: list[Event]) -> None:
+    """Jabber's embedded browser at the SAML IdP (``idp_sso``, ``idp_login``), which ``mrasim run`` numbers and the
+    analyzer does not draw yet: placed where Jabber's csf-unified.log says the browser went (its navigation lines
+    are on the analyzer's aligned clock), answered when the browser moved on to the edge with the SAML response."""
+    start, end = session.start, session.end
+    if start is None or end is None:
+        return
+    navigations = [e for e in corpus.events if e.fmt == "csf" and e.time is not None and start <= e.time <= end + 1
+                   and e.message.startswith("url = ")]
+    added: list[Message] = []
+    for i, nav in enumerate(navigations):
+        if not nav.message.endswith("(IdP)"):
+            continue
+        url = nav.message[len("url = "):-len(" (IdP)")]
+        t = nav.time or 0.0
+        added.append(Message(JABBER, IDP, "GET idp_sso", t, step="idp_sso", detail=f"GET {url}", events=[nav],
+                             note=False))
+        done = next((n for n in navigations[i + 1:] if n.message.endswith("(SAML response to the edge)")), None)
+        if done is None:
+            continue
+        t2 = (done.time or t) - 0.0002
+        added.append(Message(IDP, JABBER, "200 sign-in page", t + 0.0001, status=200, step="idp_sso",
+                             detail="HTTP/1.1 200 OK (the IdP's sign-in form)", events=idp_lines[:1]))
+        added.append(Message(JABBER, IDP, "POST idp_login", t + 0.0002, step="idp_login",
+                             detail=f"POST {url} (j_username, j_password=<CONCEALED>)", events=[]))
+        added.append(Message(IDP, JABBER, "200 SAMLResponse form", t2, status=200, step="idp_login",
+                             detail="HTTP/1.1 200 OK (an HTTP-POST form carrying the signed SAMLResponse to the "
+                                    "edge)", events=idp_lines[1:] + [done]))
+    if added:
+        session.messages.extend(added)
+        session.messages.sort(key=lambda m: m.time if m.time is not None else 0.0)
 
 
 def _session_rows(session: Session, txns: list[flows.Txn], corpus: Corpus, rows: list[dict[str, object]]) -> None:

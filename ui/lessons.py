@@ -62,6 +62,44 @@ LESSONS: dict[str, Lesson] = {
         ("wrong-password-oauth", "user-not-found", "no-home-cluster", "ils-missing-two-clusters",
          "cucm-too-old-for-code-grant", "mra-disabled-in-profile"),
     ),
+    "idp_sso": Lesson(
+        "idp_sso — the browser goes to the IdP (SAML SSO)",
+        "With SSO on, E's answer to authorize is a 302 to the identity provider carrying a SAML AuthnRequest "
+        "(HTTP-Redirect binding) that Expressway-C signed as the service provider. Jabber's embedded browser "
+        "follows it: the IdP must be reachable from the internet.",
+        "The IdP: the AuthnRequest's issuer (C's entity ID) is a known service provider, its signature, its "
+        "AssertionConsumerService URL.",
+        "IdP unreachable from outside (DNS or firewall). The SP metadata on the IdP is stale after C's certificate "
+        "was renewed. SSO off on Expressway sends Jabber to the local login page instead.",
+        "Jabber: BrowserController \"url = …/SAML2/Redirect/SSO (IdP)\"; the IdP: \"Decoded SAML AuthnRequest\"; "
+        "C: \"SAML request sent to IdP\".",
+        ("sso-idp-unreachable", "sso-sp-certificate-renewed", "sso-off-on-expressway"),
+    ),
+    "idp_login": Lesson(
+        "idp_login — the user signs in at the IdP",
+        "The user types the credentials into the IdP's page, never into Jabber or the Expressways; the IdP answers "
+        "with a form that posts a signed SAMLResponse back to the edge (HTTP-POST binding).",
+        "The IdP: the password against its directory; which attributes (uid) it releases to this service provider.",
+        "Wrong password (the IdP's page, nothing on the Expressways). uid released as the mail address instead of "
+        "the CUCM user ID.",
+        'The IdP: "Login by … succeeded", "released [uid, …]"; Jabber: "url = …/samlauthz (SAML response to the '
+        'edge)".',
+        ("sso-uid-mapped-to-mail",),
+    ),
+    "samlauthz": Lesson(
+        "samlauthz — the SAML response reaches Expressway-C",
+        "The browser posts the SAMLResponse to E, which relays it to C. C is the SAML service provider for MRA: it "
+        "checks the assertion, then asks the user's home CUCM for an authorization code (authorize_proxy) as in "
+        "the local login.",
+        "C: the signature against the IdP's metadata, audience, NotBefore/NotOnOrAfter (clocks), the uid; CUCM: "
+        "the user exists and the code grant is supported.",
+        "IdP signing certificate rolled over, C's metadata stale. Clock skew expires the assertion. The uid is not "
+        "a CUCM user. CUCM only supports the implicit grant.",
+        'C: "SAML response accepted", then "Successful authorization" and "Redirected client" with the 302 to '
+        "/OAuthcb#code=….",
+        ("sso-idp-signing-rollover", "sso-assertion-expired-clock-skew", "sso-user-unknown-to-cucm",
+         "sso-cucm-implicit-only"),
+    ),
     "OAuthcb": Lesson(
         "{6: OAuthcb} — the browser lands on the callback",
         "The 302 sent the browser to /OAuthcb#code=…. The fragment (and so the code) never leaves the client: Jabber "

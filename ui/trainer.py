@@ -14,12 +14,14 @@ import asyncio
 import difflib
 import itertools
 import random
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from yarl import URL
 
+from analyzer.model import Corpus
 from jabber.flow import Step
 from lab.events import LogRecord, follow
 from lab.running import RunningLab, node_names
@@ -215,7 +217,7 @@ class Trainer:
             run.finished = True
             run.changed.set()
             await live
-        built = ladder_mod.build(run.records, final=True)
+        built = self._build(run, final=True) or ladder_mod.Ladder(Corpus(), [], [])
         run.last = self._ladder_message(run, built)
         await self._tell_all(run.last)
         run.done = {
@@ -253,11 +255,21 @@ class Trainer:
             if run.finished:
                 return
             await asyncio.sleep(LIVE_EVERY)
-            built = ladder_mod.build(list(run.records), final=run.scenario is None)
+            built = self._build(run, final=run.scenario is None)
+            if built is None:
+                continue
             run.last = self._ladder_message(run, built)
             if run.scenario is None:  # watching: no end, so the diagnosis and the break go with every update
                 run.last.update(diagnosis=ladder_mod.diagnosis(built), broke=built.broke)
             await self._tell_all(run.last)
+
+    def _build(self, run: Run, final: bool) -> ladder_mod.Ladder | None:
+        """The ladder so far; a record the analyzer cannot place costs that update, never the run."""
+        try:
+            return ladder_mod.build(list(run.records), final=final)
+        except Exception as exc:  # noqa: BLE001 — the run goes on; the console says what the analyzer met
+            print(f"mrasim ui: the ladder could not be drawn: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+            return None
 
     def _ladder_message(self, run: Run, built: ladder_mod.Ladder) -> dict[str, Any]:
         used = {str(r["src"]) for r in built.rows} | {str(r["dst"]) for r in built.rows}

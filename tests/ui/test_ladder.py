@@ -73,3 +73,23 @@ def test_a_sink_hands_each_record_to_its_listeners_until_they_unsubscribe() -> N
     stop()
     sink.msg("two")
     assert seen == ["one"] and list(sink.records) == ["one", "two"]
+
+
+async def test_an_sso_login_draws_the_browser_at_the_idp_and_keeps_mrasim_runs_numbers() -> None:
+    records, entries, _ = await _played("healthy-sso-login")
+    built = ladder.build(records)
+    assert ladder.runner_numbers(built.rows)[:len(entries)] == entries
+    idp = [r for r in built.rows if r["kind"] == "arrow" and "IdP" in (r["src"], r["dst"])]
+    assert [(r["src"], r["step"]) for r in idp] == [("Jabber", "idp_sso"), ("IdP", "idp_sso"), ("Jabber", "idp_login"),
+                                                     ("IdP", "idp_login")]
+    assert any(line["log"] == "idp.log" for r in idp for line in r["logs"])
+    assert "IdP" in [lane["name"] for lane in ladder.lanes([r.node for r in records])]
+
+
+def test_every_scenario_a_lesson_names_is_in_the_catalogue() -> None:
+    from scenarios.scenario import catalog
+    from ui.lessons import LESSONS
+
+    names = {s.name for s in catalog()}
+    named = {name for lesson in LESSONS.values() for name in lesson.scenarios}
+    assert named <= names, named - names

@@ -108,3 +108,10 @@ async def test_an_exercise_hides_its_scenario_until_answered_and_keeps_score(cli
         assert verdict["story"]["name"] == "oauthlocal-off"
         await ws.send_json({"op": "answer", "choice": "oauthlocal-off"})
         assert "no exercise waiting" in (await _until(ws, "error"))["message"]
+
+
+def test_mrasim_ui_is_a_command_with_a_loopback_default() -> None:
+    from cli.main import build_parser
+
+    args = build_parser().parse_args(["ui", "--port", "0"])
+    assert (args.action, args.port, args.host, args.attach) == ("ui", 0, "127.0.0.1", False)

@@ -301,7 +301,10 @@ function drawRow(row, y, xs, width, rowH, fresh) {
     g.appendChild(t);
   } else {
     g.appendChild(el("line", { x1: a, y1: y + 5, x2: b + (b > a ? -2 : 2), y2: y + 5, "marker-end": marker }, null, SVG));
-    const t = el("text", { x: (a + b) / 2, y: y, "text-anchor": "middle" }, null, SVG);
+    // Keep a long label inside the diagram: centred on the arrow unless that would cut it at an edge.
+    const half = (tag.length + Math.min(row.label.length, 70)) * 3.6;
+    const mid = Math.min(Math.max((a + b) / 2, half + 4), width - half - 4);
+    const t = el("text", { x: mid, y: y, "text-anchor": "middle" }, null, SVG);
     t.appendChild(el("tspan", { class: "num" }, tag, SVG));
     t.appendChild(el("tspan", {}, row.label.slice(0, 70), SVG));
     g.appendChild(t);
