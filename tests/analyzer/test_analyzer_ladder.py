@@ -124,3 +124,15 @@ async def test_html_ladder_opens_in_headless_chromium_and_a_click_shows_the_mess
     assert "POST localauthentication" in str(heading)
     assert "POST http:///bGFiLmV4YW1wbGU/localauthentication HTTP/1.1" in str(shown)
     assert "password=<CONCEALED>" in str(shown)
+
+
+def test_the_text_ladder_fits_the_terminal(lab_logs: dict[str, Path], capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17: the text ladder was 211 columns wide whatever the terminal."""
+    for columns in (80, 120):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        assert main(["ladder", str(lab_logs["healthy-login"])]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert max(len(line) for line in lines[1:]) <= columns
+        assert any(line.endswith("…") for line in lines)
+    assert "GET get_edge_sso" in "\n".join(lines)

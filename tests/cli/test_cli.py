@@ -144,3 +144,31 @@ def test_serve_expressway_c_without_cucm_says_the_keys_are_missing_and_what_to_d
     assert "could not fetch the AuthZ keys of cluster1" in warning
     assert "mrasim serve cucm" in warning and "mrasim xcommand RefreshServers" in warning
     assert (tmp_path / "logs" / "latest" / "expressway-c.log").exists()
+
+
+def test_up_writes_a_run_folder_of_its_own_and_ctrl_c_ends_it_with_status_0(tmp_path: Path) -> None:
+    """Status 0 on Ctrl-C, so 'make up' does not end with 'make: *** [up] Error 130'."""
+    import signal
+
+    from lab.processes import with_free_ports
+
+    lab_file = tmp_path / "lab.toml"
+    lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "expressway-e.log").write_text("an old run's log, left where it was\n")
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--lab", str(lab_file), "--logs",
+                             str(tmp_path / "logs"), "--state", str(tmp_path / "state")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if "Logs are written to" in line:
+                break
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err
+    latest = tmp_path / "logs" / "latest"
+    assert latest.is_symlink() and str(latest.resolve()) in line
+    assert "Txn-id" not in (tmp_path / "logs" / "expressway-e.log").read_text()
+    assert (latest / "expressway-e.log").exists()
