@@ -172,3 +172,13 @@ def test_up_writes_a_run_folder_of_its_own_and_ctrl_c_ends_it_with_status_0(tmp_
     assert latest.is_symlink() and str(latest.resolve()) in line
     assert "Txn-id" not in (tmp_path / "logs" / "expressway-e.log").read_text()
     assert (latest / "expressway-e.log").exists()
+
+
+def test_the_makefile_announces_the_first_install_and_shows_its_progress() -> None:
+    """The 30-second first install used to print nothing (issue 17)."""
+    makefile = (README.parent / "Makefile").read_text()
+    install = makefile.split("$(STAMP): pyproject.toml")[1].split("\n\n")[0]
+    assert "about 30 s" in install and "--progress-bar on" in install
+    assert "-e '.[test]'" in install and all("--quiet" not in line for line in install.splitlines()
+                                             if "-e '.[test]'" in line)
+    assert "mrasim run\n" in makefile and "--out" not in makefile
