@@ -56,6 +56,11 @@ def test_the_readme_trackingid_recipe_finds_one_request_after_two_runs(tmp_path:
     done = subprocess.run(["bash", "-c", recipe], cwd=tmp_path / "work", capture_output=True, text=True, check=True)
     found = done.stdout.strip().splitlines()
     assert len(found) == 1 and 'Txn-id="6115"' in found[0]
+    from analyzer.diagnose import analyze
+
+    one, both = analyze([tmp_path / "latest"]), analyze([tmp_path])
+    assert both.corpus.bytes_read == sum(p.stat().st_size for p in tmp_path.glob("2*/*.log"))
+    assert 0 < one.corpus.bytes_read < both.corpus.bytes_read, "logs/latest is not read a second time"
 
 
 def test_run_exits_1_and_names_the_step_when_login_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
