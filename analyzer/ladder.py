@@ -69,6 +69,14 @@ def render_text(session: Session, width: int = 60, room: int | None = None) -> s
     return "\n".join(lines) + "\n"
 
 
+def render_json(session: Session) -> str:
+    """The session's arrows as data (``mrasim ladder --json``), numbered as in the other formats."""
+    return json.dumps({"session": session.number, "summary": session.summary(), "messages": [
+        {"number": number, "src": m.src, "dst": m.dst, "label": m.label, "time": m.time, "status": m.status,
+         "failed": m.failed, "note": m.note, "txn": m.txn, "tracking": m.tracking}
+        for number, m in enumerate(session.messages, 1)]}, indent=2) + "\n"
+
+
 def _mermaid_text(text: str) -> str:
     out = text.replace("#", "#35;").replace(";", "#59;").replace("<", "#lt;").replace(">", "#gt;")
     return out.replace("#35#59;", "#35;").replace("\n", " ")[:120]

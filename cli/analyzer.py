@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from analyzer.diagnose import Report, analyze, render_json, render_text
-from analyzer.ladder import render_html, render_mermaid, render_text as ladder_text
+from analyzer.ladder import render_html, render_json as render_ladder_json, render_mermaid
+from analyzer.ladder import render_text as ladder_text
 from analyzer.model import Session
 from cli.output import command, width
 
@@ -99,7 +100,9 @@ def _ladder(report: Report, args: argparse.Namespace) -> int:
         print(f"mrasim: no session {args.session if args.session is not None else ''} in the input; sessions: "
               f"{known}", file=sys.stderr)
         return 2
-    if args.format == "mermaid":
+    if getattr(args, "json", False):
+        text = render_ladder_json(session)
+    elif args.format == "mermaid":
         text = render_mermaid(session)
     elif args.format == "html":
         text = render_html(session, report.sessions)

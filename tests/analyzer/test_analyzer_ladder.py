@@ -136,3 +136,11 @@ def test_the_text_ladder_fits_the_terminal(lab_logs: dict[str, Path], capsys: py
         assert max(len(line) for line in lines[1:]) <= columns
         assert any(line.endswith("…") for line in lines)
     assert "GET get_edge_sso" in "\n".join(lines)
+
+
+def test_ladder_json_numbers_the_arrows_as_the_text(lab_logs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["ladder", str(lab_logs["healthy-login"]), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["messages"][0]["number"] == 1 and any(m["label"] == "GET get_edge_sso" for m in data["messages"])
