@@ -121,7 +121,7 @@ def _dispatch(args: argparse.Namespace, lab: Lab) -> int:
     if args.action == "up" and (args.processes or args.netns):
         return asyncio.run(stormcli.up(args, lab))
     if args.action == "up":
-        return asyncio.run(servecli.up(with_storm_users(lab, args.storm_users), args.logs, args.state))
+        return asyncio.run(servecli.up(with_storm_users(lab, args.storm_users), args.logs, args.state, args.json))
     if args.action == "serve":
         return asyncio.run(servecli.serve(args, lab))
     if args.action == "storm":

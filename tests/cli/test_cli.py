@@ -15,7 +15,7 @@ import pytest
 from common.basic import basic_header
 from common.config import DEFAULT_LAB, load_lab
 from cli.main import main
-from cli.serve import describe
+from cli.serve import describe, describe_data
 from lab.running import start_lab
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -88,12 +88,15 @@ async def test_up_describes_what_a_person_needs_to_drive_the_lab() -> None:
     running = await start_lab(load_lab().with_ephemeral_ports())
     try:
         text = describe(running)
+        data = describe_data(running)  # what 'mrasim up --json' prints
         port = running.edge_port
     finally:
         await running.stop()
     assert "bGFiLmV4YW1wbGU" in text and "aokanlawon / Cisco!123" in text
     assert "client_id=C1b4b988f3efa1c3fc97d0d0a36f6b97f244b4fafe55e8d9d78774e305bae9ab1" in text
     assert f"127.0.0.1:{port}" in text
+    assert data["edge"]["listening"] == f"http://127.0.0.1:{port}" and data["segment"] == "bGFiLmV4YW1wbGU"
+    assert data["user"] == {"userid": "aokanlawon", "password": "Cisco!123"}
 
 
 async def serve_node(lab_file: Path, node: str, tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
