@@ -26,7 +26,7 @@ import re
 import shutil
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from common.clock import parse_step
 from common.textfit import ELLIPSIS, cut
@@ -46,6 +46,15 @@ def fail(message: str | Exception, code: int = 2) -> int:
 
 
 # --- parser ---------------------------------------------------------------------------------------------------------
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser whose usage errors end by pointing at the command's own help (subcommands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n'{self.prog} --help' describes every argument, with examples\n")
+
 
 
 def command(sub: argparse._SubParsersAction, name: str, help: str, example: str | Sequence[str],  # type: ignore[type-arg]

@@ -58,6 +58,7 @@ def test_a_duration_without_unit_is_refused_with_the_grammar(capsys: pytest.Capt
         main(["clock", "+1w"])
     err = capsys.readouterr().err
     assert "e.g. +61m, -5m, 2d" in err and "{" not in err
+    assert "'mrasim clock --help' describes every argument, with examples" in err
 
 
 def test_short_node_names_are_accepted_when_unambiguous() -> None:
