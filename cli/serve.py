@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -146,6 +147,12 @@ async def serve(args: argparse.Namespace, lab: Lab) -> int:
         config = next(imp for imp in lab.imps if imp.name == node)
         imp_node = await start_imp(lab, config, clock, resolver, sink)
         started, where, port = imp_node, config.xcp, imp_node.xcp.port
+    # Ctrl-C and SIGTERM end the wait, however often they come: under 'up --processes' a Ctrl-C reaches a node twice,
+    # from the terminal and from the supervisor, and a second KeyboardInterrupt in the middle of the clean stop
+    # surfaced as a traceback from a resolver's __del__.
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     if getattr(args, "json", False):
         print(json.dumps({"node": node, "serving": where.origin, "listening": f"{where.address}:{port}",
                           "log": str(sink.path)}), flush=True)
@@ -156,7 +163,7 @@ async def serve(args: argparse.Namespace, lab: Lab) -> int:
               "running?) and refuses every OAuth token until it has them: start 'mrasim serve cucm', then run "
               "'mrasim xcommand RefreshServers'", file=sys.stderr, flush=True)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await started.stop()
         sink.close()

@@ -190,3 +190,21 @@ def test_the_makefile_announces_the_first_install_and_shows_its_progress() -> No
     assert "-e '.[test]'" in install and all("--quiet" not in line for line in install.splitlines()
                                              if "-e '.[test]'" in line)
     assert "mrasim run\n" in makefile and "--out" not in makefile
+
+
+def test_serve_stops_cleanly_on_a_double_ctrl_c(tmp_path: Path) -> None:
+    """'up --processes' under a terminal: each node gets Ctrl-C from the terminal and again from the supervisor."""
+    import signal
+
+    from lab.processes import with_free_ports
+
+    lab_file = tmp_path / "lab.toml"
+    lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "expressway-e", "--lab", str(lab_file),
+                             "--into", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert "serving" in proc.stdout.readline()  # type: ignore[union-attr]
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err and "Exception ignored" not in err
