@@ -13,6 +13,7 @@ import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from common.config import Listener
 from common.dial import open_connection
@@ -118,7 +119,8 @@ async def serve_sip(listener: Listener, context: ssl.SSLContext | None, handler:
         """Holds a new connection still, so no byte of the TLS ClientHello is read before the handshake starts."""
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            assert isinstance(transport, asyncio.Transport)
+            # A stream transport, asyncio's or uvloop's (whose TCPTransport is not an asyncio.Transport subclass).
+            transport = cast(asyncio.Transport, transport)
             transport.pause_reading()
             task = loop.create_task(accept(transport), name=f"sip accept {listener.host}:{listener.port}")
             tasks.add(task)

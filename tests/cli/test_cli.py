@@ -59,7 +59,7 @@ def test_the_readme_trackingid_recipe_finds_one_request_after_two_runs(tmp_path:
     from analyzer.diagnose import analyze
 
     one, both = analyze([tmp_path / "latest"]), analyze([tmp_path])
-    assert both.corpus.bytes_read == sum(p.stat().st_size for p in tmp_path.glob("2*/*.log"))
+    assert both.corpus.bytes_read == sum(p.stat().st_size for p in tmp_path.glob("2*/*"))
     assert 0 < one.corpus.bytes_read < both.corpus.bytes_read, "logs/latest is not read a second time"
 
 
