@@ -39,7 +39,8 @@ KNOWN_MODULES = frozenset({
     "network.ssh", "network.xcp", "network.sip",
 })
 LOG4J_NODES = {"token": CUCM, "uds": CUCM, "cleanup": CUCM, "authz.AuthzKeyManager": CUCM, "xcp": IMP, "epas": IMP,
-               "authz.AuthZServerRefresher": UNITY, "vmrest": UNITY, "diagnostics": CUCM}
+               "authz.AuthZServerRefresher": UNITY, "vmrest": UNITY, "diagnostics": CUCM,
+               "com.cisco.security.certmgmt.CertificateMonitor": CUCM}
 
 
 def load(paths: Iterable[str | Path]) -> Corpus:

@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import json
 
+from common.textfit import cut
 from analyzer.model import NODE_ORDER, SHORT, ZONES, Message, Session
 
 COLUMN = 16
@@ -36,12 +37,17 @@ def _status(message: Message) -> str:
     return "✗" if message.failed else ""
 
 
-def render_text(session: Session, width: int = 60) -> str:
-    """Numbered arrows between the node columns, each with its label, status and time."""
+def render_text(session: Session, width: int = 60, room: int | None = None) -> str:
+    """Numbered arrows between the node columns, each with its label, status and time.
+
+    ``room`` (the terminal's width) narrows the node columns (down to 8) and shortens each label so its line fits,
+    cut after a whole word; without it a label is cut at ``width`` characters.
+    """
     nodes = participants(session)
-    col = {node: i * COLUMN + COLUMN // 2 for i, node in enumerate(nodes)}
-    span = len(nodes) * COLUMN
-    head = "".join(SHORT[n].center(COLUMN) for n in nodes)
+    column = COLUMN if room is None else max(8, min(COLUMN, (room - 21 - 30) // max(len(nodes), 1)))
+    col = {node: i * column + column // 2 for i, node in enumerate(nodes)}
+    span = len(nodes) * column
+    head = "".join(SHORT[n].center(column) for n in nodes)
     lines = [session.summary(), "", f"{'':>4} {'time (UTC)':<12}  {head}"]
     for number, message in enumerate(session.messages, 1):
         row = [" "] * span
@@ -56,9 +62,19 @@ def render_text(session: Session, width: int = 60) -> str:
                 row[x] = "─"
             row[b - 1 if b > a else b + 1] = "▶" if b > a else "◀"
             row[a] = "+"
-        label = message.label if len(message.label) <= width else message.label[:width - 1] + "…"
-        lines.append(f"{number:>4} {_clock(message.time):<12}  {''.join(row)}  {label} {_status(message)}".rstrip())
+        status = _status(message)
+        fits = width if room is None else max(room - 21 - span - 1 - len(status), 4)
+        label = cut(message.label, fits)
+        lines.append(f"{number:>4} {_clock(message.time):<12}  {''.join(row)}  {label} {status}".rstrip())
     return "\n".join(lines) + "\n"
+
+
+def render_json(session: Session) -> str:
+    """The session's arrows as data (``mrasim ladder --json``), numbered as in the other formats."""
+    return json.dumps({"session": session.number, "summary": session.summary(), "messages": [
+        {"number": number, "src": m.src, "dst": m.dst, "label": m.label, "time": m.time, "status": m.status,
+         "failed": m.failed, "note": m.note, "txn": m.txn, "tracking": m.tracking}
+        for number, m in enumerate(session.messages, 1)]}, indent=2) + "\n"
 
 
 def _mermaid_text(text: str) -> str:

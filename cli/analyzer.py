@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from analyzer.diagnose import Report, analyze, render_json, render_text
-from analyzer.ladder import render_html, render_mermaid, render_text as ladder_text
+from analyzer.ladder import render_html, render_json as render_ladder_json, render_mermaid
+from analyzer.ladder import render_text as ladder_text
 from analyzer.model import Session
-from cli.output import command
+from cli.output import command, width
 
 COMMANDS = ("diagnose", "ladder")
 
@@ -39,12 +41,41 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     ladder.add_argument("--out", type=Path, help="write to this file instead of standard output")
 
 
+# Inputs above this size are announced before the analyzer starts: at about 20 MB/s (docs/analyzer.md) they take
+# seconds, and a silent terminal looks hung.
+LARGE_INPUT = 20_000_000
+ANALYZER_BYTES_PER_SECOND = 20_000_000
+
+
+def _input_size(paths: list[Path]) -> tuple[int, int]:
+    """(files, bytes) under the paths, as far as they can be read."""
+    files = [p for path in paths for p in ([path] if path.is_file() else path.rglob("*") if path.is_dir() else [])
+             if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def _announce(paths: list[Path]) -> float | None:
+    """Say what a long read is about to take (on stderr, so --json output stays clean); None when quick."""
+    try:
+        count, size = _input_size(paths)
+    except OSError:
+        return None
+    if size < LARGE_INPUT:
+        return None
+    print(f"mrasim: reading {size / 1e6:.0f} MB in {count} file(s); about {size / ANALYZER_BYTES_PER_SECOND:.0f} s …",
+          file=sys.stderr, flush=True)
+    return time.perf_counter()
+
+
 def run(args: argparse.Namespace) -> int:
+    started = _announce(args.paths)
     try:
         report = analyze(args.paths)
     except (OSError, MemoryError, RecursionError) as exc:
         print(f"mrasim: cannot read the input: {exc}", file=sys.stderr)
         return 2
+    if started is not None:
+        print(f"mrasim: read in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
     for problem in report.corpus.problems:
         print(f"mrasim: {problem}", file=sys.stderr)
     if not report.corpus.events:
@@ -69,12 +100,14 @@ def _ladder(report: Report, args: argparse.Namespace) -> int:
         print(f"mrasim: no session {args.session if args.session is not None else ''} in the input; sessions: "
               f"{known}", file=sys.stderr)
         return 2
-    if args.format == "mermaid":
+    if getattr(args, "json", False):
+        text = render_ladder_json(session)
+    elif args.format == "mermaid":
         text = render_mermaid(session)
     elif args.format == "html":
         text = render_html(session, report.sessions)
     else:
-        text = ladder_text(session)
+        text = ladder_text(session, room=width() if args.out is None else None)
     if args.out is not None:
         try:
             args.out.write_text(text, encoding="utf-8")

@@ -12,14 +12,16 @@ import dataclasses
 import json
 from pathlib import Path
 
+from cli.output import command
 from common.config import Lab
 from common.pki import CertInfo
 from common.tls import LabTls
 
 
 def add_parser(sub: argparse._SubParsersAction, state: Path) -> None:  # type: ignore[type-arg]
-    certs = sub.add_parser("certs", help="show the lab's certificates (subject, SANs, issuer, validity, fingerprint)",
-                           description="Show each node's certificate from the lab's state folder, made from the lab "
+    certs = command(sub, "certs", "show the lab's certificates (subject, SANs, issuer, validity, fingerprint)",
+                    ["mrasim certs", "mrasim certs --json"],
+                    description="Show each node's certificate from the lab's state folder, made from the lab "
                                        "file on first use (or the user's own files named in [tls]).")
     certs.add_argument("--state", type=Path, default=state, help="the lab's state folder (%(default)s)")
     certs.add_argument("--json", action="store_true", help="print JSON instead of the certificate pages")

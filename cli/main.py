@@ -17,14 +17,14 @@ import aiohttp
 
 from cli import analyzer as analyzercli, bundle as bundlecli, live as livecli, runcmd, scenario as scenariocli
 from cli import certs as certscli, serve as servecli, storm as stormcli, ui as uicli
-from cli.output import add_global_options, command, emit, fail
+from cli.output import Parser, add_global_options, command, emit, fail
 from common.config import DEFAULT_LAB, ConfigError, Lab, Listener, load_lab
 from lab.adminclient import send_admin
 from common.stormusers import with_storm_users
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="mrasim",
         description="A lab in a box for Cisco Mobile and Remote Access: Jabber, Expressway-E, Expressway-C, CUCM, "
                     "IM&P and Unity Connection as live services on loopback, with the real requests, tokens and log "
@@ -126,7 +126,7 @@ def _dispatch(args: argparse.Namespace, lab: Lab) -> int:
     if args.action == "up" and (args.processes or args.netns):
         return asyncio.run(stormcli.up(args, lab))
     if args.action == "up":
-        return asyncio.run(servecli.up(with_storm_users(lab, args.storm_users), args.logs, args.state))
+        return asyncio.run(servecli.up(with_storm_users(lab, args.storm_users), args.logs, args.state, args.json))
     if args.action == "serve":
         return asyncio.run(servecli.serve(args, lab))
     if args.action == "storm":

@@ -26,13 +26,14 @@ import re
 import shutil
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from common.clock import parse_step
+from common.textfit import ELLIPSIS, cut
+
+__all__ = ["ELLIPSIS", "cut"]  # re-exported: the one word-boundary cut, shared with the analyzer's ladder
 
 GLOBAL_OPTIONS = ("--lab", "--json")
-ELLIPSIS = "…"
-_BREAKS = re.compile(r"[\s/?&=,;:.\-_]")
 
 
 class CliError(Exception):
@@ -45,6 +46,15 @@ def fail(message: str | Exception, code: int = 2) -> int:
 
 
 # --- parser ---------------------------------------------------------------------------------------------------------
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser whose usage errors end by pointing at the command's own help (subcommands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n'{self.prog} --help' describes every argument, with examples\n")
+
 
 
 def command(sub: argparse._SubParsersAction, name: str, help: str, example: str | Sequence[str],  # type: ignore[type-arg]
@@ -140,18 +150,6 @@ def node_name(text: str, known: Sequence[str]) -> str:
 def width() -> int:
     """The terminal's width (``COLUMNS`` when set, 100 when not a terminal)."""
     return shutil.get_terminal_size((100, 24)).columns
-
-
-def cut(text: str, room: int) -> str:
-    """``text`` shortened to ``room`` characters, ending with ``…`` after a whole word (or path segment)."""
-    if len(text) <= room:
-        return text
-    if room <= 1:
-        return ELLIPSIS[:room]
-    head = text[:room - 1]
-    breaks = [m.end() for m in _BREAKS.finditer(head) if m.end() > room // 3]
-    keep = head[:breaks[-1]].rstrip() if breaks else head
-    return keep + ELLIPSIS
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, room: int | None = None,

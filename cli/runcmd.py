@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                    "mrasim run --json | jq .outcome"],
                   description="Start the lab on free ports, perform the Jabber MRA login and the XMPP sign-in, print "
                               "each request with its status and time, and write the node logs (expressway-e, "
-                              "expressway-c, cucm, imp, unity, jabber) into a new folder logs/<time>/, with "
+                              "expressway-c, cucm, imp, unity, jabber; CUCM's SIP trace sdl-cucm.txt) into a new "
+                              "folder logs/<time>/, with "
                               "logs/latest pointing at it. Exit status 0 only if the sign-in worked.")
     run.add_argument("--logs", "--out", type=Path, default=LOGS, dest="logs",
                      help="where the run folders go (%(default)s/<time>/, %(default)s/latest)")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import signal
 import sys
 from pathlib import Path
 
@@ -58,7 +60,7 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[t
                        help="CUCM's database and keys, shared by the nodes of a cluster (%(default)s)")
 
 
-async def up(lab: Lab, logs: Path, state: Path) -> int:
+async def up(lab: Lab, logs: Path, state: Path, as_json: bool = False) -> int:
     folder = new_run_folder(logs)
     running = await start_lab(lab, folder, state_dir=state)
     try:
@@ -67,7 +69,7 @@ async def up(lab: Lab, logs: Path, state: Path) -> int:
         await running.stop()
         raise
     try:
-        print(describe(running), flush=True)
+        print(json.dumps(describe_data(running)) if as_json else describe(running), flush=True)
         await asyncio.Event().wait()
     finally:
         await control.stop()
@@ -75,21 +77,36 @@ async def up(lab: Lab, logs: Path, state: Path) -> int:
     return 0
 
 
-def describe(running: RunningLab) -> str:
+def describe_data(running: RunningLab) -> dict[str, object]:
+    """What a person (or a script, with ``--json``) needs to drive the lab: where E listens, the user, the client."""
     lab = running.lab
-    edge = lab.edge.listener
-    seg = encode_segment(lab.domain)
     user = lab.user(lab.jabber.userid)
     client = lab.client(lab.jabber.client_id)
-    uds = ProxyDescriptor(lab.domain, "https", lab.clusters[0].listener.host, 8443).encode()
-    tls = running.resolver.tls
-    local = f"{'https' if tls else 'http'}://{edge.host if tls else edge.address}:{running.edge_port}"
-    curl = (f"curl --cacert {tls.ca_file} --resolve {edge.host}:{running.edge_port}:{edge.address}" if tls
-            else "curl")
     folder = running.sinks["expressway-e"].path
+    edge, tls = lab.edge.listener, running.resolver.tls
+    listening = (f"https://{edge.host}:{running.edge_port}" if tls else f"http://{edge.address}:{running.edge_port}")
+    return {"edge": {"origin": edge.origin, "listening": listening, "address": edge.address,
+                     "ca_file": str(tls.ca_file) if tls else None},
+            "domain": lab.domain, "segment": encode_segment(lab.domain),
+            "user": {"userid": user.userid, "password": user.password} if user else None,
+            "client": {"client_id": lab.jabber.client_id, "client_secret": client.client_secret if client else None},
+            "uds_segment": ProxyDescriptor(lab.domain, "https", lab.clusters[0].listener.host, 8443).encode(),
+            "control": f"http://{lab.control.address}:{lab.control.listen_port}",
+            "logs": str(folder.parent) if folder else None}
+
+
+def describe(running: RunningLab) -> str:
+    data = describe_data(running)
+    lab = running.lab
+    seg, local, uds = data["segment"], data["edge"]["listening"], data["uds_segment"]  # type: ignore[index]
+    user = lab.user(lab.jabber.userid)
+    client = lab.client(lab.jabber.client_id)
+    edge, ca_file = lab.edge.listener, data["edge"]["ca_file"]  # type: ignore[index]
+    # Over TLS, curl checks E's certificate against the lab CA and reaches E's name at its loopback listener.
+    curl = f"curl --cacert {ca_file} --resolve {edge.host}:{running.edge_port}:{edge.address}" if ca_file else "curl"
     return "\n".join([
         "mrasim lab is up (Ctrl-C stops it)",
-        f"  Expressway-E   {edge.origin}  →  listening on {local}",
+        f"  Expressway-E   {lab.edge.listener.origin}  →  listening on {local}",
         f"  domain         {lab.domain}  (base64 segment: {seg})",
         f"  test user      {user.userid if user else '-'} / {user.password if user else '-'}",
         f"  Jabber client  client_id={lab.jabber.client_id}",
@@ -101,7 +118,7 @@ def describe(running: RunningLab) -> str:
         f"  {curl} -i -u '{lab.jabber.userid}:{user.password if user else ''}' "
         f"'{local}/{seg}/get_edge_config?service_name=_cisco-uds&service_name=_cuplogin'",
         "  mrasim status                 # every node, its port and clock (in another shell)",
-        f"Logs are written to {folder.parent if folder else '-'}/ (logs/latest points at it)",
+        f"Logs are written to {data['logs'] or '-'}/ (logs/latest points at it)",
     ])
 
 
@@ -138,13 +155,23 @@ async def serve(args: argparse.Namespace, lab: Lab) -> int:
         config = next(imp for imp in lab.imps if imp.name == node)
         imp_node = await start_imp(lab, config, clock, resolver, sink)
         started, where, port = imp_node, config.xcp, imp_node.xcp.port
-    print(f"{node} serving {where.origin} on {where.address}:{port}; log {sink.path} (Ctrl-C stops)", flush=True)
+    # Ctrl-C and SIGTERM end the wait, however often they come: under 'up --processes' a Ctrl-C reaches a node twice,
+    # from the terminal and from the supervisor, and a second KeyboardInterrupt in the middle of the clean stop
+    # surfaced as a traceback from a resolver's __del__.
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    if getattr(args, "json", False):
+        print(json.dumps({"node": node, "serving": where.origin, "listening": f"{where.address}:{port}",
+                          "log": str(sink.path)}), flush=True)
+    else:
+        print(f"{node} serving {where.origin} on {where.address}:{port}; log {sink.path} (Ctrl-C stops)", flush=True)
     if isinstance(started, CoreNode) and started.unfetched:
         print(f"mrasim: expressway-c could not fetch the AuthZ keys of {', '.join(started.unfetched)} (is CUCM "
               "running?) and refuses every OAuth token until it has them: start 'mrasim serve cucm', then run "
               "'mrasim xcommand RefreshServers'", file=sys.stderr, flush=True)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await started.stop()
         sink.close()

@@ -25,8 +25,8 @@ from load.stats import proc_memory, self_peak
 from lab.processcontrol import up_processes
 from lab.processes import network, read_pids, start_processes
 from lab.runfolder import LATEST, new_run_folder
-from cli.output import command
-from load.storm import MemoryWatch, Storm, StormPlan, render_report
+from cli.output import command, emit
+from load.storm import MemoryWatch, Storm, StormPlan, render_report, report_data
 from load.txncheck import check_logs
 
 STORM_STATE = Path(".mrasim") / "storm-state"
@@ -106,7 +106,7 @@ def _progress(quiet: bool) -> Callable[[str], None] | None:
 
 
 async def storm(args: argparse.Namespace, lab: Lab, plan: StormPlan, debug: bool | None) -> int:
-    progress = _progress(args.quiet)
+    progress = _progress(args.quiet or getattr(args, "json", False))
     logs: Path = args.logs / LATEST if args.target else new_run_folder(args.logs)
     if args.target:
         state = args.state or Path(".mrasim") / "state"
@@ -155,7 +155,7 @@ async def storm(args: argparse.Namespace, lab: Lab, plan: StormPlan, debug: bool
         lost = [report.render() for report in check_logs(logs)]
     if progress is not None and sys.stdout.isatty():
         print()
-    print(render_report(runner, target, lost, self_peak()))
+    emit(args, report_data(runner, target, lost, self_peak()), render_report(runner, target, lost, self_peak()))
     failed = runner.stats.failed or any("LOST" in line for line in lost)
     return 1 if failed else 0
 

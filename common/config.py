@@ -60,7 +60,8 @@ def load_lab(path: str | Path = DEFAULT_LAB) -> Lab:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such lab file") from None
+        raise ConfigError(f"{path}: no such lab file; give --lab an existing file, or leave --lab out for "
+                          f"{DEFAULT_LAB}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     except OSError as exc:

@@ -262,6 +262,24 @@ class Storm:
             await asyncio.sleep(self.plan.keepalive)
 
 
+def report_data(storm: Storm, target: str, lost: list[str], client_peak: int) -> dict[str, object]:
+    """The report's figures for ``mrasim storm --json``: the same numbers as :func:`render_report`, as data."""
+    plan, s, mem = storm.plan, storm.stats, storm.memory
+    total = Summary.of(s.totals)
+
+    def summary(values: list[float]) -> dict[str, float]:
+        found = Summary.of(values)
+        return {"n": found.count, "p50": found.median, "p90": found.p90, "p99": found.p99, "max": found.maximum}
+
+    return {"target": target, "plan": {"rate": plan.rate, "ramp": plan.ramp, "users": plan.users,
+                                       "duration": plan.duration, "seed": plan.seed, "session": plan.session},
+            "logins": {"started": s.started, "ok": s.ok, "shed": s.shed, "failed": s.failed},
+            "achieved_rate": s.achieved_rate, "errors": dict(s.errors), "requests": s.requests,
+            "answered": s.answered, "full_login_ms": summary(s.totals) if total.count else None,
+            "per_step_ms": {step: summary(values) for step, values in s.per_step.items() if values},
+            "memory": {"lab_peak_bytes": mem.peak, "client_peak_bytes": client_peak}, "transactions": lost}
+
+
 def render_report(storm: Storm, target: str, lost: list[str], client_peak: int) -> str:
     """The storm's report: rates, errors, per-step histograms, memory, transactions."""
     plan, s, mem = storm.plan, storm.stats, storm.memory

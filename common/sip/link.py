@@ -120,9 +120,10 @@ async def serve_sip(listener: Listener, context: ssl.SSLContext | None, handler:
         """Holds a new connection still, so no byte of the TLS ClientHello is read before the handshake starts."""
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            stream = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio.Transport subclasses
-            stream.pause_reading()
-            task = loop.create_task(accept(stream), name=f"sip accept {listener.host}:{listener.port}")
+            # A stream transport, asyncio's or uvloop's (whose TCPTransport is not an asyncio.Transport subclass).
+            transport = cast(asyncio.Transport, transport)
+            transport.pause_reading()
+            task = loop.create_task(accept(transport), name=f"sip accept {listener.host}:{listener.port}")
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 

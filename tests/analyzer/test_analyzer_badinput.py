@@ -124,3 +124,14 @@ def test_ladder_asks_for_a_session_that_does_not_exist(lab_logs: dict[str, Path]
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _run(capsys, "ladder", str(lab_logs["healthy-login"]), "--session", "9")
     assert code == 2 and "no session 9" in err and "sessions: 1" in err
+
+
+def test_a_large_input_is_announced_on_stderr_before_the_read(lab_logs: dict[str, Path],
+                                                              capsys: pytest.CaptureFixture[str],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli import analyzer as analyzercli
+
+    monkeypatch.setattr(analyzercli, "LARGE_INPUT", 1)
+    code, out, err = _run(capsys, "diagnose", str(lab_logs["healthy-login"]), "--json")
+    assert code == 0 and out.startswith("{")
+    assert "mrasim: reading" in err and "MB in" in err and "mrasim: read in" in err

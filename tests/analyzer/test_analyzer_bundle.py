@@ -59,3 +59,17 @@ def test_bundle_command_without_a_running_lab_says_so(tmp_path: Path, capsys) ->
     lab_file.write_text(re.sub(r"control_port = \d+", f"control_port = {free}", text), encoding="utf-8")
     assert main(["--lab", str(lab_file), "bundle", "marker", "hello"]) == 1
     assert "no lab answers" in capsys.readouterr().err
+
+
+async def test_a_bundle_goes_to_bundles_not_beside_the_logs(tmp_path: Path, aiohttp_client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """So that 'mrasim diagnose logs/' never reads a log twice, once in the bundle (issue 17)."""
+    monkeypatch.chdir(tmp_path)
+    running = await start_lab(load_lab().with_ephemeral_ports(), tmp_path / "logs")
+    try:
+        client: TestClient = await aiohttp_client(control_app(running))
+        assert (await client.post("/bundle/start")).status == 200
+        bundle = Path((await (await client.post("/bundle/stop")).json())["bundle"])
+    finally:
+        await running.stop()
+    assert bundle.parent == tmp_path / "bundles" and bundle.name.startswith("diagnostic_logs_")
+    assert not list((tmp_path / "logs").rglob("*.tar.gz"))

@@ -124,3 +124,23 @@ async def test_html_ladder_opens_in_headless_chromium_and_a_click_shows_the_mess
     assert "POST localauthentication" in str(heading)
     assert "POST https:///bGFiLmV4YW1wbGU/localauthentication HTTP/1.1" in str(shown)
     assert "password=<CONCEALED>" in str(shown)
+
+
+def test_the_text_ladder_fits_the_terminal(lab_logs: dict[str, Path], capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 17: the text ladder was 211 columns wide whatever the terminal."""
+    for columns in (80, 120):
+        monkeypatch.setenv("COLUMNS", str(columns))
+        assert main(["ladder", str(lab_logs["healthy-login"])]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert max(len(line) for line in lines[1:]) <= columns
+        assert any(line.endswith("…") for line in lines)
+    assert "GET get_edge_sso" in "\n".join(lines)
+
+
+def test_ladder_json_numbers_the_arrows_as_the_text(lab_logs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    assert main(["ladder", str(lab_logs["healthy-login"]), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["messages"][0]["number"] == 1 and any(m["label"] == "GET get_edge_sso" for m in data["messages"])

@@ -15,7 +15,7 @@ import pytest
 from common.basic import basic_header
 from common.config import DEFAULT_LAB, load_lab
 from cli.main import main
-from cli.serve import describe
+from cli.serve import describe, describe_data
 from lab.running import start_lab
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -56,6 +56,11 @@ def test_the_readme_trackingid_recipe_finds_one_request_after_two_runs(tmp_path:
     done = subprocess.run(["bash", "-c", recipe], cwd=tmp_path / "work", capture_output=True, text=True, check=True)
     found = done.stdout.strip().splitlines()
     assert len(found) == 1 and 'Txn-id="6115"' in found[0]
+    from analyzer.diagnose import analyze
+
+    one, both = analyze([tmp_path / "latest"]), analyze([tmp_path])
+    assert both.corpus.bytes_read == sum(p.stat().st_size for p in tmp_path.glob("2*/*"))
+    assert 0 < one.corpus.bytes_read < both.corpus.bytes_read, "logs/latest is not read a second time"
 
 
 def test_run_exits_1_and_names_the_step_when_login_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -84,6 +89,7 @@ async def test_up_describes_what_a_person_needs_to_drive_the_lab() -> None:
     running = await start_lab(load_lab().with_ephemeral_ports())
     try:
         text = describe(running)
+        data = describe_data(running)  # what 'mrasim up --json' prints
         port = running.edge_port
         command = next(line.strip() for line in text.splitlines() if "get_edge_sso" in line and "curl" in line)
         proc = await asyncio.create_subprocess_shell(command, stdout=asyncio.subprocess.PIPE,
@@ -96,6 +102,8 @@ async def test_up_describes_what_a_person_needs_to_drive_the_lab() -> None:
     assert f"--resolve expe.lab.example:{port}:127.0.0.1" in text and "--cacert" in text
     assert proc.returncode == 0, err.decode()
     assert b"HTTP/1.1 200" in out and b'<Token reuse="true"/>' in out
+    assert data["edge"]["listening"] == f"https://expe.lab.example:{port}" and data["segment"] == "bGFiLmV4YW1wbGU"
+    assert data["user"] == {"userid": "aokanlawon", "password": "Cisco!123"}
 
 
 async def serve_node(lab_file: Path, node: str, tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
@@ -151,3 +159,59 @@ def test_serve_expressway_c_without_cucm_says_the_keys_are_missing_and_what_to_d
     assert "could not fetch the AuthZ keys of cluster1" in warning
     assert "mrasim serve cucm" in warning and "mrasim xcommand RefreshServers" in warning
     assert (tmp_path / "logs" / "latest" / "expressway-c.log").exists()
+
+
+def test_up_writes_a_run_folder_of_its_own_and_ctrl_c_ends_it_with_status_0(tmp_path: Path) -> None:
+    """Status 0 on Ctrl-C, so 'make up' does not end with 'make: *** [up] Error 130'."""
+    import signal
+
+    from lab.processes import with_free_ports
+
+    lab_file = tmp_path / "lab.toml"
+    lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "expressway-e.log").write_text("an old run's log, left where it was\n")
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "up", "--lab", str(lab_file), "--logs",
+                             str(tmp_path / "logs"), "--state", str(tmp_path / "state")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            if "Logs are written to" in line:
+                break
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err
+    latest = tmp_path / "logs" / "latest"
+    assert latest.is_symlink() and str(latest.resolve()) in line
+    assert "Txn-id" not in (tmp_path / "logs" / "expressway-e.log").read_text()
+    assert (latest / "expressway-e.log").exists()
+
+
+def test_the_makefile_announces_the_first_install_and_shows_its_progress() -> None:
+    """The 30-second first install used to print nothing (issue 17)."""
+    makefile = (README.parent / "Makefile").read_text()
+    install = makefile.split("$(STAMP): pyproject.toml")[1].split("\n\n")[0]
+    assert "about 30 s" in install and "--progress-bar on" in install
+    assert "-e '.[test]'" in install and all("--quiet" not in line for line in install.splitlines()
+                                             if "-e '.[test]'" in line)
+    assert "mrasim run\n" in makefile and "--out" not in makefile
+
+
+def test_serve_stops_cleanly_on_a_double_ctrl_c(tmp_path: Path) -> None:
+    """'up --processes' under a terminal: each node gets Ctrl-C from the terminal and again from the supervisor."""
+    import signal
+
+    from lab.processes import with_free_ports
+
+    lab_file = tmp_path / "lab.toml"
+    lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
+    proc = subprocess.Popen([sys.executable, "-m", "cli.main", "serve", "expressway-e", "--lab", str(lab_file),
+                             "--into", str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert "serving" in proc.stdout.readline()  # type: ignore[union-attr]
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err and "Exception ignored" not in err

@@ -58,6 +58,7 @@ def test_a_duration_without_unit_is_refused_with_the_grammar(capsys: pytest.Capt
         main(["clock", "+1w"])
     err = capsys.readouterr().err
     assert "e.g. +61m, -5m, 2d" in err and "{" not in err
+    assert "'mrasim clock --help' describes every argument, with examples" in err
 
 
 def test_short_node_names_are_accepted_when_unambiguous() -> None:
@@ -77,3 +78,14 @@ def test_cells_are_cut_at_a_word_boundary_with_an_ellipsis() -> None:
     lines = table(("NAME", "SYMPTOM"), [("a", "one two three four five six seven eight nine ten")], room=30).split("\n")
     assert all(len(line) <= 30 for line in lines) and lines[1].endswith("…")
     assert not lines[1].rstrip("…").endswith(("fiv", "si", "seve"))
+
+
+def test_run_help_names_every_log_and_serve_help_names_imp() -> None:
+    commands = dict(subcommands(build_parser()))
+    run = " ".join(commands[("run",)].format_help().split())
+    assert "expressway-e, expressway-c, cucm, imp, unity, jabber" in run and "logs/latest" in run
+    serve = commands[("serve",)].format_help()
+    assert "imp" in serve and "cucm:CLUSTER" in " ".join(serve.split())
+    fault = " ".join(commands[("fault", "add")].format_help().split())
+    assert all(kind in fault for kind in ("respond", "delay", "drop", "corrupt", "refuse", "reset", "blackhole",
+                                          "latency"))

@@ -210,7 +210,7 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "nope.toml"
     with pytest.raises(ConfigError) as info:
         load_lab(path)
-    assert str(info.value) == f"{path}: no such lab file"
+    assert str(info.value).startswith(f"{path}: no such lab file; give --lab an existing file")
 
 
 def test_load_lab_errors_name_the_file(tmp_path: Path) -> None:

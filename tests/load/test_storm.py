@@ -4,6 +4,7 @@ and the pieces the storm is built from — arrivals, storm users, the transactio
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from common.stormusers import with_storm_users
 from load.client import LoadUser
 from load.stats import histogram, percentile, proc_memory
 from lab.processes import network, read_pids, set_debug, set_lab_key, start_processes, with_free_ports
-from load.storm import MemoryWatch, Storm, StormPlan, arrivals, render_report
+from load.storm import MemoryWatch, Storm, StormPlan, arrivals, render_report, report_data
 from load.txncheck import check_lines, check_logs
 
 LOGIN_REQUESTS = 8        # client requests Expressway-E receives per full login
@@ -45,6 +46,9 @@ async def test_a_small_storm_logs_everyone_in_and_loses_no_transaction(tmp_path:
     assert (core.received, core.answered, core.unanswered) == (50 * RELAYED_REQUESTS, 50 * RELAYED_REQUESTS, ())
     report = render_report(storm, "the embedded lab", [edge.render(), core.render()], 0)
     assert "50 ok, 0 shed (503 Retry-After), 0 failed" in report and "none lost" in report
+    data = json.loads(json.dumps(report_data(storm, "the embedded lab", [], 0)))  # what 'mrasim storm --json' prints
+    assert data["logins"] == {"started": 50, "ok": 50, "shed": 0, "failed": 0}
+    assert data["full_login_ms"]["n"] == 50 and set(data["per_step_ms"]) == set(stats.per_step)
 
 
 @pytest.mark.parametrize("session", ["xmpp", "http"])
