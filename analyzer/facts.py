@@ -7,6 +7,7 @@ running thirty of them costs one pass over the corpus, not thirty.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ _ROUTINE = {"Receive Request", "Sending Request", "Sending Response", "Sending r
 _FINE_REASONS = {"Matched AuthZ key"}
 _CSF_WORDS = ("stream:features", "SASL", "Refresh", "refresh", "conflict", "certificate", "DEBUG_MARKER")
 _ERROR_BLOCK = re.compile(r"^HTTP/1\.[01] [45]\d\d")
+SEARCH_WIDTH = 20_000
+SEARCH_ALL = 20_000
 _VERSION = re.compile(r'version="(\d+)\.(\d+)\.(\d+)')
 
 
@@ -53,6 +56,10 @@ class Facts:
     notable: list[Event] = field(default_factory=list)
     by_node: dict[str, list[Event]] = field(default_factory=dict)
     memo: dict[str, list[Event]] = field(default_factory=dict)
+    _blob: str | None = None
+    _offsets: list[int] = field(default_factory=list)
+    _found: dict[re.Pattern[str], list[Event]] = field(default_factory=dict)
+    _space: list[Event] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.notable = [e for e in self.corpus.events if _notable(e)]
@@ -74,6 +81,32 @@ class Facts:
             needle = needles[0]
             return self.find(lambda e: needle in e.text, nodes)
         return self.find(lambda e: any(n in e.text for n in needles), nodes)
+
+    def search(self, pattern: re.Pattern[str], nodes: frozenset[str] | set[str] = frozenset()) -> list[Event]:
+        """Records in which ``pattern`` matches (within one record), of these nodes; records that could not be placed
+        match any node. Every record of an excerpt or a small bundle is searched (a symptom can sit in a DEBUG line);
+        in a large bundle only the notable ones. One scan of one text per pattern, not one per record."""
+        found = self._found.get(pattern)
+        if found is None:
+            if self._blob is None:
+                texts, offsets, at = [], [], 0
+                self._space = self.corpus.events if len(self.corpus.events) <= SEARCH_ALL else self.notable
+                for event in self._space:
+                    text = event.text if len(event.text) <= SEARCH_WIDTH else event.text[:SEARCH_WIDTH]
+                    offsets.append(at)
+                    texts.append(text)
+                    at += len(text) + 1
+                self._blob, self._offsets = "\x00".join(texts), offsets
+            found, last = [], -1
+            for match in pattern.finditer(self._blob):
+                index = bisect.bisect_right(self._offsets, match.start()) - 1
+                if index != last:
+                    found.append(self._space[index])
+                    last = index
+            self._found[pattern] = found
+        if not nodes:
+            return found
+        return [e for e in found if e.node in nodes or not e.node or "guess" in e.fields]
 
     def field(self, name: str, *values: str, nodes: Iterable[str] | None = None) -> list[Event]:
         return self.find(lambda e: any(v in e.fields.get(name, "") for v in values), nodes)

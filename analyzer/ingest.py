@@ -25,11 +25,12 @@ from common.logformats.csf import CsfLine
 from common.logformats.expressway import ExpresswayLine, parse_fast, split_records
 from common.logformats.log4j import Log4jLine
 
-from analyzer import hosts
+from analyzer import hosts, tolerant
 from analyzer.model import CORE, CUCM, IMP, JABBER, UNITY, Corpus, Event
 from analyzer.normalize import lines_of, repair
 
 MAX_LINE = 1 << 20
+_CSF_AGAIN = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ +\[0x")
 MAX_MEMBER = 2 << 30
 CONFIG_MEMBERS = ("xconf", "xstat")
 KNOWN_MODULES = frozenset({
@@ -152,16 +153,21 @@ def read_text(corpus: Corpus, name: str, data: bytes) -> None:
         corpus.problems.append(f"{name}: lines longer than {MAX_LINE} characters were cut")
         text = "\n".join(line[:MAX_LINE] for line in text.split("\n"))
     before = len(corpus.events)
-    bad = _parse_records(corpus, name, lines_of(list(split_records(text))))
+    failed: list[tuple[int, str]] = []
+    bad = _parse_records(corpus, name, lines_of(list(split_records(text))), failed)
     if bad:
         del corpus.events[before:]
+        failed.clear()
         fixed = repair(text)
-        corpus.unparsed += fixed.dropped + _parse_records(corpus, name, iter(fixed.records))
+        _parse_records(corpus, name, iter(fixed.records), failed)
+        loose, lost = tolerant.read_lines(sorted(fixed.left + failed), name)
+        corpus.events.extend(loose)
+        corpus.unparsed += lost
     parsed = corpus.events[before:]
     if not parsed:
         corpus.files[name] = "unknown"
-        corpus.problems.append(f"{name}: no line in a known log format (Expressway, Jabber csf-unified, CUCM/IM&P"
-                               " log4j); skipped")
+        corpus.problems.append(f"{name}: no line in a known log format (no Expressway, Jabber, CUCM, IM&P or "
+                               "Unity record in any of the shapes they are pasted in); skipped")
         return
     kinds = {e.fmt for e in parsed}
     corpus.files[name] = "+".join(sorted(kinds))
@@ -192,7 +198,10 @@ def _event(name: str, number: int, record: str, host: str, process: str, fields:
                  fields.get("Level", ""), fields, record, name, number, block)
 
 
-def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]) -> int:
+def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]],
+                   failed: list[tuple[int, str]] | None = None) -> int:
+    """Parse records through the strict format definitions; those they reject go to ``failed`` (for
+    :mod:`analyzer.tolerant`) and are counted."""
     bad = 0
     append = corpus.events.append
     log4j_node = _log4j_node(name)
@@ -207,15 +216,21 @@ def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]
                 line = ExpresswayLine.parse(record)
             except ValueError:
                 bad += 1
+                if failed is not None:
+                    failed.append((number, record))
                 continue
             append(_event(name, number, record, line.host, line.process, dict(line.fields), line.block, corpus))
             continue
         head = record.partition("\n")[0]
         if " [0x" in head[:40]:
             try:
+                if len(head) > 300 and _CSF_AGAIN.search(head, 30) is not None:
+                    raise ValueError("several csf records run together on one line")
                 csf = CsfLine.parse(head)
             except ValueError:
                 bad += 1
+                if failed is not None:
+                    failed.append((number, record))
                 continue
             append(Event(JABBER, "jabber", "csf", _naive(csf.time), csf.level,
                          {"logger": csf.logger, "function": csf.function, "message": csf.message,
@@ -225,6 +240,8 @@ def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]
             l4 = Log4jLine.parse(head)
         except ValueError:
             bad += 1
+            if failed is not None:
+                failed.append((number, record))
             continue
         by_category = _category_node(l4.category, corpus)
         node = log4j_node or by_category
@@ -278,7 +295,7 @@ _naive = _stamp
 
 
 def _align_clocks(corpus: Corpus) -> None:
-    """Move each Jabber and CUCM file (local time, no offset in the line) onto UTC.
+    """Move each Jabber and CUCM file (local time, no offset in the line) onto UTC, each product of a file apart.
 
     The offset is the one, among zero and the offsets the Expressways print, that puts most of the file's events within
     three seconds of an Expressway-C event — the node every Jabber and CUCM request passes through.
@@ -291,10 +308,11 @@ def _align_clocks(corpus: Corpus) -> None:
         if event.fmt == "expressway" and event.host not in seen:
             seen.add(event.host)
             offsets.add(_offset_seconds(event.text[23:29]))
-    by_file: dict[str, list[Event]] = {}
+    by_file: dict[tuple[str, str, str], list[Event]] = {}
     for event in corpus.events:
         if event.fmt in ("csf", "log4j") and event.time is not None:
-            by_file.setdefault(event.source, []).append(event)
+            # per product within a file: a pasted excerpt holds Jabber (UTC) and CUCM (local) lines side by side
+            by_file.setdefault((event.source, event.fmt, event.node), []).append(event)
     for events in by_file.values():
         if not anchors:
             continue

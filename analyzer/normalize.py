@@ -40,6 +40,7 @@ class Repaired:
 
     records: list[tuple[int, str]]
     dropped: int
+    left: list[tuple[int, str]]
 
 
 def _split_joined(line: str) -> list[str]:
@@ -63,6 +64,12 @@ class _Builder:
         self.block: list[str] | None = None
         self.dropped = 0
         self.last_len = 0
+        self.left: list[tuple[int, str]] = []
+        self.number = 0
+
+    def drop(self, line: str) -> None:
+        self.dropped += 1
+        self.left.append((self.number, line))
 
     def flush(self) -> None:
         if self.head is not None:
@@ -84,7 +91,7 @@ class _Builder:
     def continue_head(self, line: str, raw: str | None = None) -> None:
         head = self.head
         if head is None:
-            self.dropped += 1
+            self.drop(raw if raw is not None else line)
             return
         if head.count('"') % 2 == 1:
             self.head = head + (raw if raw is not None else line)
@@ -94,7 +101,7 @@ class _Builder:
                 and self.last_len >= 60 and _WRAPPED.search(line):
             self.head = head + line
         else:
-            self.dropped += 1
+            self.drop(raw if raw is not None else line)
             return
         self.last_len = len(line)
 
@@ -104,6 +111,7 @@ def repair(text: str) -> Repaired:
     out = _Builder()
     text = text.replace("\xa0", " ")
     for number, raw in enumerate(text.splitlines(), 1):
+        out.number = number
         stripped = raw.strip()
         if not stripped:
             continue
@@ -114,7 +122,7 @@ def repair(text: str) -> Repaired:
             continue
         if out.block is not None and stripped.startswith("++"):
             out.flush()
-            out.dropped += 1
+            out.drop(raw)
             continue
         if out.block is not None:
             out.block.append(raw.rstrip())
@@ -132,7 +140,7 @@ def repair(text: str) -> Repaired:
             continue
         out.continue_head(stripped, raw)
     out.flush()
-    return Repaired(out.records, out.dropped)
+    return Repaired(out.records, out.dropped, out.left)
 
 
 def lines_of(records: list[str]) -> Iterator[tuple[int, str]]:
