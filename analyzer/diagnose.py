@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analyzer import flows, sessions as sessions_mod
+from analyzer import explain, flows, sessions as sessions_mod
 from analyzer.facts import Facts
 from analyzer.ingest import load
 from analyzer.model import CORE, EDGE, GROUPS, ISSUE, JABBER, MISSING, POTENTIAL, Corpus, Finding, Session
@@ -68,7 +68,11 @@ def diagnose(corpus: Corpus) -> Report:
                                     signature.fix, signature.document, signature.priority,
                                     unique[:EVIDENCE_PER_FINDING], signature.basis))
     if not any(f.group == ISSUE for f in findings):
-        findings.extend(_unexplained(facts))
+        honest = explain.nothing_fits(corpus.events, corpus.nodes())
+        stopped = _unexplained(facts)
+        if honest is not None and stopped:
+            honest.root_cause = f"{stopped[0].title}. {honest.root_cause}"
+        findings.extend([honest] if honest is not None else stopped)
     findings.extend(_missing(facts))
     findings.extend(_potential(facts))
     order = {group: i for i, group in enumerate(GROUPS)}

@@ -59,3 +59,25 @@ def test_every_real_excerpt_puts_a_field_entry_or_the_lab_entry_first() -> None:
         assert root is not None, case.name
         own = f"{root.title}\n{root.root_cause}\n{root.fix}".lower()
         assert any(re.search(k, own) for k in spec["keywords"]), f"{case.name}: {root.id}: {own}"
+
+
+def test_when_nothing_fits_the_answer_says_how_far_it_got_and_what_the_first_error_means(tmp_path: Path) -> None:
+    log = tmp_path / "csf-unified.log"
+    log.write_text("2024-01-01 10:00:00,100 INFO [0x00001234] [src\\d.cpp(1)] [csf.dns] [csf::dns::q] - *-----* DNS "
+                   "query _collab-edge._tls.example.com. has succeeded.\n"
+                   "2024-01-01 10:00:01,123 ERROR [0x00001234] [src\\foo.cpp(12)] [csf.foo] [csf::Foo::bar] - Something "
+                   "broke talking to https://expe.example.com:8443/x: connection timed out\n")
+    report = analyze([log])
+    root = report.root_cause
+    assert root is not None and root.id == "nothing-fits"
+    assert "service discovery" in root.root_cause and "timed out" in root.root_cause
+    assert "Expressway-E and Expressway-C log" in root.fix
+    assert "no issue found" not in render_text(report)
+
+
+def test_a_log_without_errors_is_not_given_an_invented_issue(tmp_path: Path) -> None:
+    log = tmp_path / "csf-unified.log"
+    log.write_text("INFO [0x00001234] [src\\d.cpp(1)] [csf.dns] [csf::dns::q] - *-----* DNS query "
+                   "_collab-edge._tls.example.com. has succeeded.\n")
+    report = analyze([log])
+    assert report.corpus.events and not report.issues
