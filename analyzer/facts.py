@@ -8,7 +8,10 @@ running thirty of them costs one pass over the corpus, not thirty.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
+import re._constants as sre_constants  # the regex parser of the standard library, as re itself uses it
+import re._parser as sre_parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -21,7 +24,8 @@ _FINE_REASONS = {"Matched AuthZ key"}
 _CSF_WORDS = ("stream:features", "SASL", "Refresh", "refresh", "conflict", "certificate", "DEBUG_MARKER")
 _ERROR_BLOCK = re.compile(r"^HTTP/1\.[01] [45]\d\d")
 SEARCH_WIDTH = 20_000
-SEARCH_ALL = 20_000
+MIN_NEEDLE = 3
+SEARCH_ALL = 5_000
 _VERSION = re.compile(r'version="(\d+)\.(\d+)\.(\d+)')
 
 
@@ -60,6 +64,7 @@ class Facts:
     _offsets: list[int] = field(default_factory=list)
     _found: dict[re.Pattern[str], list[Event]] = field(default_factory=dict)
     _space: list[Event] = field(default_factory=list)
+    _texts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.notable = [e for e in self.corpus.events if _notable(e)]
@@ -83,30 +88,54 @@ class Facts:
         return self.find(lambda e: any(n in e.text for n in needles), nodes)
 
     def search(self, pattern: re.Pattern[str], nodes: frozenset[str] | set[str] = frozenset()) -> list[Event]:
-        """Records in which ``pattern`` matches (within one record), of these nodes; records that could not be placed
-        match any node. Every record of an excerpt or a small bundle is searched (a symptom can sit in a DEBUG line);
-        in a large bundle only the notable ones. One scan of one text per pattern, not one per record."""
+        """``pattern`` (written for lower-cased text, :func:`analyzer.knowledge.compile_lower`) over the records.
+
+        Records in which it matches (within one record), of these nodes; records that could not be placed match any
+        node. Every record of an excerpt or a small bundle is searched (a symptom can sit in a DEBUG line); in a large
+        bundle only the notable ones. The text is searched first for the literals the pattern cannot match without
+        (``str.find``, at memory speed), and the regex runs only on the records that hold one."""
         found = self._found.get(pattern)
         if found is None:
             if self._blob is None:
-                texts, offsets, at = [], [], 0
-                self._space = self.corpus.events if len(self.corpus.events) <= SEARCH_ALL else self.notable
-                for event in self._space:
-                    text = event.text if len(event.text) <= SEARCH_WIDTH else event.text[:SEARCH_WIDTH]
-                    offsets.append(at)
-                    texts.append(text)
-                    at += len(text) + 1
-                self._blob, self._offsets = "\x00".join(texts), offsets
-            found, last = [], -1
-            for match in pattern.finditer(self._blob):
-                index = bisect.bisect_right(self._offsets, match.start()) - 1
-                if index != last:
-                    found.append(self._space[index])
-                    last = index
+                self._build_blob()
+            found = []
+            needles = literals(pattern.pattern)
+            if needles is None:
+                last = -1
+                for match in pattern.finditer(self._blob):  # type: ignore[arg-type]
+                    index = bisect.bisect_right(self._offsets, match.start()) - 1
+                    if index != last:
+                        found.append(self._space[index])
+                        last = index
+            else:
+                for index in sorted(self._holding(needles)):
+                    if pattern.search(self._texts[index]) is not None:
+                        found.append(self._space[index])
             self._found[pattern] = found
         if not nodes:
             return found
         return [e for e in found if e.node in nodes or not e.node or "guess" in e.fields]
+
+    def _build_blob(self) -> None:
+        self._space = self.corpus.events if len(self.corpus.events) <= SEARCH_ALL else self.notable
+        at = 0
+        for event in self._space:
+            text = (event.text if len(event.text) <= SEARCH_WIDTH else event.text[:SEARCH_WIDTH]).lower()
+            self._offsets.append(at)
+            self._texts.append(text)
+            at += len(text) + 1
+        self._blob = "\x00".join(self._texts)
+
+    def _holding(self, needles: list[str]) -> set[int]:
+        blob, offsets, out = self._blob or "", self._offsets, set()
+        for needle in needles:
+            at = blob.find(needle)
+            while at >= 0:
+                index = bisect.bisect_right(offsets, at) - 1
+                out.add(index)
+                following = offsets[index + 1] if index + 1 < len(offsets) else len(blob)
+                at = blob.find(needle, following)
+        return out
 
     def field(self, name: str, *values: str, nodes: Iterable[str] | None = None) -> list[Event]:
         return self.find(lambda e: any(v in e.fields.get(name, "") for v in values), nodes)
@@ -144,3 +173,39 @@ class Facts:
 
 
 NODES_E, NODES_C, NODES_J, NODES_U, NODES_I = (EDGE,), (CORE,), (JABBER,), (CUCM,), (IMP,)
+
+
+@functools.lru_cache(maxsize=512)
+def literals(regex: str) -> list[str] | None:
+    """Strings of which a match of ``regex`` must contain one (one per alternative), or ``None`` when some alternative
+    has no literal of ``MIN_NEEDLE`` characters that every match of it contains."""
+    try:
+        return _needles(list(sre_parse.parse(regex)))
+    except (re.error, TypeError, ValueError):
+        return None
+
+
+def _needles(ops: list[tuple[object, object]]) -> list[str] | None:
+    if len(ops) == 1 and ops[0][0] is sre_constants.BRANCH:
+        out: list[str] = []
+        for branch in ops[0][1][1]:  # type: ignore[index]
+            found = _needles(list(branch))
+            if found is None:
+                return None
+            out += found
+        return out
+    best, run, groups = "", [], []
+    for op, value in ops + [(None, None)]:
+        if op is sre_constants.LITERAL:
+            run.append(chr(value))  # type: ignore[arg-type]
+            continue
+        if len(run) > len(best):
+            best = "".join(run)
+        run = []
+        if op is sre_constants.SUBPATTERN or op is sre_constants.BRANCH:
+            inner = _needles(list(value[-1]) if op is sre_constants.SUBPATTERN else [(op, value)])  # type: ignore
+            if inner:
+                groups.append(inner)
+    if len(best) >= MIN_NEEDLE:
+        return [best]
+    return next((g for g in groups if all(len(n) >= MIN_NEEDLE for n in g)), None)
