@@ -68,7 +68,9 @@ def diagnose(corpus: Corpus) -> Report:
                                     signature.fix, signature.document, signature.priority,
                                     unique[:EVIDENCE_PER_FINDING], signature.basis))
     if not any(f.group == ISSUE for f in findings):
-        honest = explain.nothing_fits(corpus.events, corpus.nodes())
+        failed = facts.failed_sessions()
+        healthy = facts.sessions and not failed and any(s.ok for s in facts.sessions)
+        honest = None if healthy else explain.nothing_fits(corpus.events, corpus.nodes())
         stopped = _unexplained(facts)
         if honest is not None and stopped:
             honest.root_cause = f"{stopped[0].title}. {honest.root_cause}"

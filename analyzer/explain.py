@@ -40,7 +40,8 @@ MEANINGS = (
      "a server behind this one failed or did not answer (5xx): the next hop is down or unreachable"),
 )
 _ERROR = re.compile(r"\b(?:ERROR|FATAL|CRITICAL)\b|fail(?:ed|ure)|refused|denied|unable to|cannot|could not|"
-                    r"\b(?:401|403|404|500|502|503|504)\b|exception|invalid|rejected|not trusted", re.I)
+                    r"(?:HTTP/1\.[01] |Status=\"|Response-code=\"|response code |responseCode =\[)[45]\d\d|"
+                    r"exception|invalid|rejected|not trusted", re.I)
 NEXT_LOG = {JABBER: "Expressway-E and Expressway-C", EDGE: "Expressway-C", CORE: "CUCM (and IM and Presence)",
             CUCM: "Expressway-C", IMP: "Expressway-C", UNITY: "CUCM", "": "Expressway-C and the Jabber client"}
 _WORD = re.compile(r"[a-z][a-z0-9-]{3,}")

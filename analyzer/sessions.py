@@ -132,6 +132,7 @@ def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
     starts = [span[0] for span in spans]
     leftovers: list[Message] = []
     xmpp_messages: list[Message] = []
+    extras: dict[int, list[list[Message]]] = {}
     for event in corpus.events:
         if event.fmt == "expressway" or event.time is None:
             continue
@@ -148,7 +149,7 @@ def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
         if i < 0 and spans and starts[0] - event.time <= 0.5:
             i = 0
         if i >= 0 and spans[i][1] + 0.5 >= event.time:
-            spans[i][2].messages.append(note)
+            extras.setdefault(id(spans[i][2]), []).append([note])
         else:
             leftovers.append(note)
     edge_configs = _edge_configs(sessions)
@@ -157,9 +158,9 @@ def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
         if owner is None:
             leftovers.extend(attempt.messages)
         else:
-            owner.messages.extend(attempt.messages)
+            extras.setdefault(id(owner), []).append(list(attempt.messages))
     for session in sessions:
-        session.messages.sort(key=lambda m: m.time if m.time is not None else 0.0)
+        session.messages = causal_merge(session.messages, extras.get(id(session), []))
     leftovers.sort(key=lambda m: m.time if m.time is not None else 0.0)
     group: list[Message] = []
     for note in leftovers + [None]:  # type: ignore[list-item]
@@ -170,6 +171,36 @@ def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
             kind = "xmpp" if any(xmpp.is_xmpp(m) for m in group) else "events"
             sessions.append(Session(0, "", "", kind, messages=group))
         group = [note] if note is not None else []
+
+
+def causal_merge(skeleton: list[Message], blocks: list[list[Message]]) -> list[Message]:
+    """The session's arrows in causal order (issue 12, item 4).
+
+    The skeleton is the transactions in the order Expressway-E started them (one clock), each already laid out as
+    request, the calls it caused, answer. Notes and XMPP attempts are blocks placed after the last skeleton arrow
+    that is not later than them — a block never splits another, and no two nodes' clocks are compared beyond that.
+    A note of a node then moves inside the call to that node it follows by less than a second (CUCM's "Authorization
+    code issued" belongs between C's authorize_proxy and CUCM's answer even when CUCM's clock runs ahead)."""
+    out = list(skeleton)
+    for block in sorted(blocks, key=lambda b: b[0].time if b[0].time is not None else 0.0):
+        when = block[0].time
+        at = len(out)
+        if when is not None:
+            at = 0
+            for i, message in enumerate(out):
+                if message.time is not None and message.time <= when:
+                    at = i + 1
+        out[at:at] = block
+    for i in range(1, len(out)):
+        note = out[i]
+        if not note.note or note.src in (JABBER, EDGE, CORE):
+            continue
+        j = i
+        while j > 0 and not out[j - 1].note and out[j - 1].src == note.src and out[j - 1].dst != note.src \
+                and out[j - 1].time is not None and note.time is not None and note.time - out[j - 1].time < 1.0:
+            out[j - 1], out[j] = out[j], out[j - 1]
+            j -= 1
+    return out
 
 
 def _edge_configs(sessions: list[Session]) -> list[tuple[float, Session]]:
