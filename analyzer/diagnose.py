@@ -164,6 +164,9 @@ def render_text(report: Report) -> str:
     for session in report.sessions:
         when = _when(session.start)
         lines.append(f"  {session.summary()}  [{when}]")
+    if corpus.startup is not None:
+        lines.append(f"  start-up (not a session; ladder --session 0): {len(corpus.startup.messages)} key exports and "
+                     "fetches")
     markers = [e for e in corpus.events if "DEBUG_MARKER" in e.text[:200] and e.node == CORE]
     for event in markers:
         lines.append(f"  marker [{_when(event.time)}] {event.get('Detail')}")

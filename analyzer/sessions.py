@@ -10,12 +10,14 @@ every clock on UTC.
 from __future__ import annotations
 
 import bisect
+import re
 
 from analyzer import xmpp
 from analyzer.flows import Txn
 from analyzer.model import CORE, EDGE, IMP, JABBER, Corpus, Event, Message, Session
 
 GAP = 300.0
+_KEYS = re.compile(r"AuthZ keys? (?:exported|fetched|loaded)", re.I)
 XMPP_AFTER = 60.0  # Jabber opens its XMPP stream seconds after get_edge_config; a minute allows a slow network
 CLOCK_SLACK = 0.5  # Jabber's clock is aligned to the Expressways' only to the few milliseconds most lines agree on
 STARTS = ("get_edge_sso", "refresh")
@@ -93,10 +95,50 @@ def build(corpus: Corpus, txns: list[Txn]) -> list[Session]:
         last_time[client] = txn.end or txn.start or last_time.get(client, 0.0)
     _attach_notes(corpus, sessions)
     sessions.sort(key=_first)
+    sessions = _without_startup(corpus, sessions)
     for number, session in enumerate(sessions, 1):
         session.number = number
         _outcome(session)
     return sessions
+
+
+def _is_startup(message: Message) -> bool:
+    return message.step == "authz_keys" or message.note and _KEYS.search(message.label) is not None
+
+
+def _without_startup(corpus: Corpus, sessions: list[Session]) -> list[Session]:
+    """The nodes' start-up work — CUCM exporting its AuthZ keys, Expressway-C, IM&P and Unity fetching them — is not a
+    login: it goes to ``corpus.startup`` (shown apart, ladder ``--session 0``). What a start-up-only group leaves behind
+    without a client arrow of its own (a DNS note, a validator call a moment before the login) joins the login whose
+    time span holds it."""
+    moved: list[Message] = []
+    for session in sessions:
+        moved += [m for m in session.messages if _is_startup(m)]
+        session.messages = [m for m in session.messages if not _is_startup(m)]
+    if not moved:
+        return sessions
+    corpus.startup = Session(0, "", "", "start-up", moved, outcome="start-up")
+    logins = [s for s in sessions if s.kind in ("login", "refresh") and s.messages]
+    out: list[Session] = []
+    for session in sessions:
+        if not session.messages:
+            continue
+        client_arrows = any(not m.note and JABBER in (m.src, m.dst) for m in session.messages)
+        start = _first(session)
+        holder = next((s for s in logins if _first(s) - 1.0 <= start <= (s.end or _first(s)) + 1.0), None)
+        if session.kind in ("requests", "events") and not client_arrows and holder is not None:
+            blocks: list[list[Message]] = []
+            for message in session.messages:
+                previous = blocks[-1][-1] if blocks else None
+                if previous is None or message.time is None or previous.time is None \
+                        or message.time - previous.time > 0.05:
+                    blocks.append([message])
+                else:
+                    blocks[-1].append(message)
+            holder.messages = causal_merge(holder.messages, blocks)
+            continue
+        out.append(session)
+    return out
 
 
 def _join_recent(sessions: list[Session], txn: Txn) -> Session | None:
