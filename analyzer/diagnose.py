@@ -146,7 +146,9 @@ def _potential(facts: Facts) -> list[Finding]:
                                "This release has no authorization code grant or refresh tokens.",
                                "Upgrade to 11.5(1)SU3 or later for OAuth with refresh.", MRA_GUIDE, 30, [event]))
     for event in facts.corpus.events[:20000]:
-        match = re.search(r"TANDBERG-Video-Communication-Server/X(\d+)\.(\d+)(?:\.(\d+))?", event.block or "")
+        if not event.block or "TANDBERG-Video-Communication-Server/X" not in event.block:
+            continue
+        match = re.search(r"TANDBERG-Video-Communication-Server/X(\d+)\.(\d+)(?:\.(\d+))?", event.block)
         if match and (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)) < (8, 10, 1):
             out.append(Finding("expressway-old", POTENTIAL, f"Expressway {match.group(0).split('/')[1]} is older than "
                                "X8.10.1", "Refresh tokens need Expressway X8.10.1 or later.", "Upgrade Expressway.",

@@ -49,7 +49,7 @@ def classify(corpus: Corpus) -> None:
             vote[EDGE] += 1
         elif fields.get("Detail") == "Receive Request" and "Last-via-addr" not in fields and "Msg" in fields:
             vote[EDGE] += 1
-        if "guess" in fields or event.fmt == "xcp" or fields.get("Detail") == "Sending Request":
+        if "guess" in fields:
             hint = tolerant.c_hint(event)
             if hint > 0:
                 vote[CORE] += hint
@@ -72,7 +72,7 @@ def classify(corpus: Corpus) -> None:
         corpus.hosts[host] = role
     for event in corpus.events:
         if event.fmt in ("expressway", "xcp"):
-            if "guess" in event.fields and event.host == "expressway":
+            if event.host == "expressway" and "guess" in event.fields:
                 hint = tolerant.c_hint(event)
                 event.node = CORE if hint > 0 else EDGE if hint < 0 else corpus.hosts.get(event.host, EDGE)
             else:

@@ -118,15 +118,21 @@ def _without_startup(corpus: Corpus, sessions: list[Session]) -> list[Session]:
     if not moved:
         return sessions
     corpus.startup = Session(0, "", "", "start-up", moved, outcome="start-up")
-    logins = [s for s in sessions if s.kind in ("login", "refresh") and s.messages]
+    logins = sorted(((_first(s), s.end or _first(s), s) for s in sessions if s.kind in ("login", "refresh")
+                     and s.messages), key=lambda x: x[0])
+    login_starts = [span[0] for span in logins]
     out: list[Session] = []
     for session in sessions:
         if not session.messages:
             continue
-        client_arrows = any(not m.note and JABBER in (m.src, m.dst) for m in session.messages)
-        start = _first(session)
-        holder = next((s for s in logins if _first(s) - 1.0 <= start <= (s.end or _first(s)) + 1.0), None)
-        if session.kind in ("requests", "events") and not client_arrows and holder is not None:
+        holder = None
+        if session.kind in ("requests", "events") and \
+                not any(not m.note and JABBER in (m.src, m.dst) for m in session.messages):
+            start = _first(session)
+            i = bisect.bisect_right(login_starts, start + 1.0) - 1
+            if i >= 0 and start <= logins[i][1] + 1.0:
+                holder = logins[i][2]
+        if holder is not None:
             blocks: list[list[Message]] = []
             for message in session.messages:
                 previous = blocks[-1][-1] if blocks else None
