@@ -30,6 +30,9 @@ from analyzer.model import CORE, CUCM, IMP, JABBER, UNITY, Corpus, Event
 from analyzer.normalize import lines_of, repair
 
 MAX_LINE = 1 << 20
+STREAM_AT = 64 << 20  # files larger than this are read a piece at a time
+STREAM_CHUNK = 32 << 20
+KEEP_ALL = 1 << 30  # past this much input only records above DEBUG are kept: memory stays bounded on a 2 GB log
 _CSF_AGAIN = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ +\[0x")
 MAX_MEMBER = 2 << 30
 CONFIG_MEMBERS = ("xconf", "xstat")
@@ -46,8 +49,8 @@ def load(paths: Iterable[str | Path]) -> Corpus:
     """Read every path (file, folder or bundle) into one corpus with aligned clocks."""
     corpus = Corpus()
     for path in paths:
-        for name, data in _sources(Path(path), corpus):
-            read_text(corpus, name, data)
+        for name, data, first_line in _sources(Path(path), corpus):
+            read_text(corpus, name, data, first_line)
     return _finish(corpus)
 
 
@@ -67,7 +70,33 @@ def _finish(corpus: Corpus) -> Corpus:
     return corpus
 
 
-def _sources(path: Path, corpus: Corpus) -> Iterator[tuple[str, bytes]]:
+def _chunks(path: Path, corpus: Corpus) -> Iterator[tuple[str, bytes, int]]:
+    """A large log read ``STREAM_CHUNK`` at a time, each piece cut before a line that opens a record (a digit), so
+    memory holds one piece, not the file; line numbers continue across pieces."""
+    line, rest = 1, b""
+    try:
+        with path.open("rb") as handle:
+            while True:
+                block = handle.read(STREAM_CHUNK)
+                data = rest + block
+                if not block:
+                    if data:
+                        yield str(path), data, line
+                    return
+                cut = max(data.rfind(b"\n2"), data.rfind(b"\n0"))
+                if cut < len(data) // 2:
+                    cut = data.rfind(b"\n")
+                if cut < 0:
+                    rest = data
+                    continue
+                piece, rest = data[:cut + 1], data[cut + 1:]
+                yield str(path), piece, line
+                line += piece.count(b"\n")
+    except OSError as exc:
+        corpus.problems.append(f"{path}: cannot be read ({exc.strerror})")
+
+
+def _sources(path: Path, corpus: Corpus) -> Iterator[tuple[str, bytes, int]]:
     if not path.exists():
         corpus.problems.append(f"{path}: no such file or folder")
         return
@@ -79,14 +108,19 @@ def _sources(path: Path, corpus: Corpus) -> Iterator[tuple[str, bytes]]:
             yield from _sources(file, corpus)
         return
     try:
+        with path.open("rb") as handle:
+            magic = handle.read(2)
+        if path.stat().st_size > STREAM_AT and magic != b"\x1f\x8b" and not path.name.endswith((".tar", ".tgz")):
+            yield from _chunks(path, corpus)
+            return
         data = path.read_bytes()
     except OSError as exc:
         corpus.problems.append(f"{path}: cannot be read ({exc.strerror})")
         return
     if data[:2] == b"\x1f\x8b" or path.name.endswith((".tar", ".tgz", ".tar.gz")):
-        yield from _bundle(path, data, corpus)
+        yield from ((name, content, 1) for name, content in _bundle(path, data, corpus))
     else:
-        yield str(path), data
+        yield str(path), data, 1
 
 
 def _bundle(path: Path, data: bytes, corpus: Corpus) -> Iterator[tuple[str, bytes]]:
@@ -114,10 +148,15 @@ def _bundle(path: Path, data: bytes, corpus: Corpus) -> Iterator[tuple[str, byte
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         if count == 0 and data[:2] == b"\x1f\x8b":
             try:
-                import gzip
-                yield str(path), gzip.decompress(data)
-                return
-            except (OSError, EOFError, zlib.error):
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                plain = inflater.decompress(data)
+                if plain and not plain.startswith(b"\x1f\x8b") and b"ustar" not in plain[257:265]:
+                    if not inflater.eof:
+                        corpus.problems.append(f"{path}: the gzip file is truncated; the {len(plain)} bytes before "
+                                               "the cut were read")
+                    yield str(path), plain
+                    return
+            except zlib.error:
                 pass
         corpus.problems.append(f"{path}: bundle damaged after {count} member(s) ({exc.__class__.__name__}: {exc});"
                                " the members before the damage were read")
@@ -133,9 +172,11 @@ def _is_binary(data: bytes) -> bool:
     return b"\x00" in sample or controls > len(sample) // 20
 
 
-def read_text(corpus: Corpus, name: str, data: bytes) -> None:
-    """Parse one file's bytes into events, recording what could not be read."""
+def read_text(corpus: Corpus, name: str, data: bytes, first_line: int = 1) -> None:
+    """Parse one file's bytes (or one piece of a large file) into events, recording what could not be read."""
     corpus.bytes_read += len(data)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        data = data.decode("utf-16", "replace").encode("utf-8")
     base = os.path.basename(name.split("!")[-1])
     if base.startswith(CONFIG_MEMBERS):
         corpus.files[name] = "config"
@@ -154,7 +195,7 @@ def read_text(corpus: Corpus, name: str, data: bytes) -> None:
         text = "\n".join(line[:MAX_LINE] for line in text.split("\n"))
     before = len(corpus.events)
     failed: list[tuple[int, str]] = []
-    bad = _parse_records(corpus, name, lines_of(list(split_records(text))), failed)
+    bad = _parse_records(corpus, name, lines_of(list(split_records(text)), first_line), failed)
     if bad:
         del corpus.events[before:]
         failed.clear()
@@ -163,13 +204,20 @@ def read_text(corpus: Corpus, name: str, data: bytes) -> None:
         loose, lost = tolerant.read_lines(sorted(fixed.left + failed), name)
         corpus.events.extend(loose)
         corpus.unparsed += lost
+    if corpus.bytes_read > KEEP_ALL:
+        if not any(p.startswith("input beyond") for p in corpus.problems):
+            corpus.problems.append(f"input beyond {KEEP_ALL >> 20} MiB: only records above DEBUG are kept from there on "
+                                   "(memory stays bounded)")
+        corpus.events[before:] = [e for e in corpus.events[before:] if e.level != "DEBUG"]
     parsed = corpus.events[before:]
+    if not parsed and name in corpus.files:
+        return
     if not parsed:
         corpus.files[name] = "unknown"
         corpus.problems.append(f"{name}: no line in a known log format (no Expressway, Jabber, CUCM, IM&P or "
                                "Unity record in any of the shapes they are pasted in); skipped")
         return
-    kinds = {e.fmt for e in parsed}
+    kinds = {e.fmt for e in parsed} | set(corpus.files.get(name, "").split("+")) - {"", "unknown", "empty"}
     corpus.files[name] = "+".join(sorted(kinds))
     if text and not text.endswith("\n") and parsed[-1].block is not None and not parsed[-1].text.endswith("|"):
         corpus.problems.append(f"{name}: ends inside a message block (truncated file)")

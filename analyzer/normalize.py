@@ -143,9 +143,9 @@ def repair(text: str) -> Repaired:
     return Repaired(out.records, out.dropped, out.left)
 
 
-def lines_of(records: list[str]) -> Iterator[tuple[int, str]]:
-    """Number records from a clean split by the line each starts on."""
-    number = 1
+def lines_of(records: list[str], first: int = 1) -> Iterator[tuple[int, str]]:
+    """Number records from a clean split by the line each starts on (``first`` for a piece of a large file)."""
+    number = first
     for record in records:
         yield number, record
         number += record.count("\n") + 1
