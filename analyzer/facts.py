@@ -29,7 +29,10 @@ SEARCH_ALL = 5_000
 _VERSION = re.compile(r'version="(\d+)\.(\d+)\.(\d+)')
 
 
-def _notable(event: Event) -> bool:
+UDS = 2  # not notable, but one of the few routine answers (UDS home cluster, edge config, get_edge_sso) a test reads
+
+
+def _notable(event: Event) -> bool | int:
     level = event.level
     if event.fmt == "csf":
         return level in ("ERROR", "WARN", "WARNING") or any(w in event.text for w in _CSF_WORDS)
@@ -46,9 +49,10 @@ def _notable(event: Event) -> bool:
         return True
     block = event.block
     if block:
-        if _ERROR_BLOCK.match(block) or 'found="false"' in block or "<homeCluster" in block \
-                or "userUdsServer" in block or "Token reuse" in block:
+        if _ERROR_BLOCK.match(block) or 'found="false"' in block:
             return True
+        if "<homeCluster" in block or "userUdsServer" in block or "Token reuse" in block:
+            return UDS
     return fields.get("Response-code", "200")[:1] in "45"
 
 
@@ -58,6 +62,7 @@ class Facts:
     txns: list[Txn]
     sessions: list[Session]
     notable: list[Event] = field(default_factory=list)
+    uds: list[Event] = field(default_factory=list)
     by_node: dict[str, list[Event]] = field(default_factory=dict)
     memo: dict[str, list[Event]] = field(default_factory=dict)
     _blob: str | None = None
@@ -67,7 +72,12 @@ class Facts:
     _texts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.notable = [e for e in self.corpus.events if _notable(e)]
+        for event in self.corpus.events:
+            verdict = _notable(event)
+            if verdict is True:
+                self.notable.append(event)
+            elif verdict:
+                self.uds.append(event)
         for event in self.notable:
             self.by_node.setdefault(event.node, []).append(event)
 
@@ -79,6 +89,11 @@ class Facts:
         if len(wanted) == 1:
             return [e for e in self.by_node.get(next(iter(wanted)), ()) if test(e)]
         return [e for e in self.notable if e.node in wanted and test(e)]
+
+    def find_answers(self, test: Callable[[Event], bool], nodes: Iterable[str] | None = None) -> list[Event]:
+        """:meth:`find` over the notable events and the routine UDS / edge config / get_edge_sso answers."""
+        wanted = set(nodes) if nodes is not None else None
+        return [e for e in self.uds if (wanted is None or e.node in wanted) and test(e)] + self.find(test, nodes)
 
     def text(self, *needles: str, nodes: Iterable[str] | None = None) -> list[Event]:
         """Notable events whose text holds any of the needles (case-sensitive, as the products write them)."""
@@ -154,7 +169,7 @@ class Facts:
     def versions(self) -> list[tuple[tuple[int, int, int], Event]]:
         """CUCM versions as UDS reports them (``clusterUser version="11.5.1"``)."""
         out = []
-        for event in self.notable:
+        for event in self.uds + self.notable:
             if event.block and "<clusterUser" in event.block:
                 match = _VERSION.search(event.block)
                 if match:

@@ -189,14 +189,14 @@ def _ils_missing(f: Facts) -> list[Event]:
     missing = _user_not_found(f)
     if not missing:
         return []
-    found = f.find(lambda e: 'found="true"' in (e.block or "") and "<clusterUser" in (e.block or ""), NODES_C)
+    found = f.find_answers(lambda e: 'found="true"' in (e.block or "") and "<clusterUser" in (e.block or ""), NODES_C)
     hosts = {re.sub(r"^https?://([^/:]+).*", r"\1", e.get("Request-url")) for e in missing + found
              if e.get("Request-url")}
     return missing + found[:1] if len(hosts) > 1 else []
 
 
 def _no_home_cluster(f: Facts) -> list[Event]:
-    return f.find(lambda e: re.search(r"<homeCluster[^>]*(/>|>\s*</homeCluster>)|<userUdsServer\s*/>|<userUdsServer>\s*</userUdsServer>",
+    return f.find_answers(lambda e: re.search(r"<homeCluster[^>]*(/>|>\s*</homeCluster>)|<userUdsServer\s*/>|<userUdsServer>\s*</userUdsServer>",
                                       e.block or "") is not None)
 
 
@@ -219,7 +219,7 @@ def _mixed_capability(f: Facts) -> list[Event]:
     failing = {e.get("Server") for e in refused}
     granted = [e for e in f.corpus.events if e.get("Detail") == "Successful authorization"
                and e.get("Server") and e.get("Server") not in failing]
-    offered = f.find(lambda e: 'Token reuse="true"' in (e.block or ""))
+    offered = f.find_answers(lambda e: 'Token reuse="true"' in (e.block or ""))
     return refused[:2] + granted[:1] + offered[:1] if granted else []
 
 
