@@ -16,6 +16,7 @@ from analyzer import tolerant
 from analyzer.model import CORE, EDGE, Corpus
 
 _C_PROCESSES = {"edgeconfigprovisioning", "credentialmanager"}
+VOTES_PER_HOST = 5000
 _NAME_E = re.compile(r"(?:e\d*|edge|exp-?e\d*)$", re.I)
 _NAME_C = re.compile(r"(?:c\d*|core|exp-?c\d*)$", re.I)
 # Names that say it outright: exp-c, expc01, xwayc, vcs-c, RTP-TBTP-EXPRWY-C, ExpresswayE, expe.example.com
@@ -29,10 +30,15 @@ def classify(corpus: Corpus) -> None:
     A record read without its host (an excerpt that kept only the fields) is placed by its own content, and when that
     says nothing, by the other such records of its file."""
     votes: dict[str, Counter[str]] = {}
+    counted: Counter[str] = Counter()
     for event in corpus.events:
         if event.fmt not in ("expressway", "xcp"):
             continue
-        vote = votes.setdefault(event.host, Counter())
+        host = event.host
+        counted[host] += 1
+        if counted[host] > VOTES_PER_HOST:  # a host's role is settled long before this; bundles hold millions
+            continue
+        vote = votes.setdefault(host, Counter())
         fields = event.fields
         if fields.get("process") in _C_PROCESSES or "Last-via-addr" in fields:
             vote[CORE] += 3

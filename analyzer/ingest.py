@@ -348,19 +348,24 @@ def _align_clocks(corpus: Corpus) -> None:
     The offset is the one, among zero and the offsets the Expressways print, that puts most of the file's events within
     three seconds of an Expressway-C event — the node every Jabber and CUCM request passes through.
     """
-    anchors = sorted(e.time for e in corpus.events if e.node == CORE and e.time is not None)
-    if not anchors:
-        anchors = sorted(e.time for e in corpus.events if e.fmt == "expressway" and e.time is not None)
+    core: list[float] = []
+    expressway: list[float] = []
     offsets, seen = {0.0}, set()
-    for event in corpus.events:
-        if event.fmt == "expressway" and event.host not in seen:
-            seen.add(event.host)
-            offsets.add(_offset_seconds(event.text[23:29]))
     by_file: dict[tuple[str, str, str], list[Event]] = {}
-    for event in corpus.events:
-        if event.fmt in ("csf", "log4j") and event.time is not None:
+    for event in corpus.events:  # one pass: anchors, printed offsets, and the files to move
+        fmt, when = event.fmt, event.time
+        if fmt == "expressway":
+            if when is not None:
+                (core if event.node == CORE else expressway).append(when)
+            if event.host not in seen:
+                seen.add(event.host)
+                offsets.add(_offset_seconds(event.text[23:29]))
+        elif fmt in ("csf", "log4j") and when is not None:
             # per product within a file: a pasted excerpt holds Jabber (UTC) and CUCM (local) lines side by side
-            by_file.setdefault((event.source, event.fmt, event.node), []).append(event)
+            by_file.setdefault((event.source, fmt, event.node), []).append(event)
+        elif fmt == "xcp" and when is not None and event.node == CORE:
+            core.append(when)
+    anchors = sorted(core) if core else sorted(expressway)
     for events in by_file.values():
         if not anchors:
             continue
