@@ -239,16 +239,28 @@ def causal_merge(skeleton: list[Message], blocks: list[list[Message]]) -> list[M
                 if message.time is not None and message.time <= when:
                     at = i + 1
         out[at:at] = block
-    for i in range(1, len(out)):
-        note = out[i]
-        if not note.note or note.src in (JABBER, EDGE, CORE):
-            continue
-        j = i
-        while j > 0 and not out[j - 1].note and out[j - 1].src == note.src and out[j - 1].dst != note.src \
-                and out[j - 1].time is not None and note.time is not None and note.time - out[j - 1].time < 1.0:
-            out[j - 1], out[j] = out[j], out[j - 1]
-            j -= 1
+    for note in [m for m in out if m.note and m.src not in (JABBER, EDGE, CORE) and m.time is not None]:
+        _inside_its_call(out, note)
     return out
+
+
+def _inside_its_call(out: list[Message], note: Message) -> None:
+    """Move a node's note between the request to that node nearest to it in time (within a second, either side) and
+    the node's answer to it: the node wrote the line while serving that request, whatever its clock says."""
+    node, i = note.src, out.index(note)
+    calls = [j for j, m in enumerate(out) if m.dst == node and not m.note and m.status is None and m.src != node
+             and m.time is not None and abs(note.time - m.time) < 1.0]  # type: ignore[operator]
+    if not calls:
+        return
+    j = min(calls, key=lambda c: abs(note.time - out[c].time))  # type: ignore[operator]
+    answer = next((k for k in range(j + 1, len(out)) if out[k].src == node and out[k].dst == out[j].src
+                   and not out[k].note), None)
+    if answer is None or j < i < answer:
+        return
+    out.pop(i)
+    if i < answer:
+        answer -= 1
+    out.insert(answer, note)
 
 
 def _edge_configs(sessions: list[Session]) -> list[tuple[float, Session]]:

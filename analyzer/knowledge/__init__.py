@@ -119,3 +119,20 @@ def load() -> tuple[Entry, ...]:
             seen.add(entry.id)
             entries.append(entry)
     return tuple(entries)
+
+
+def markdown() -> str:
+    """The table of every entry and its source that docs/analyzer.md carries (``python -m analyzer.knowledge``)."""
+    rows = ["| id | topic | catalogue scenario | symptoms (product: regex) | source |", "| --- | --- | --- | --- | --- |"]
+    for entry in load():
+        symptoms = "; ".join(f"{s.product}: `{s.pattern.pattern[:70].replace('|', '¦')}`" for s in entry.symptoms)
+        if entry.matcher:
+            symptoms = f"matcher `{entry.matcher}`" + (f"; {symptoms}" if symptoms else "")
+        source = entry.source.replace("|", "¦")
+        source = f"[{source}]({entry.url})" if entry.url else source
+        rows.append(f"| `{entry.id}` | {entry.topic} | {entry.scenario or '—'} | {symptoms} | {source} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
