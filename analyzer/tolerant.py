@@ -53,7 +53,7 @@ _FIELD = re.compile(r'(?<![\w.-])([A-Za-z][\w.-]*)= ?"([^"]*)"(:?)')
 _EXPRESSWAY_FIELD = re.compile(r'(?<![\w.-])(?:Module|Event|Detail|UTCTime|Level|Txn-id|Service|Src-ip|Dst-ip|'
                                r'Action|Request-url|CodeLocation|ThreadID)= ?"')
 _REPEAT = re.compile(r'(?<![\w.-])(Module|Event|UTCTime)= ?"')
-_BLOCK = re.compile(r"\s*\b(HTTPMSG|MSGBODY):\s*")
+_BLOCK = re.compile(r"\s*\b(HTTPMSG|MSGBODY|SIPMSG):\s*")
 _TIME = r"(?P<time>\d{4}-\d\d-\d\dT\S+|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\S*|(?:" + _MONTHS + r") [ \d]\d [\d:.]+) +"
 _EXPRESSWAY_HEAD = re.compile(
     r"^(?:" + _TIME + r")?(?:(?P<host>[A-Za-z0-9][\w.-]*) +)?"
