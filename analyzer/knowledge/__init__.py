@@ -132,7 +132,3 @@ def markdown() -> str:
         source = f"[{source}]({entry.url})" if entry.url else source
         rows.append(f"| `{entry.id}` | {entry.topic} | {entry.scenario or '—'} | {symptoms} | {source} |")
     return "\n".join(rows) + "\n"
-
-
-if __name__ == "__main__":
-    print(markdown(), end="")
