@@ -33,6 +33,7 @@ MAX_LINE = 1 << 20
 STREAM_AT = 64 << 20  # files larger than this are read a piece at a time
 STREAM_CHUNK = 32 << 20
 KEEP_ALL = 1 << 30  # past this much input only records above DEBUG are kept: memory stays bounded on a 2 GB log
+_DIGITS = frozenset("0123456789")
 _CSF_AGAIN = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ +\[0x")
 MAX_MEMBER = 2 << 30
 CONFIG_MEMBERS = ("xconf", "xstat")
@@ -242,8 +243,11 @@ def _event(name: str, number: int, record: str, host: str, process: str, fields:
         key = f"Expressway {module}"
         corpus.unknown_modules[key] = corpus.unknown_modules.get(key, 0) + 1
     fields["process"] = process
+    level = fields.get("Level", "")
+    if level[:1] in _DIGITS:  # tvcs event lines number their level (Level="1"): an event, not a debug line
+        level = "INFO"
     return Event("", host, "xcp" if process == "XCP_JABBERD" else "expressway", _utc(fields.get("UTCTime", "")),
-                 fields.get("Level", ""), fields, record, name, number, block)
+                 level, fields, record, name, number, block)
 
 
 def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]],

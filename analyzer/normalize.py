@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 from common.logformats.expressway import BLOCK_TAGS
 
+PASTED_BLOCK_TAGS = (*BLOCK_TAGS, "SIPMSG")  # the SIP proxy's block (tvcs), which our own nodes do not write
+
 EXPRESSWAY_HEAD = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d \S+ [A-Za-z_][\w.-]*(?:\[\d+\])?:? [A-Za-z]"
 CSF_HEAD = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \[0x[0-9a-fA-F]{8}\]"
 LOG4J_HEAD = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ +\[[^\]]+\] \S+ - "
@@ -129,7 +131,7 @@ def repair(text: str) -> Repaired:
             if stripped.endswith("|") and not (len(out.block) == 1 and stripped == "|"):
                 out.flush()
             continue
-        if out.head is not None and stripped.endswith(":") and stripped[:-1] in BLOCK_TAGS:
+        if out.head is not None and stripped.endswith(":") and stripped[:-1] in PASTED_BLOCK_TAGS:
             out.tag, out.block = stripped[:-1], []
             continue
         if out.head is not None and _EMBEDDED_HEAD.search(stripped):
