@@ -16,13 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analyzer import flows, sessions as sessions_mod
+from analyzer import explain, flows, sessions as sessions_mod
 from analyzer.facts import Facts
 from analyzer.ingest import load
 from analyzer.model import CORE, EDGE, GROUPS, ISSUE, JABBER, MISSING, POTENTIAL, Corpus, Finding, Session
 from analyzer.signatures import CATALOGUE, MRA_GUIDE
 from analyzer.ssosignatures import SSO_CATALOGUE
 from analyzer.sipsignatures import SIP_SIGNATURES
+from analyzer.certsignatures import TRANSPORT_SIGNATURES
 
 EVIDENCE_PER_FINDING = 6
 
@@ -59,7 +60,7 @@ def diagnose(corpus: Corpus) -> Report:
     found_sessions = sessions_mod.build(corpus, txns)
     facts = Facts(corpus, txns, found_sessions)
     findings: list[Finding] = []
-    for signature in (*CATALOGUE, *SSO_CATALOGUE, *SIP_SIGNATURES):
+    for signature in (*CATALOGUE, *SSO_CATALOGUE, *SIP_SIGNATURES, *TRANSPORT_SIGNATURES):
         evidence = signature.match(facts)
         if evidence:
             unique = list({id(e): e for e in evidence}.values())
@@ -68,7 +69,13 @@ def diagnose(corpus: Corpus) -> Report:
                                     signature.fix, signature.document, signature.priority,
                                     unique[:EVIDENCE_PER_FINDING], signature.basis))
     if not any(f.group == ISSUE for f in findings):
-        findings.extend(_unexplained(facts))
+        failed = facts.failed_sessions()
+        healthy = facts.sessions and not failed and any(s.ok for s in facts.sessions)
+        honest = None if healthy else explain.nothing_fits(corpus.events, corpus.nodes())
+        stopped = _unexplained(facts)
+        if honest is not None and stopped:
+            honest.root_cause = f"{stopped[0].title}. {honest.root_cause}"
+        findings.extend([honest] if honest is not None else stopped)
     findings.extend(_missing(facts))
     findings.extend(_potential(facts))
     order = {group: i for i, group in enumerate(GROUPS)}
@@ -140,7 +147,9 @@ def _potential(facts: Facts) -> list[Finding]:
                                "This release has no authorization code grant or refresh tokens.",
                                "Upgrade to 11.5(1)SU3 or later for OAuth with refresh.", MRA_GUIDE, 30, [event]))
     for event in facts.corpus.events[:20000]:
-        match = re.search(r"TANDBERG-Video-Communication-Server/X(\d+)\.(\d+)(?:\.(\d+))?", event.block or "")
+        if not event.block or "TANDBERG-Video-Communication-Server/X" not in event.block:
+            continue
+        match = re.search(r"TANDBERG-Video-Communication-Server/X(\d+)\.(\d+)(?:\.(\d+))?", event.block)
         if match and (int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)) < (8, 10, 1):
             out.append(Finding("expressway-old", POTENTIAL, f"Expressway {match.group(0).split('/')[1]} is older than "
                                "X8.10.1", "Refresh tokens need Expressway X8.10.1 or later.", "Upgrade Expressway.",
@@ -158,6 +167,9 @@ def render_text(report: Report) -> str:
     for session in report.sessions:
         when = _when(session.start)
         lines.append(f"  {session.summary()}  [{when}]")
+    if corpus.startup is not None:
+        lines.append(f"  start-up (not a session; ladder --session 0): {len(corpus.startup.messages)} key exports and "
+                     "fetches")
     markers = [e for e in corpus.events if "DEBUG_MARKER" in e.text[:200] and e.node == CORE]
     for event in markers:
         lines.append(f"  marker [{_when(event.time)}] {event.get('Detail')}")

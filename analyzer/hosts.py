@@ -12,20 +12,33 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from analyzer import tolerant
 from analyzer.model import CORE, EDGE, Corpus
 
 _C_PROCESSES = {"edgeconfigprovisioning", "credentialmanager"}
+VOTES_PER_HOST = 5000
 _NAME_E = re.compile(r"(?:e\d*|edge|exp-?e\d*)$", re.I)
 _NAME_C = re.compile(r"(?:c\d*|core|exp-?c\d*)$", re.I)
+# Names that say it outright: exp-c, expc01, xwayc, vcs-c, RTP-TBTP-EXPRWY-C, ExpresswayE, expe.example.com
+_SAYS_C = re.compile(r"(?:exp\w*|xway|vcs|rwy|wy|^)[-_]?c\d{0,2}$|[-_]c\d{0,2}$|core|internal", re.I)
+_SAYS_E = re.compile(r"(?:exp\w*|xway|vcs|rwy|wy|^)[-_]?e\d{0,2}$|[-_]e\d{0,2}$|edge|dmz", re.I)
 
 
 def classify(corpus: Corpus) -> None:
-    """Set ``node`` on every Expressway event and fill ``corpus.hosts`` (host → role)."""
+    """Set ``node`` on every Expressway event and fill ``corpus.hosts`` (host → role).
+
+    A record read without its host (an excerpt that kept only the fields) is placed by its own content, and when that
+    says nothing, by the other such records of its file."""
     votes: dict[str, Counter[str]] = {}
+    counted: Counter[str] = Counter()
     for event in corpus.events:
         if event.fmt not in ("expressway", "xcp"):
             continue
-        vote = votes.setdefault(event.host, Counter())
+        host = event.host
+        counted[host] += 1
+        if counted[host] > VOTES_PER_HOST:  # a host's role is settled long before this; bundles hold millions
+            continue
+        vote = votes.setdefault(host, Counter())
         fields = event.fields
         if fields.get("process") in _C_PROCESSES or "Last-via-addr" in fields:
             vote[CORE] += 3
@@ -35,14 +48,25 @@ def classify(corpus: Corpus) -> None:
                 vote[CORE] += 1
             elif "MIOByteSource" in fields.get("CodeLocation", "") or "Got Buffer" in detail:
                 vote[EDGE] += 1
-        elif fields.get("Detail") == "Sending Request" and "TrackingID" in fields:
+        elif fields.get("Detail") == "Sending Request" and "TrackingID" in fields \
+                and fields.get("Dst-port") not in ("6970", "6972", "8443", "5090", "5091"):
             vote[EDGE] += 2
         elif event.block and "Server: CE_E" in event.block:
             vote[EDGE] += 1
         elif fields.get("Detail") == "Receive Request" and "Last-via-addr" not in fields and "Msg" in fields:
             vote[EDGE] += 1
+        if "guess" in fields:
+            hint = tolerant.c_hint(event)
+            if hint > 0:
+                vote[CORE] += hint
+            elif hint < 0:
+                vote[EDGE] -= hint
     for host, vote in votes.items():
         short = host.split(".")[0]
+        if _SAYS_C.search(short) and not _SAYS_E.search(short):
+            vote[CORE] += 2
+        elif _SAYS_E.search(short) and not _SAYS_C.search(short):
+            vote[EDGE] += 2
         if vote[CORE] > vote[EDGE]:
             role = CORE
         elif vote[EDGE] > vote[CORE]:
@@ -54,4 +78,8 @@ def classify(corpus: Corpus) -> None:
         corpus.hosts[host] = role
     for event in corpus.events:
         if event.fmt in ("expressway", "xcp"):
-            event.node = corpus.hosts.get(event.host, EDGE)
+            if event.host == "expressway" and "guess" in event.fields:
+                hint = tolerant.c_hint(event)
+                event.node = CORE if hint > 0 else EDGE if hint < 0 else corpus.hosts.get(event.host, EDGE)
+            else:
+                event.node = corpus.hosts.get(event.host, EDGE)

@@ -26,11 +26,16 @@ from common.logformats.expressway import ExpresswayLine, parse_fast, split_recor
 from common.logformats.log4j import Log4jLine
 from common.logformats.sip import SdlLine, is_sdl_head
 
-from analyzer import hosts
+from analyzer import hosts, tolerant
 from analyzer.model import CORE, CUCM, IMP, JABBER, UNITY, Corpus, Event
 from analyzer.normalize import lines_of, repair
 
 MAX_LINE = 1 << 20
+STREAM_AT = 64 << 20  # files larger than this are read a piece at a time
+STREAM_CHUNK = 32 << 20
+KEEP_ALL = 1 << 30  # past this much input only records above DEBUG are kept: memory stays bounded on a 2 GB log
+_DIGITS = frozenset("0123456789")
+_CSF_AGAIN = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ +\[0x")
 MAX_MEMBER = 2 << 30
 CONFIG_MEMBERS = ("xconf", "xstat")
 KNOWN_MODULES = frozenset({
@@ -47,8 +52,8 @@ def load(paths: Iterable[str | Path]) -> Corpus:
     """Read every path (file, folder or bundle) into one corpus with aligned clocks."""
     corpus = Corpus()
     for path in paths:
-        for name, data in _sources(Path(path), corpus):
-            read_text(corpus, name, data)
+        for name, data, first_line in _sources(Path(path), corpus):
+            read_text(corpus, name, data, first_line)
     return _finish(corpus)
 
 
@@ -68,7 +73,33 @@ def _finish(corpus: Corpus) -> Corpus:
     return corpus
 
 
-def _sources(path: Path, corpus: Corpus) -> Iterator[tuple[str, bytes]]:
+def _chunks(path: Path, corpus: Corpus) -> Iterator[tuple[str, bytes, int]]:
+    """A large log read ``STREAM_CHUNK`` at a time, each piece cut before a line that opens a record (a digit), so
+    memory holds one piece, not the file; line numbers continue across pieces."""
+    line, rest = 1, b""
+    try:
+        with path.open("rb") as handle:
+            while True:
+                block = handle.read(STREAM_CHUNK)
+                data = rest + block
+                if not block:
+                    if data:
+                        yield str(path), data, line
+                    return
+                cut = max(data.rfind(b"\n2"), data.rfind(b"\n0"))
+                if cut < len(data) // 2:
+                    cut = data.rfind(b"\n")
+                if cut < 0:
+                    rest = data
+                    continue
+                piece, rest = data[:cut + 1], data[cut + 1:]
+                yield str(path), piece, line
+                line += piece.count(b"\n")
+    except OSError as exc:
+        corpus.problems.append(f"{path}: cannot be read ({exc.strerror})")
+
+
+def _sources(path: Path, corpus: Corpus) -> Iterator[tuple[str, bytes, int]]:
     if not path.exists():
         corpus.problems.append(f"{path}: no such file or folder")
         return
@@ -80,14 +111,19 @@ def _sources(path: Path, corpus: Corpus) -> Iterator[tuple[str, bytes]]:
             yield from _sources(file, corpus)
         return
     try:
+        with path.open("rb") as handle:
+            magic = handle.read(2)
+        if path.stat().st_size > STREAM_AT and magic != b"\x1f\x8b" and not path.name.endswith((".tar", ".tgz")):
+            yield from _chunks(path, corpus)
+            return
         data = path.read_bytes()
     except OSError as exc:
         corpus.problems.append(f"{path}: cannot be read ({exc.strerror})")
         return
     if data[:2] == b"\x1f\x8b" or path.name.endswith((".tar", ".tgz", ".tar.gz")):
-        yield from _bundle(path, data, corpus)
+        yield from ((name, content, 1) for name, content in _bundle(path, data, corpus))
     else:
-        yield str(path), data
+        yield str(path), data, 1
 
 
 def _bundle(path: Path, data: bytes, corpus: Corpus) -> Iterator[tuple[str, bytes]]:
@@ -115,10 +151,15 @@ def _bundle(path: Path, data: bytes, corpus: Corpus) -> Iterator[tuple[str, byte
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         if count == 0 and data[:2] == b"\x1f\x8b":
             try:
-                import gzip
-                yield str(path), gzip.decompress(data)
-                return
-            except (OSError, EOFError, zlib.error):
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                plain = inflater.decompress(data)
+                if plain and not plain.startswith(b"\x1f\x8b") and b"ustar" not in plain[257:265]:
+                    if not inflater.eof:
+                        corpus.problems.append(f"{path}: the gzip file is truncated; the {len(plain)} bytes before "
+                                               "the cut were read")
+                    yield str(path), plain
+                    return
+            except zlib.error:
                 pass
         corpus.problems.append(f"{path}: bundle damaged after {count} member(s) ({exc.__class__.__name__}: {exc});"
                                " the members before the damage were read")
@@ -134,9 +175,11 @@ def _is_binary(data: bytes) -> bool:
     return b"\x00" in sample or controls > len(sample) // 20
 
 
-def read_text(corpus: Corpus, name: str, data: bytes) -> None:
-    """Parse one file's bytes into events, recording what could not be read."""
+def read_text(corpus: Corpus, name: str, data: bytes, first_line: int = 1) -> None:
+    """Parse one file's bytes (or one piece of a large file) into events, recording what could not be read."""
     corpus.bytes_read += len(data)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        data = data.decode("utf-16", "replace").encode("utf-8")
     base = os.path.basename(name.split("!")[-1])
     if base.startswith(CONFIG_MEMBERS):
         corpus.files[name] = "config"
@@ -154,18 +197,30 @@ def read_text(corpus: Corpus, name: str, data: bytes) -> None:
         corpus.problems.append(f"{name}: lines longer than {MAX_LINE} characters were cut")
         text = "\n".join(line[:MAX_LINE] for line in text.split("\n"))
     before = len(corpus.events)
-    bad = _parse_records(corpus, name, lines_of(list(split_records(text))))
+    failed: list[tuple[int, str]] = []
+    bad = _parse_records(corpus, name, lines_of(list(split_records(text)), first_line), failed)
     if bad:
         del corpus.events[before:]
+        failed.clear()
         fixed = repair(text)
-        corpus.unparsed += fixed.dropped + _parse_records(corpus, name, iter(fixed.records))
+        _parse_records(corpus, name, iter(fixed.records), failed)
+        loose, lost = tolerant.read_lines(sorted(fixed.left + failed), name)
+        corpus.events.extend(loose)
+        corpus.unparsed += lost
+    if corpus.bytes_read > KEEP_ALL:
+        if not any(p.startswith("input beyond") for p in corpus.problems):
+            corpus.problems.append(f"input beyond {KEEP_ALL >> 20} MiB: only records above DEBUG are kept from there on "
+                                   "(memory stays bounded)")
+        corpus.events[before:] = [e for e in corpus.events[before:] if e.level != "DEBUG"]
     parsed = corpus.events[before:]
+    if not parsed and name in corpus.files:
+        return
     if not parsed:
         corpus.files[name] = "unknown"
-        corpus.problems.append(f"{name}: no line in a known log format (Expressway, Jabber csf-unified, CUCM/IM&P"
-                               " log4j); skipped")
+        corpus.problems.append(f"{name}: no line in a known log format (no Expressway, Jabber, CUCM, IM&P or "
+                               "Unity record in any of the shapes they are pasted in); skipped")
         return
-    kinds = {e.fmt for e in parsed}
+    kinds = {e.fmt for e in parsed} | set(corpus.files.get(name, "").split("+")) - {"", "unknown", "empty"}
     corpus.files[name] = "+".join(sorted(kinds))
     if text and not text.endswith("\n") and parsed[-1].block is not None and not parsed[-1].text.endswith("|"):
         corpus.problems.append(f"{name}: ends inside a message block (truncated file)")
@@ -190,11 +245,17 @@ def _event(name: str, number: int, record: str, host: str, process: str, fields:
         key = f"Expressway {module}"
         corpus.unknown_modules[key] = corpus.unknown_modules.get(key, 0) + 1
     fields["process"] = process
+    level = fields.get("Level", "")
+    if level[:1] in _DIGITS:  # tvcs event lines number their level (Level="1"): an event, not a debug line
+        level = "INFO"
     return Event("", host, "xcp" if process == "XCP_JABBERD" else "expressway", _utc(fields.get("UTCTime", "")),
-                 fields.get("Level", ""), fields, record, name, number, block)
+                 level, fields, record, name, number, block)
 
 
-def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]) -> int:
+def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]],
+                   failed: list[tuple[int, str]] | None = None) -> int:
+    """Parse records through the strict format definitions; those they reject go to ``failed`` (for
+    :mod:`analyzer.tolerant`) and are counted."""
     bad = 0
     append = corpus.events.append
     log4j_node = _log4j_node(name)
@@ -209,6 +270,8 @@ def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]
                 line = ExpresswayLine.parse(record)
             except ValueError:
                 bad += 1
+                if failed is not None:
+                    failed.append((number, record))
                 continue
             append(_event(name, number, record, line.host, line.process, dict(line.fields), line.block, corpus))
             continue
@@ -219,9 +282,13 @@ def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]
             continue
         if " [0x" in head[:40]:
             try:
+                if len(head) > 300 and _CSF_AGAIN.search(head, 30) is not None:
+                    raise ValueError("several csf records run together on one line")
                 csf = CsfLine.parse(head)
             except ValueError:
                 bad += 1
+                if failed is not None:
+                    failed.append((number, record))
                 continue
             append(Event(JABBER, "jabber", "csf", _naive(csf.time), csf.level,
                          {"logger": csf.logger, "function": csf.function, "message": csf.message,
@@ -231,6 +298,8 @@ def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]
             l4 = Log4jLine.parse(head)
         except ValueError:
             bad += 1
+            if failed is not None:
+                failed.append((number, record))
             continue
         by_category = _category_node(l4.category, corpus)
         node = log4j_node or by_category
@@ -284,23 +353,29 @@ _naive = _stamp
 
 
 def _align_clocks(corpus: Corpus) -> None:
-    """Move each Jabber and CUCM file (local time, no offset in the line) onto UTC.
+    """Move each Jabber and CUCM file (local time, no offset in the line) onto UTC, each product of a file apart.
 
     The offset is the one, among zero and the offsets the Expressways print, that puts most of the file's events within
     three seconds of an Expressway-C event — the node every Jabber and CUCM request passes through.
     """
-    anchors = sorted(e.time for e in corpus.events if e.node == CORE and e.time is not None)
-    if not anchors:
-        anchors = sorted(e.time for e in corpus.events if e.fmt == "expressway" and e.time is not None)
+    core: list[float] = []
+    expressway: list[float] = []
     offsets, seen = {0.0}, set()
-    for event in corpus.events:
-        if event.fmt == "expressway" and event.host not in seen:
-            seen.add(event.host)
-            offsets.add(_offset_seconds(event.text[23:29]))
-    by_file: dict[str, list[Event]] = {}
-    for event in corpus.events:
-        if event.fmt in ("csf", "log4j") and event.time is not None:
-            by_file.setdefault(event.source, []).append(event)
+    by_file: dict[tuple[str, str, str], list[Event]] = {}
+    for event in corpus.events:  # one pass: anchors, printed offsets, and the files to move
+        fmt, when = event.fmt, event.time
+        if fmt == "expressway":
+            if when is not None:
+                (core if event.node == CORE else expressway).append(when)
+            if event.host not in seen:
+                seen.add(event.host)
+                offsets.add(_offset_seconds(event.text[23:29]))
+        elif fmt in ("csf", "log4j") and when is not None:
+            # per product within a file: a pasted excerpt holds Jabber (UTC) and CUCM (local) lines side by side
+            by_file.setdefault((event.source, fmt, event.node), []).append(event)
+        elif fmt == "xcp" and when is not None and event.node == CORE:
+            core.append(when)
+    anchors = sorted(core) if core else sorted(expressway)
     for events in by_file.values():
         if not anchors:
             continue

@@ -104,6 +104,8 @@ class Session:
         return self.outcome == "succeeded"
 
     def summary(self) -> str:
+        if self.kind == "start-up":
+            return "start-up: the nodes' AuthZ key exports and fetches (not a login session)"
         where = f" at {self.stopped_at}" + (f" ({self.status})" if self.status else "") if not self.ok else ""
         return f"#{self.number} {self.kind} {self.user or '?'} from {self.client or '?'}: {self.outcome}{where}"
 
@@ -142,6 +144,7 @@ class Corpus:
     hosts: dict[str, str] = field(default_factory=dict)
     config: dict[str, str] = field(default_factory=dict)
     bytes_read: int = 0
+    startup: Session | None = None
 
     def nodes(self) -> set[str]:
         return {e.node for e in self.events}

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 from common.logformats.expressway import BLOCK_TAGS
 
+PASTED_BLOCK_TAGS = (*BLOCK_TAGS, "SIPMSG")  # the SIP proxy's block (tvcs), which our own nodes do not write
+
 EXPRESSWAY_HEAD = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d \S+ [A-Za-z_][\w.-]*(?:\[\d+\])?:? [A-Za-z]"
 CSF_HEAD = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ \[0x[0-9a-fA-F]{8}\]"
 LOG4J_HEAD = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ +\[[^\]]+\] \S+ - "
@@ -40,6 +42,7 @@ class Repaired:
 
     records: list[tuple[int, str]]
     dropped: int
+    left: list[tuple[int, str]]
 
 
 def _split_joined(line: str) -> list[str]:
@@ -63,6 +66,12 @@ class _Builder:
         self.block: list[str] | None = None
         self.dropped = 0
         self.last_len = 0
+        self.left: list[tuple[int, str]] = []
+        self.number = 0
+
+    def drop(self, line: str) -> None:
+        self.dropped += 1
+        self.left.append((self.number, line))
 
     def flush(self) -> None:
         if self.head is not None:
@@ -84,7 +93,7 @@ class _Builder:
     def continue_head(self, line: str, raw: str | None = None) -> None:
         head = self.head
         if head is None:
-            self.dropped += 1
+            self.drop(raw if raw is not None else line)
             return
         if head.count('"') % 2 == 1:
             self.head = head + (raw if raw is not None else line)
@@ -94,7 +103,7 @@ class _Builder:
                 and self.last_len >= 60 and _WRAPPED.search(line):
             self.head = head + line
         else:
-            self.dropped += 1
+            self.drop(raw if raw is not None else line)
             return
         self.last_len = len(line)
 
@@ -104,6 +113,7 @@ def repair(text: str) -> Repaired:
     out = _Builder()
     text = text.replace("\xa0", " ")
     for number, raw in enumerate(text.splitlines(), 1):
+        out.number = number
         stripped = raw.strip()
         if not stripped:
             continue
@@ -114,14 +124,14 @@ def repair(text: str) -> Repaired:
             continue
         if out.block is not None and stripped.startswith("++"):
             out.flush()
-            out.dropped += 1
+            out.drop(raw)
             continue
         if out.block is not None:
             out.block.append(raw.rstrip())
             if stripped.endswith("|") and not (len(out.block) == 1 and stripped == "|"):
                 out.flush()
             continue
-        if out.head is not None and stripped.endswith(":") and stripped[:-1] in BLOCK_TAGS:
+        if out.head is not None and stripped.endswith(":") and stripped[:-1] in PASTED_BLOCK_TAGS:
             out.tag, out.block = stripped[:-1], []
             continue
         if out.head is not None and _EMBEDDED_HEAD.search(stripped):
@@ -132,12 +142,12 @@ def repair(text: str) -> Repaired:
             continue
         out.continue_head(stripped, raw)
     out.flush()
-    return Repaired(out.records, out.dropped)
+    return Repaired(out.records, out.dropped, out.left)
 
 
-def lines_of(records: list[str]) -> Iterator[tuple[int, str]]:
-    """Number records from a clean split by the line each starts on."""
-    number = 1
+def lines_of(records: list[str], first: int = 1) -> Iterator[tuple[int, str]]:
+    """Number records from a clean split by the line each starts on (``first`` for a piece of a large file)."""
+    number = first
     for record in records:
         yield number, record
         number += record.count("\n") + 1

@@ -10,12 +10,14 @@ every clock on UTC.
 from __future__ import annotations
 
 import bisect
+import re
 
 from analyzer import sipladder, xmpp
 from analyzer.flows import Txn
 from analyzer.model import CORE, EDGE, JABBER, Corpus, Event, Message, Session
 
 GAP = 300.0
+_KEYS = re.compile(r"AuthZ keys? (?:exported|fetched|loaded)", re.I)
 XMPP_AFTER = 60.0  # Jabber opens its XMPP stream seconds after get_edge_config; a minute allows a slow network
 CLOCK_SLACK = 0.5  # Jabber's clock is aligned to the Expressways' only to the few milliseconds most lines agree on
 STARTS = ("get_edge_sso", "refresh")
@@ -93,10 +95,56 @@ def build(corpus: Corpus, txns: list[Txn]) -> list[Session]:
         last_time[client] = txn.end or txn.start or last_time.get(client, 0.0)
     _attach_notes(corpus, sessions)
     sessions.sort(key=_first)
+    sessions = _without_startup(corpus, sessions)
     for number, session in enumerate(sessions, 1):
         session.number = number
         _outcome(session)
     return sessions
+
+
+def _is_startup(message: Message) -> bool:
+    return message.step == "authz_keys" or message.note and _KEYS.search(message.label) is not None
+
+
+def _without_startup(corpus: Corpus, sessions: list[Session]) -> list[Session]:
+    """The nodes' start-up work — CUCM exporting its AuthZ keys, Expressway-C, IM&P and Unity fetching them — is not a
+    login: it goes to ``corpus.startup`` (shown apart, ladder ``--session 0``). What a start-up-only group leaves behind
+    without a client arrow of its own (a DNS note, a validator call a moment before the login) joins the login whose
+    time span holds it."""
+    moved: list[Message] = []
+    for session in sessions:
+        moved += [m for m in session.messages if _is_startup(m)]
+        session.messages = [m for m in session.messages if not _is_startup(m)]
+    if not moved:
+        return sessions
+    corpus.startup = Session(0, "", "", "start-up", moved, outcome="start-up")
+    logins = sorted(((_first(s), s.end or _first(s), s) for s in sessions if s.kind in ("login", "refresh")
+                     and s.messages), key=lambda x: x[0])
+    login_starts = [span[0] for span in logins]
+    out: list[Session] = []
+    for session in sessions:
+        if not session.messages:
+            continue
+        holder = None
+        if session.kind in ("requests", "events") and \
+                not any(not m.note and JABBER in (m.src, m.dst) for m in session.messages):
+            start = _first(session)
+            i = bisect.bisect_right(login_starts, start + 1.0) - 1
+            if i >= 0 and start <= logins[i][1] + 1.0:
+                holder = logins[i][2]
+        if holder is not None:
+            blocks: list[list[Message]] = []
+            for message in session.messages:
+                previous = blocks[-1][-1] if blocks else None
+                if previous is None or message.time is None or previous.time is None \
+                        or message.time - previous.time > 0.05:
+                    blocks.append([message])
+                else:
+                    blocks[-1].append(message)
+            holder.messages = causal_merge(holder.messages, blocks)
+            continue
+        out.append(session)
+    return out
 
 
 def _join_recent(sessions: list[Session], txn: Txn) -> Session | None:
@@ -133,6 +181,7 @@ def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
     leftovers: list[Message] = []
     xmpp_messages: list[Message] = []
     sip_messages: list[Message] = []
+    extras: dict[int, list[list[Message]]] = {}
     for event in corpus.events:
         if event.fmt == "expressway" or event.time is None:
             continue
@@ -153,7 +202,7 @@ def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
         if i < 0 and spans and starts[0] - event.time <= 0.5:
             i = 0
         if i >= 0 and spans[i][1] + 0.5 >= event.time:
-            spans[i][2].messages.append(note)
+            extras.setdefault(id(spans[i][2]), []).append([note])
         else:
             leftovers.append(note)
     edge_configs = _edge_configs(sessions)
@@ -162,12 +211,16 @@ def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
         if owner is None:
             leftovers.extend(attempt.messages)
         else:
-            owner.messages.extend(attempt.messages)
-    for message in sip_messages:
+            extras.setdefault(id(owner), []).append(list(attempt.messages))
+    sip_messages.sort(key=lambda m: m.time if m.time is not None else 0.0)
+    for message in sip_messages:  # the softphone registers after the sign-in that fetched its edge config
         owners = [s for when, s in edge_configs if message.time is not None and when <= message.time]
-        (owners[-1].messages if owners else leftovers).append(message)
+        if owners:
+            extras.setdefault(id(owners[-1]), []).append([message])
+        else:
+            leftovers.append(message)
     for session in sessions:
-        session.messages.sort(key=lambda m: m.time if m.time is not None else 0.0)
+        session.messages = causal_merge(session.messages, extras.get(id(session), []))
     leftovers.sort(key=lambda m: m.time if m.time is not None else 0.0)
     group: list[Message] = []
     for note in leftovers + [None]:  # type: ignore[list-item]
@@ -178,6 +231,48 @@ def _attach_notes(corpus: Corpus, sessions: list[Session]) -> None:
             kind = "xmpp" if any(xmpp.is_xmpp(m) for m in group) else "events"
             sessions.append(Session(0, "", "", kind, messages=group))
         group = [note] if note is not None else []
+
+
+def causal_merge(skeleton: list[Message], blocks: list[list[Message]]) -> list[Message]:
+    """The session's arrows in causal order (issue 12, item 4).
+
+    The skeleton is the transactions in the order Expressway-E started them (one clock), each already laid out as
+    request, the calls it caused, answer. Notes and XMPP attempts are blocks placed after the last skeleton arrow
+    that is not later than them — a block never splits another, and no two nodes' clocks are compared beyond that.
+    A note of a node then moves inside the call to that node it follows by less than a second (CUCM's "Authorization
+    code issued" belongs between C's authorize_proxy and CUCM's answer even when CUCM's clock runs ahead)."""
+    out = list(skeleton)
+    for block in sorted(blocks, key=lambda b: b[0].time if b[0].time is not None else 0.0):
+        when = block[0].time
+        at = len(out)
+        if when is not None:
+            at = 0
+            for i, message in enumerate(out):
+                if message.time is not None and message.time <= when:
+                    at = i + 1
+        out[at:at] = block
+    for note in [m for m in out if m.note and m.src not in (JABBER, EDGE, CORE) and m.time is not None]:
+        _inside_its_call(out, note)
+    return out
+
+
+def _inside_its_call(out: list[Message], note: Message) -> None:
+    """Move a node's note between the request to that node nearest to it in time (within a second, either side) and
+    the node's answer to it: the node wrote the line while serving that request, whatever its clock says."""
+    node, i = note.src, out.index(note)
+    calls = [j for j, m in enumerate(out) if m.dst == node and not m.note and m.status is None and m.src != node
+             and m.time is not None and abs(note.time - m.time) < 1.0]  # type: ignore[operator]
+    if not calls:
+        return
+    j = min(calls, key=lambda c: abs(note.time - out[c].time))  # type: ignore[operator]
+    answer = next((k for k in range(j + 1, len(out)) if out[k].src == node and out[k].dst == out[j].src
+                   and not out[k].note), None)
+    if answer is None or j < i < answer:
+        return
+    out.pop(i)
+    if i < answer:
+        answer -= 1
+    out.insert(answer, note)
 
 
 def _edge_configs(sessions: list[Session]) -> list[tuple[float, Session]]:

@@ -35,7 +35,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
                                         "C, CUCM and IM&P: text for the terminal, Mermaid, or a self-contained HTML "
                                         "page where clicking an arrow shows its HTTPMSG/XML.")
     ladder.add_argument("paths", nargs="+", type=Path, help="log files, folders or diagnostic bundles")
-    ladder.add_argument("--session", type=int, help="session number (default: the first failed one, else the first)")
+    ladder.add_argument("--session", type=int, help="session number (default: the first login; 0: the nodes' "
+                                                     "start-up key exports and fetches)")
     ladder.add_argument("--format", choices=("text", "mermaid", "html"), default="text",
                         help="text for the terminal, mermaid, or a self-contained html page (%(default)s)")
     ladder.add_argument("--out", type=Path, help="write to this file instead of standard output")
@@ -88,9 +89,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _pick(report: Report, number: int | None) -> Session | None:
+    """The session asked for; ``0`` is the nodes' start-up work; by default the first login (issue 12)."""
+    if number == 0:
+        return report.corpus.startup
     if number is not None:
         return next((s for s in report.sessions if s.number == number), None)
-    return next((s for s in report.sessions if s.outcome == "failed"), report.sessions[0] if report.sessions else None)
+    return next((s for s in report.sessions if s.kind == "login"), report.sessions[0] if report.sessions else None)
 
 
 def _ladder(report: Report, args: argparse.Namespace) -> int:

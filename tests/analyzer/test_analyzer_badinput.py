@@ -126,6 +126,54 @@ def test_ladder_asks_for_a_session_that_does_not_exist(lab_logs: dict[str, Path]
     assert code == 2 and "no session 9" in err and "sessions: 1" in err
 
 
+def test_a_truncated_gzip_log_is_read_up_to_the_cut(tmp_path: Path, lab_logs: dict[str, Path],
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import gzip
+    packed = gzip.compress((lab_logs["user-not-found"] / "expressway-c.log").read_bytes())
+    cut = tmp_path / "expressway-c.log.gz"
+    cut.write_bytes(packed[: len(packed) * 2 // 3])
+    report = analyze([cut])
+    assert report.corpus.events
+    assert any("gzip file is truncated" in p for p in report.corpus.problems)
+    assert main(["diagnose", str(cut)]) in (0, 1)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_utf16_and_mixed_encodings_are_read(tmp_path: Path, lab_logs: dict[str, Path]) -> None:
+    text = (lab_logs["user-not-found"] / "expressway-c.log").read_text()
+    (tmp_path / "expressway-c.log").write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    lines = (lab_logs["user-not-found"] / "jabber.log").read_text().splitlines()
+    mixed = "\n".join(lines).encode("utf-8") + "\nINFO [0x00000001] [x.cpp(1)] [csf.x] [f] - Zürich café\n".encode(
+        "latin-1")
+    (tmp_path / "jabber.log").write_bytes(mixed)
+    report = analyze([tmp_path])
+    assert report.root_cause is not None and report.root_cause.id == "user-not-found"
+
+
+def test_a_large_file_is_streamed_in_pieces_with_the_same_diagnosis(tmp_path: Path, lab_logs: dict[str, Path],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from analyzer import ingest
+    whole = analyze([lab_logs["user-not-found"]])
+    for log in lab_logs["user-not-found"].iterdir():
+        (tmp_path / log.name).write_bytes(log.read_bytes())
+    monkeypatch.setattr(ingest, "STREAM_AT", 1000)
+    monkeypatch.setattr(ingest, "STREAM_CHUNK", 4000)
+    streamed = analyze([tmp_path])
+    assert streamed.root_cause is not None and streamed.root_cause.id == whole.root_cause.id
+    assert len(streamed.corpus.events) == len(whole.corpus.events)
+    assert [e.line for e in streamed.corpus.events if e.node == "Expressway-C"][-1] == \
+        [e.line for e in whole.corpus.events if e.node == "Expressway-C"][-1]
+
+
+def test_past_the_memory_bound_only_records_above_debug_are_kept(tmp_path: Path, lab_logs: dict[str, Path],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from analyzer import ingest
+    monkeypatch.setattr(ingest, "KEEP_ALL", 10)
+    report = analyze([lab_logs["user-not-found"]])
+    assert report.corpus.events and not any(e.level == "DEBUG" for e in report.corpus.events)
+    assert any("memory stays bounded" in p for p in report.corpus.problems)
+
+
 def test_a_large_input_is_announced_on_stderr_before_the_read(lab_logs: dict[str, Path],
                                                               capsys: pytest.CaptureFixture[str],
                                                               monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,7 +37,7 @@ def test_mermaid_has_zone_boxes_and_one_line_per_message(lab_logs: dict[str, Pat
     assert [line.split()[-1] for line in lines if line.strip().startswith("box ")] == ["Internet", "DMZ", "Internal"]
     body = [line for line in lines if re.match(r"\s+(\w+-?->>\w+|Note over)", line)]
     assert len(body) == len(session.messages)
-    assert any(re.fullmatch(r"    J->>E: \d+ GET get_edge_sso", line) for line in lines)
+    assert any(re.fullmatch(r"    J->>E: \{1: get_edge_sso\} GET get_edge_sso", line) for line in lines)
     assert all(";" not in line.split(":", 1)[1] for line in body), "semicolons would end a Mermaid statement"
 
 
