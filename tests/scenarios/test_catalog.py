@@ -13,16 +13,19 @@ from scenarios import docgen
 from scenarios.play import play
 from scenarios.scenario import CATALOG, catalog, parse_scenario
 from cli.scenario import main as scenario_main
+from tests.hardening.test_catalogue_secrets import secrets_in_logs
 
 NAMES = sorted(p.stem for p in CATALOG.glob("*.toml"))
 
 
 @pytest.mark.parametrize("name", NAMES)
-async def test_catalogue_scenario_reproduces_its_failure(name: str) -> None:
+async def test_catalogue_scenario_reproduces_its_failure(name: str, tmp_path: Path) -> None:
+    """…and none of its logs holds a secret (issue 13, :mod:`tests.hardening.test_catalogue_secrets`)."""
     scenario = next(s for s in catalog() if s.name == name)
-    result = await play(scenario)
+    result = await play(scenario, out=tmp_path)
     problems = [f"step {s.index} {s.step.action}: {p}" for s in result.steps for p in s.problems] + result.problems
     assert result.passed, "\n".join(problems)
+    assert secrets_in_logs(scenario, tmp_path) == []
     failing = not name.startswith("healthy-")
     assert (result.broke_at is not None) == failing or name in {"ils-missing-two-clusters"}
 
