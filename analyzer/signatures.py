@@ -171,6 +171,12 @@ def _tunnel_blocked(f: Facts) -> list[Event]:
     return timed_out if timed_out and not f.text("Failed password for", nodes=NODES_E) else []
 
 
+def _peer_unresolvable(f: Facts) -> list[Event]:
+    """C cannot resolve the zone's peer address: every link fails before a packet leaves C."""
+    return f.find(lambda e: e.get("Detail") in ("SSH tunnel failed", "XCP failed")
+                  and e.get("Reason") == "Name resolution failed", NODES_C)
+
+
 def _xcp_refused(f: Facts) -> list[Event]:
     """C's XCP dial to E's 7400 refused while the SSH tunnel is up: E listens for XCP where C cannot reach it."""
     return f.find(lambda e: e.get("Detail") == "XCP failed" and e.get("Reason") == "Connection refused", NODES_C)
@@ -452,6 +458,11 @@ CATALOGUE: tuple[Signature, ...] = (
               "E sends its HTTP requests through; E answers 502 Next Hop Connection Failed.",
               "Open TCP 2222 (and 7001, 7400) from Expressway-C to Expressway-E's internal interface on the firewall.",
               MRA_GUIDE, 89, _tunnel_blocked),
+    Signature("traversal-peer-unresolvable", ISSUE, "Expressway-C cannot resolve the traversal zone's peer address",
+              "The peer address on Expressway-C's traversal zone does not resolve in the internal DNS, so C opens "
+              "neither the SSH tunnel (2222) nor the XCP link (7400) and E has no next hop (502).",
+              "Set the zone's peer address to Expressway-E's FQDN as the internal DNS resolves it, or add the record.",
+              MRA_GUIDE, 91, _peer_unresolvable),
     Signature("xcp-dual-nic-wrong-interface", ISSUE, "Expressway-C's XCP connection to Expressway-E:7400 refused",
               "Expressway-E does not accept XCP (TCP 7400) where Expressway-C dials it — with two NICs, E's XCP must "
               "be reachable on the internal interface — so HTTP works through the tunnel but no XMPP session can "
