@@ -23,7 +23,7 @@ from analyzer.model import CORE, EDGE, GROUPS, ISSUE, JABBER, MISSING, POTENTIAL
 from analyzer.signatures import CATALOGUE, MRA_GUIDE
 from analyzer.ssosignatures import SSO_CATALOGUE
 from analyzer.sipsignatures import SIP_SIGNATURES
-from analyzer.certsignatures import TRANSPORT_SIGNATURES
+from analyzer.transportsignatures import TRANSPORT_SIGNATURES
 
 EVIDENCE_PER_FINDING = 6
 

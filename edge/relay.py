@@ -3,7 +3,9 @@
 Expressway-E authorizes nothing itself; every edge operation and proxied URL goes to Expressway-C, which decides.
 E adds what ATS adds — ``Via``, ``X-Forwarded-For`` and a ``TrackingID`` (X14+) that follows the request across hops —
 and drops hop-by-hop headers (RFC 9110 section 7.6.1). When C cannot be reached the client gets
-``502 Next Hop Connection Failed``, as with a broken SSH tunnel in the field.
+``502 Next Hop Connection Failed``, as with a broken SSH tunnel in the field: E reaches C only through the tunnel C
+opened to E's 2222 (:mod:`edge.tunnel`), whose loopback end E's relay dials with kept-alive connections, so a login
+reuses one tunnel channel rather than opening one per request.
 """
 
 from __future__ import annotations
@@ -55,8 +57,10 @@ async def relay_to_core(request: web.Request, hop: HopClient, core_origin: str, 
     except HopError as exc:
         if exc.kind == "tls":
             tls_dial_failed(log, url, _address(hop, url), exc.detail, exc.verify)
+        # E knows C's name only while C's SSH tunnel is up (edge.tunnel): an unknown name means no tunnel.
+        why = "no SSH tunnel from Expressway-C" if exc.kind == "dns" else exc.kind
         return web.Response(status=502, reason="Next Hop Connection Failed",
-                            text=f"Next Hop Connection Failed: {exc.kind}\n", headers={"Server": "CE_E"})
+                            text=f"Next Hop Connection Failed: {why}\n", headers={"Server": "CE_E"})
     headers = CIMultiDict((k, v) for k, v in answer.headers.items() if k.lower() not in DROPPED_RESPONSE)
     headers.setdefault("Server", "CE_E")
     return web.Response(status=answer.status, reason=answer.reason, body=answer.body, headers=headers)

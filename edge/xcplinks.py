@@ -13,6 +13,7 @@ the watch before the session reads from it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from common.streamserve import READ_SIZE
@@ -33,7 +34,7 @@ class PooledLink:
 
 
 class LinkPool:
-    def __init__(self, zone: ZoneStatus, now: callable) -> None:  # type: ignore[valid-type]
+    def __init__(self, zone: ZoneStatus, now: Callable[[], str]) -> None:
         self.zone, self.now = zone, now
         self.idle: list[PooledLink] = []
         self.busy: set[PooledLink] = set()

@@ -57,6 +57,7 @@ async def test_with_c_stopped_e_answers_502_holds_no_tunnel_and_c_comes_back_on_
     outcome, _ = await running.jabber().login()
     assert not outcome.ok and outcome.failed_step == "get_edge_sso" and "502" in outcome.reason
     e_text = running.log_text("expressway-e")
+    assert "Next Hop Connection Failed: no SSH tunnel from Expressway-C" in e_text
     assert 'Detail="SSH tunnel lost"' in e_text and "Disconnected from user traversal 127.0.0.1" in e_text
     outcome, xmpp, _, _ = await run_sign_in(running)
     assert xmpp is None or not xmpp.ok

@@ -1,5 +1,6 @@
 """Diagnostic signatures for the edge transport (issue 11): Expressway-E's certificate as Jabber checks it, CUCM's
-Tomcat certificate as Expressway-C checks it, and the public DNS records Jabber discovers the edge through.
+Tomcat certificate as Expressway-C checks it, the public DNS records Jabber discovers the edge through, and the
+traversal zone's peer address.
 
 Each reads the lines the lab writes in the products' words (docs/transport.md) and is keyed by the catalogue scenario
 it explains; the knowledge base (:mod:`analyzer.knowledge`) holds the field's forms of the same failures.
@@ -68,6 +69,12 @@ def _edge_a_record(f: Facts) -> list[Event]:
     return [*f.find(lambda e: "_collab-edge" in e.message and "has succeeded" in e.message, NODES_J), *unresolved]
 
 
+def _peer_unresolvable(f: Facts) -> list[Event]:
+    """C cannot resolve the zone's peer address: every link fails before a packet leaves C."""
+    return f.find(lambda e: e.get("Detail") in ("SSH tunnel failed", "XCP failed")
+                  and e.get("Reason") == "Name resolution failed", NODES_C)
+
+
 TRANSPORT_SIGNATURES: tuple[Signature, ...] = (
     Signature("edge-cert-untrusted", ISSUE, "Jabber refuses Expressway-E's certificate: not signed by a trusted CA",
               "Expressway-E presents a certificate (here self-signed, or from a private CA) that the clients' "
@@ -107,4 +114,9 @@ TRANSPORT_SIGNATURES: tuple[Signature, ...] = (
               "missing from the public DNS, so Jabber cannot open a connection (UNRESOLVED_HOST_ERROR).",
               "Create the A record of Expressway-E's FQDN in the public DNS, the name the SRV record points at.",
               f"{JABBER_LOGIN}; {MRA_GUIDE}, 'DNS records'", 92, _edge_a_record),
+    Signature("traversal-peer-unresolvable", ISSUE, "Expressway-C cannot resolve the traversal zone's peer address",
+              "The peer address on Expressway-C's traversal zone does not resolve in the internal DNS, so C opens "
+              "neither the SSH tunnel (2222) nor the XCP link (7400) and E has no next hop (502).",
+              "Set the zone's peer address to Expressway-E's FQDN as the internal DNS resolves it, or add the record.",
+              MRA_GUIDE, 91, _peer_unresolvable),
 )
