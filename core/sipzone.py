@@ -31,6 +31,9 @@ from common.zone import ACTIVE, FAILED, SIP, ZoneStatus
 
 
 
+MIN_RETRY = 0.5
+
+
 @dataclass
 class ZoneState:
     status: str = "Failed"
@@ -57,6 +60,8 @@ class CoreSip:
     status_page: ZoneStatus | None = None
 
     def __post_init__(self) -> None:
+        # made once: building an SSL context (and loading its CA) costs more than a handshake
+        self.contexts = {"zone": self.tls.zone_client(), "cucm": self.tls.cucm_client()}
         if self.status_page is not None:
             self.status_page.link(SIP, self.lab.sip.zone.port)
 
@@ -123,8 +128,14 @@ class CoreSip:
 
     # --- the zone ----------------------------------------------------------------------------------------------
 
+    @property
+    def retry(self) -> tuple[float, float]:
+        """C's retry of the zone's SIP link: the tunnel's backoff, but never faster than every half second."""
+        low = max(self.lab.core.tunnel_retry_min, MIN_RETRY)
+        return low, max(self.lab.core.tunnel_retry_max, low)
+
     async def run(self) -> None:
-        delay = self.lab.core.tunnel_retry_min
+        delay = self.retry[0]
         while True:
             try:
                 await self.connect()
@@ -141,13 +152,13 @@ class CoreSip:
                     self.link.close()
                     self.link = None
             if self.zone.status == "Active":
-                delay = self.lab.core.tunnel_retry_min
+                delay = self.retry[0]
             await asyncio.sleep(delay)
-            delay = min(delay * 2, self.lab.core.tunnel_retry_max)
+            delay = min(delay * 2, self.retry[1])
 
     async def connect(self) -> None:
         sip = self.lab.sip
-        link = await dial_sip(self.resolver, sip.zone.host, sip.zone.port, self.tls.zone_client(),
+        link = await dial_sip(self.resolver, sip.zone.host, sip.zone.port, self.contexts["zone"],
                               source="expressway-c", server_hostname=self.peer,
                               local_address=self.lab.core.listener.address)
         self.link = link
@@ -259,7 +270,7 @@ class CoreSip:
         if self.cucm is not None and not self.cucm.writer.is_closing():
             return self.cucm
         node = self.lab.clusters[0].listener.host
-        self.cucm = await dial_sip(self.resolver, node, self.lab.sip.cucm_zone_port, self.tls.cucm_client(),
+        self.cucm = await dial_sip(self.resolver, node, self.lab.sip.cucm_zone_port, self.contexts["cucm"],
                                    source="expressway-c", local_address=self.lab.core.listener.address)
         self._spawn(self.from_cucm(self.cucm), "expressway-c from cucm")
         return self.cucm
