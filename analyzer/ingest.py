@@ -45,7 +45,8 @@ KNOWN_MODULES = frozenset({
 })
 LOG4J_NODES = {"token": CUCM, "uds": CUCM, "cleanup": CUCM, "authz.AuthzKeyManager": CUCM, "xcp": IMP, "epas": IMP,
                "authz.AuthZServerRefresher": UNITY, "vmrest": UNITY, "diagnostics": CUCM,
-               "com.cisco.security.certmgmt.CertificateMonitor": CUCM}
+               # TLS (issue 11): Certificate Management's events, and Tomcat's failed handshakes (any Tomcat node)
+               "com.cisco.security.certmgmt.CertificateMonitor": CUCM, "org.apache.tomcat.util.net.NioEndpoint": CUCM}
 
 
 def load(paths: Iterable[str | Path]) -> Corpus:

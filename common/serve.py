@@ -1,7 +1,7 @@
 """Start an aiohttp application on a loopback listener and tell where it really listens — over TLS when the lab is.
 
 A TLS listener accepts TCP itself and runs the handshake before handing the connection to aiohttp
-(:class:`_TlsAccept`), so a failed handshake is *seen*: the node logs it in its own words through ``on_tls_error``
+(:class:`TlsAccept`), so a failed handshake is *seen*: the node logs it in its own words through ``on_tls_error``
 (peer address and OpenSSL's reason: ``tlsv1 alert unknown ca`` when the client refused our certificate,
 ``certificate verify failed`` when we refused the client's, ``http request`` when plain HTTP arrived on the TLS
 port) and closes that connection, as a real listener does, and keeps serving the others. Left to asyncio, these
@@ -63,13 +63,15 @@ def tls_reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class _TlsAccept(asyncio.Protocol):
+class TlsAccept(asyncio.Protocol):
     """One accepted TCP connection until its TLS handshake is done; then aiohttp's protocol owns it."""
 
     def __init__(self, factory: Callable[[], asyncio.Protocol], context: ssl.SSLContext,
                  on_error: TlsFailure | None) -> None:
         self.factory, self.context, self.on_error = factory, context, on_error
         self.pending = bytearray()
+        self.early = bytearray()
+        self.layered = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, transport)  # a stream transport (uvloop's does not subclass asyncio's)
@@ -79,7 +81,10 @@ class _TlsAccept(asyncio.Protocol):
         task.add_done_callback(_HANDSHAKES.discard)
 
     def data_received(self, data: bytes) -> None:
-        self.pending += data  # application data that arrived between the handshake and the hand-over
+        if self.layered:
+            self.pending += data  # application data that arrived between the handshake and the hand-over
+        else:
+            self.early += data  # handshake bytes read before the TLS layer was in (uvloop reads on regardless)
 
     def connection_lost(self, exc: Exception | None) -> None:
         pass
@@ -87,9 +92,18 @@ class _TlsAccept(asyncio.Protocol):
     async def _handshake(self, transport: asyncio.Transport) -> None:
         peer = transport.get_extra_info("peername") or ("", 0)
         loop = asyncio.get_running_loop()
+        starting = asyncio.ensure_future(loop.start_tls(transport, self, self.context, server_side=True,
+                                                        ssl_handshake_timeout=30))
         try:
-            secured = await loop.start_tls(transport, self, self.context, server_side=True,
-                                           ssl_handshake_timeout=30)
+            for _ in range(1000):  # start_tls puts its TLS layer in as the transport's protocol, then waits
+                if transport.get_protocol() is not self or starting.done():
+                    break
+                await asyncio.sleep(0)
+            self.layered = True
+            if self.early and not starting.done():
+                _feed(transport.get_protocol(), bytes(self.early))
+                self.early.clear()
+            secured = await starting
         except (OSError, ssl.SSLError, TimeoutError, asyncio.TimeoutError, ConnectionError) as exc:
             if self.on_error is not None:
                 self.on_error(peer[0], peer[1], tls_reason(exc))
@@ -103,6 +117,19 @@ class _TlsAccept(asyncio.Protocol):
         if self.pending:
             protocol.data_received(bytes(self.pending))
             self.pending.clear()
+
+
+def _feed(protocol: asyncio.BaseProtocol, data: bytes) -> None:
+    """Hand ``data`` to the TLS layer, which reads into its own buffer (``BufferedProtocol``) or takes bytes."""
+    if hasattr(protocol, "get_buffer"):
+        while data:
+            buffer = protocol.get_buffer(len(data))
+            size = min(len(buffer), len(data))
+            buffer[:size] = data[:size]
+            protocol.buffer_updated(size)
+            data = data[size:]
+    else:
+        protocol.data_received(data)  # type: ignore[attr-defined]
 
 
 async def serve(app: web.Application, listener: Listener, *, ssl_context: ssl.SSLContext | None = None,
@@ -133,7 +160,7 @@ async def serve(app: web.Application, listener: Listener, *, ssl_context: ssl.SS
     assert factory is not None
     sock.listen(128)
     server = await asyncio.get_running_loop().create_server(
-        lambda: _TlsAccept(factory, ssl_context, on_tls_error), sock=sock)
+        lambda: TlsAccept(factory, ssl_context, on_tls_error), sock=sock)
     return Running(runner, listener.address, sock.getsockname()[1], server)
 
 

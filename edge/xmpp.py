@@ -68,6 +68,9 @@ class EdgeXmpp:
                         else:
                             commands = session.auth_result(answer) + commands
                     elif isinstance(command, ToClient):
+                        if any(isinstance(c, StartTls) for c in commands):
+                            # <proceed/>: nothing the client sends next may reach the stream reader instead of TLS
+                            writer.transport.pause_reading()  # type: ignore[attr-defined]
                         writer.write(command.data)
                     elif isinstance(command, ToCore) and core is not None:
                         core[1].write(command.data)
@@ -77,7 +80,6 @@ class EdgeXmpp:
                         await writer.drain()
                         return
                     elif isinstance(command, StartTls) and self.tls is not None:
-                        await writer.drain()
                         if not await self._secure(writer):
                             return
                 await writer.drain()

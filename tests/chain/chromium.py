@@ -3,13 +3,20 @@ the lab's names.
 
 ``--host-resolver-rules`` is the browser's view of the lab's DNS, mapping each nominal ``host:port`` onto the
 loopback port the node really listens on, so the browser sends the real ``Host`` and follows the real redirects.
-HTTPS-Upgrades stay off: the lab's hops are plain HTTP until TLS lands.
+HTTPS-Upgrades stay off (a plain-HTTP lab stays plain). Over TLS the browser trusts the lab's certificates by
+their public keys (``--ignore-certificate-errors-spki-list``, Chromium's way to trust given keys without an NSS
+database), as a browser with the enterprise CA installed trusts them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import base64
+import hashlib
+from collections.abc import Iterable, Mapping
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from typing import Any
 
 from tests.ui.cdpbrowser import READY, Browser, chromium
@@ -20,10 +27,13 @@ __all__ = ["Chromium", "chromium"]
 class Chromium(Browser):
     """``async with Chromium({"expe.lab.example:8443": "127.0.0.1:18443"}) as browser``."""
 
-    def __init__(self, hosts: Mapping[str, str]) -> None:
+    def __init__(self, hosts: Mapping[str, str], trusted: Iterable[bytes] = ()) -> None:
+        """``trusted``: PEM certificates whose keys the browser accepts (the lab's, from ``LabTls``)."""
         rules = ",".join(f"MAP {name} {target}" for name, target in hosts.items())
+        spki = ",".join(_spki(pem) for pem in trusted)
         super().__init__(f"--host-resolver-rules={rules}",
-                         "--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable")
+                         "--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable",
+                         *([f"--ignore-certificate-errors-spki-list={spki}"] if spki else []))
 
     async def __aenter__(self) -> Chromium:
         await self.start()
@@ -51,3 +61,10 @@ class Chromium(Browser):
                 seen = await self.evaluate("location.href + ' | ' + document.body.innerText.slice(0, 300)")
                 raise AssertionError(f"never true: {expression}; page: {seen}")
             await asyncio.sleep(0.1)
+
+
+def _spki(pem: bytes) -> str:
+    """base64(SHA-256(SubjectPublicKeyInfo)), the form Chromium's SPKI list takes."""
+    key = x509.load_pem_x509_certificate(pem).public_key()
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()

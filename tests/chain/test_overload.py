@@ -22,9 +22,9 @@ async def test_a_request_beyond_the_bound_is_shed_with_503_and_retry_after_and_l
         # The first get_edge_sso waits 0.5 s at Expressway-C, holding E's only slot.
         running.faults.add(Fault("delay", Match(node="expressway-c", path="get_edge_sso"), Count(first=1),
                                  seconds=0.5))
-        edge = f"http://127.0.0.1:{running.edge.running.port}"
+        edge = f"https://127.0.0.1:{running.edge.running.port}"
         url = f"{edge}/bGFiLmV4YW1wbGU/get_edge_sso?email=aokanlawon@lab.example"
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
             async def get() -> tuple[int, str | None]:
                 async with session.get(url) as answer:
                     await answer.read()

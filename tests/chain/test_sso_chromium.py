@@ -28,7 +28,8 @@ async def test_headless_chromium_signs_in_at_the_idp_and_lands_on_oauthcb_with_a
                        ("device_id", lab.jabber.device_id), ("email", f"aokanlawon@{lab.domain}"),
                        ("state", "31337")])
     authorize = f"{lab.edge.listener.origin}/{encode_segment(lab.domain)}/authorize?{query}"
-    async with Chromium(hosts) as browser:
+    tls = sso.resolver.tls
+    async with Chromium(hosts, [i.cert_pem for i in tls.issued.values()] if tls else ()) as browser:
         await browser.send("Page.navigate", url=authorize)
         await browser.wait_for("!!document.getElementById('idpLogin')")
         assert await browser.evaluate("location.host") == f"{lab.idp.listener.host}:{lab.idp.listener.port}"
