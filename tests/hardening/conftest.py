@@ -142,7 +142,10 @@ async def after_group(battery: Battery) -> None:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def battery() -> AsyncIterator[Battery]:
-    lab = load_lab().with_ephemeral_ports()
+    # The battery speaks raw HTTP and XMPP bytes to the listeners, so it runs on the lab's plain transport
+    # ([tls] enabled = false, kept for this and for speed comparisons); bad input on the TLS layer itself (plain bytes
+    # on a TLS port, bad certificates) is tests/chain/test_tls.py's.
+    lab = load_lab().with_ephemeral_ports().with_tls(False)
     # Hundreds of refusals come from 127.0.0.1: intrusion protection would block the battery itself (it is tested in
     # the catalogue scenario expired-token-replay-blocked).
     lab = dataclasses.replace(lab, edge=dataclasses.replace(lab.edge, intrusion_trigger=1000))
