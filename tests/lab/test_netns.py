@@ -13,10 +13,9 @@ import pytest
 from common.clock import LabClock
 from common.config import DEFAULT_LAB, load_lab
 from common.nodelog import CsfLog, LineSink
-from common.resolver import LabResolver
 from common.zone import read_file
 from lab import netns
-from lab.processes import start_processes, with_free_ports
+from lab.processes import network, start_processes, with_free_ports
 from load.client import LoadUser
 
 
@@ -61,7 +60,7 @@ async def test_in_namespaces_c_dials_e_a_client_signs_in_and_e_cannot_reach_cucm
             assert {zone["links"][link]["state"] for link in ("SSH tunnel", "XCP")} == {"Active"}, zone
             user = lab.user(lab.jabber.userid)
             assert user is not None
-            client = LoadUser(lab, LabResolver.from_lab(lab), CsfLog(LabClock(), LineSink()), user.userid,
+            client = LoadUser(lab, network(lab, tmp_path / "state"), CsfLog(LabClock(), LineSink()), user.userid,
                               user.password, seed=1)
             try:
                 attempt = await client.login()
