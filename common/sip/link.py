@@ -14,7 +14,6 @@ import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import cast
 
 from common.config import Listener
 from common.dial import open_connection
