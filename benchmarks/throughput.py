@@ -27,8 +27,7 @@ from pathlib import Path
 from common.clock import LabClock
 from common.config import DEFAULT_LAB
 from common.nodelog import CsfLog, LineSink
-from common.resolver import LabResolver
-from lab.processes import start_processes, with_free_ports
+from lab.processes import network, start_processes, with_free_ports
 from load.stats import Summary
 from load.storm import MemoryWatch, Storm, StormPlan
 from load.txncheck import check_logs
@@ -53,10 +52,10 @@ class Step:
         return self.ok == self.started and not (self.shed or self.failed or self.lost) and self.p99 < P99_LIMIT_MS
 
 
-async def measure(rates: list[float], seconds: float, debug: bool) -> list[Step]:
+async def measure(rates: list[float], seconds: float, debug: bool, tls: bool = True) -> list[Step]:
     work = Path(tempfile.mkdtemp(prefix="mrasim-throughput-"))
     lab_file = work / "lab.toml"
-    lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
+    lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()) + ("" if tls else "\n[tls]\nenabled = false\n"))
     users = int(max(rates) * seconds * 1.3) + 50
     steps: list[Step] = []
     running = await start_processes(lab_file, work / "logs", work / "state", storm_users=users, debug=debug,
@@ -67,7 +66,7 @@ async def measure(rates: list[float], seconds: float, debug: bool) -> list[Step]
         for rate in rates:
             plan = StormPlan(rate=rate, ramp=2.0, duration=seconds, seed=int(rate), keepalive=0.0,
                              timeout=10.0, session="http")
-            storm = Storm(running.lab, LabResolver.from_lab(running.lab), log, plan, MemoryWatch(lambda: 0), users)
+            storm = Storm(running.lab, network(running.lab, work / "state"), log, plan, MemoryWatch(lambda: 0), users)
             stats = await storm.run()
             await asyncio.sleep(0.5)  # let the last answers reach the logs
             lost = sum(report.lost for report in check_logs(work / "logs"))
@@ -97,11 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rates", default="50,100,150,200,250", help="logins/s to try, lowest first (%(default)s)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of arrivals per rate (%(default)s)")
     parser.add_argument("--debug", choices=("on", "off"), default="off", help="[lab] debug (%(default)s)")
+    parser.add_argument("--transport", choices=("tls", "plain"), default="tls",
+                        help="TLS on every hop (the lab's default) or the plain-HTTP lab kept for comparison")
     args = parser.parse_args(argv)
     rates = sorted(float(r) for r in args.rates.split(","))
-    print(f"sustained logins on {os.cpu_count()} cores, lab in processes, debug {args.debug}; "
+    print(f"sustained logins on {os.cpu_count()} cores, lab in processes, {args.transport}, debug {args.debug}; "
           f"pass = all ok, p99 < {P99_LIMIT_MS:.0f} ms, nothing shed, failed or lost", flush=True)
-    steps = asyncio.run(measure(rates, args.seconds, args.debug == "on"))
+    steps = asyncio.run(measure(rates, args.seconds, args.debug == "on", args.transport == "tls"))
     passed = [s.rate for s in steps if s.passed]
     print(f"highest sustained rate: {max(passed):.0f} logins/s" if passed else "no rate passed")
     return 0
