@@ -160,25 +160,31 @@ def _accepted(request: web.Request, state: CoreState, sp: ServiceProvider, asser
            Assertion=asserted.assertion_id)
 
 
+def _admin_refusal(request: web.Request, state: CoreState, sp: ServiceProvider | None) -> web.Response | None:
+    """The administrator's SAML pages answer only the administrator, and only where SSO is configured."""
+    refused = admin_refusal(request, state)
+    if refused is None and sp is None:
+        return web.json_response({"error": "SAML SSO is not configured on this Expressway-C"}, status=404)
+    return refused
+
+
 async def export_metadata(request: web.Request) -> web.Response:
     """*Configuration > Unified Communications > Export SAML data*, for the IdP's relying-party trust."""
     state, sp = request.app[CORE_STATE], request.app.get(SERVICE_PROVIDER)
-    refused = admin_refusal(request, state)
+    refused = _admin_refusal(request, state, sp)
     if refused is not None:
         return refused
-    if sp is None:
-        return web.json_response({"error": "SAML SSO is not configured on this Expressway-C"}, status=404)
+    assert sp is not None
     return web.Response(body=sp.metadata.to_xml(), content_type="application/samlmetadata+xml")
 
 
 async def import_idp_metadata(request: web.Request) -> web.Response:
     """*Configuration > Unified Communications > Identity providers (IdP) > Import new IdP from SAML*."""
     state, sp = request.app[CORE_STATE], request.app.get(SERVICE_PROVIDER)
-    refused = admin_refusal(request, state)
+    refused = _admin_refusal(request, state, sp)
     if refused is not None:
         return refused
-    if sp is None:
-        return web.json_response({"error": "SAML SSO is not configured on this Expressway-C"}, status=404)
+    assert sp is not None
     try:
         metadata = Metadata.from_xml(await request.read())
         if metadata.role != "idp":
@@ -196,11 +202,10 @@ async def renew_certificate(request: web.Request) -> web.Response:
     """A new SAML signing certificate for C *(modelled, lab-only)*: until its metadata is exported to the IdP again,
     the IdP refuses C's signed ``AuthnRequest``s."""
     state, sp = request.app[CORE_STATE], request.app.get(SERVICE_PROVIDER)
-    refused = admin_refusal(request, state)
+    refused = _admin_refusal(request, state, sp)
     if refused is not None:
         return refused
-    if sp is None:
-        return web.json_response({"error": "SAML SSO is not configured on this Expressway-C"}, status=404)
+    assert sp is not None
     sp.identity = Identity.generate(state.config.listener.host, state.clock.timestamp())
     if sp.state_dir is not None:
         (sp.state_dir / "sp-signing.key").write_bytes(sp.identity.key_pem)

@@ -16,6 +16,7 @@ and is relayed to the client connection it belongs to (by the branch of E's own 
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from common.clock import LabClock
@@ -80,9 +81,18 @@ class EdgeSip:
     # --- the client side ---------------------------------------------------------------------------------------
 
     async def client(self, link: SipLink) -> None:
+        async for message in self.messages(link, blockable=True):
+            if message.is_request:
+                await self.from_client(link, message)
+
+    async def messages(self, link: SipLink, blockable: bool = False) -> AsyncIterator[SipMessage]:
+        """The SIP messages on ``link``, each traced as received: keep-alive pings are answered, malformed frames get
+        their RFC 3261 answer (and end the link when the framing is lost); a client address that intrusion protection
+        blocks (``blockable``) has its connection dropped."""
         while (frame := await link.next()) is not None:
             address = link.remote[0]
-            until = self.protection.blocked_until(address, self.clock.timestamp()) if self.protection.blocking else None
+            until = (self.protection.blocked_until(address, self.clock.timestamp())
+                     if blockable and self.protection.blocking else None)
             if until is not None:
                 self.log.write(FAIL2BAN, "INFO", {"Event": "Connection dropped", "Category": "sip-auth",
                                                   "Src-ip": address})
@@ -96,10 +106,8 @@ class EdgeSip:
                 if frame.fatal:
                     return
                 continue
-            message = frame.message
-            trace.expressway(self.log, message, True, link.local, link.remote)
-            if message.is_request:
-                await self.from_client(link, message)
+            trace.expressway(self.log, frame.message, True, link.local, link.remote)
+            yield frame.message
 
     async def malformed(self, link: SipLink, raw: bytes, error: object) -> None:
         reason = error.reason if isinstance(error, SipError) else str(error)
@@ -154,17 +162,7 @@ class EdgeSip:
         self.event("INFO", {"Event": "TLS Negotiation Succeeded", "Src-ip": link.remote[0],
                             "Src-port": link.remote[1], "Zone": self.zone_name})
         try:
-            while (frame := await link.next()) is not None:
-                if frame.ping:
-                    await link.pong()
-                    continue
-                if frame.message is None:
-                    await self.malformed(link, frame.raw, frame.error)
-                    if frame.fatal:
-                        return
-                    continue
-                message = frame.message
-                trace.expressway(self.log, message, True, link.local, link.remote)
+            async for message in self.messages(link):
                 if message.is_request:
                     await self.zone_request(link, message)
                 elif link is self.zone.link:
