@@ -27,9 +27,8 @@ from common.sip import auth, proxy, trace
 from common.sip.link import SipLink, dial_sip, tls_reason
 from common.sip.message import NameAddr, SipMessage, request, response_to
 from common.sip.tls import LabTls
+from common.tasks import cancel_and_wait
 from common.zone import ACTIVE, FAILED, SIP, ZoneStatus
-
-
 
 MIN_RETRY = 0.5
 
@@ -105,9 +104,7 @@ class CoreSip:
         task.add_done_callback(self.tasks.discard)
 
     async def stop(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await cancel_and_wait(list(self.tasks))
         for link in (self.link, self.cucm):
             if link is not None:
                 link.close()

@@ -29,6 +29,7 @@ from common.labmodel import Lab
 from common.logformats.expressway import TVCS
 from common.nodelog import ExpresswayLog
 from common.resolver import LabResolver, NameError_
+from common.tasks import cancel_and_wait
 from common.zone import ACTIVE, FAILED, SSH_TUNNEL, XCP, ZoneStatus
 
 AUTH_FAILURE = "SSH tunnel authentication failure"
@@ -84,10 +85,7 @@ class _Retrying:
             await asyncio.wait_for(self._settled.wait(), wait)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self.close()
 
     async def close(self) -> None:
@@ -229,7 +227,5 @@ class XcpLinks(_Retrying):
             self._need.set()
 
     async def close(self) -> None:
-        for task in list(self.open):
-            task.cancel()
-        await asyncio.gather(*self.open, return_exceptions=True)
+        await cancel_and_wait(list(self.open))
         self.idle = 0

@@ -10,7 +10,6 @@ write no line.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import itertools
 import json
@@ -23,18 +22,19 @@ from aiohttp import web
 from common.basic import parse_basic
 from common.clock import LabClock
 from common.config import ClusterConfig, Lab, Listener
+from common.directory import Directory
 from common.faults import FaultEngine, fault_middleware
 from common.nodelog import LineSink, Log4jLog, SdlLog
 from common.oauthparams import ParamError, parse_query
-from common.resolver import LabResolver
-from common.sip import tls as sip_tls
 from common.pki import CertInfo
-from common.tls import LabTls
-from common.tomcatlog import tomcat_tls_refused
+from common.resolver import LabResolver
 from common.serve import Running, serve
+from common.sip import tls as sip_tls
+from common.tasks import cancel_and_wait
+from common.tls import LabTls
 from common.tokens import AuthzKeys
+from common.tomcatlog import tomcat_tls_refused
 from cucm_stub.database import ClusterDatabase, SqliteRefreshTokenStore
-from common.directory import Directory
 from cucm_stub.errors import InvalidRequest
 from cucm_stub.platform import ClusterKeys, load_or_generate, run_command
 from cucm_stub.sipnode import CucmSip, start_cucm_sip
@@ -74,10 +74,7 @@ class CucmNode:
     async def stop(self) -> None:
         if self.sip is not None:
             await self.sip.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         await self.running.stop()
         self.db.close()
 

@@ -9,17 +9,18 @@ handshake errors go to the event loop's exception handler where the node cannot 
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 import contextlib
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from common.config import Listener
 from common.dial import open_connection
 from common.resolver import LabResolver
 from common.sip.message import SipMessage
 from common.sip.stream import PONG, Frame, SipReader
+from common.tasks import cancel_and_wait
 
 
 @dataclass(eq=False)
@@ -70,9 +71,7 @@ class SipServer:
         self.server.close()
         for link in list(self.links):
             link.close()
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await cancel_and_wait(list(self.tasks))
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.server.wait_closed(), 5)
 
