@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
-
-import ssl
 
 import aiohttp
 import pytest
@@ -14,6 +14,7 @@ import pytest
 from common.config import Lab, load_lab
 from common.domain import encode_segment
 from lab.running import RunningLab, start_lab
+from tests.catalogue import CataloguePlays
 
 
 @pytest.fixture
@@ -101,12 +102,15 @@ async def sso(sso_lab: Lab, saml_keys: Path, tmp_path: Path) -> AsyncIterator[Ru
         await started.stop()
 
 
+@pytest.fixture(scope="session")
+def catalogue_plays(tmp_path_factory: pytest.TempPathFactory) -> CataloguePlays:
+    return CataloguePlays(tmp_path_factory.mktemp("catalogue"))
+
+
 @pytest.fixture(autouse=True)
 def _keep_the_event_loop_policy():
     """``mrasim``'s main() installs uvloop's policy for the process; a test that calls main() in-process must not
     leave it to the tests after it."""
-    import asyncio
-
     policy = asyncio.get_event_loop_policy()
     yield
     asyncio.set_event_loop_policy(policy)

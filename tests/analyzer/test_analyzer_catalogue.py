@@ -4,37 +4,26 @@ name is what it must find."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
 from analyzer.diagnose import analyze, render_text
-from scenarios.play import play
 from scenarios.scenario import catalog
+from tests.catalogue import CataloguePlays
 
 
-@pytest.fixture(scope="session")
-def catalogue_logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("catalogue")
-
-    async def run_all() -> dict[str, Path]:
-        out = {}
-        for scenario in catalog():
-            await play(scenario, root / scenario.name)
-            out[scenario.name] = root / scenario.name
-        return out
-
-    return asyncio.run(run_all())
+NAMES = sorted(p.stem for p in Path("scenarios/catalog").glob("*.toml"))
 
 
-def test_the_catalogue_has_its_25_scenarios(catalogue_logs: dict[str, Path]) -> None:
-    assert len(catalogue_logs) >= 25
+def test_the_catalogue_has_its_25_scenarios() -> None:
+    assert len(NAMES) >= 25 and sorted(scenario.name for scenario in catalog()) == NAMES
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in Path("scenarios/catalog").glob("*.toml")))
-def test_diagnose_names_the_catalogue_scenario_first(catalogue_logs: dict[str, Path], name: str) -> None:
-    report = analyze([catalogue_logs[name]])
+@pytest.mark.parametrize("name", NAMES)
+def test_diagnose_names_the_catalogue_scenario_first(catalogue_plays: CataloguePlays, name: str) -> None:
+    """Each scenario is played once per session for this test and the catalogue's own (tests/scenarios)."""
+    report = analyze([catalogue_plays.logs([name])[name]])
     if name.startswith("healthy-"):
         assert not report.issues, render_text(report)
         return

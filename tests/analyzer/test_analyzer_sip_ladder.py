@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from analyzer.diagnose import analyze
 from analyzer.ladder import render_text
-from scenarios.play import play
-from scenarios.scenario import find
+from tests.catalogue import CataloguePlays
 
 
-async def test_registration_arrows_join_the_login_session(tmp_path: Path) -> None:
-    result = await play(find("healthy-sip-register"), tmp_path / "logs")
+async def test_registration_arrows_join_the_login_session(catalogue_plays: CataloguePlays) -> None:
+    result, logs = await catalogue_plays.play("healthy-sip-register")
     assert result.passed, result.problems
-    report = analyze([tmp_path / "logs"])
+    report = analyze([logs])
     login = next(s for s in report.sessions if any(m.step == "get_edge_config" for m in s.messages))
     sip = [(m.label, m.status) for m in login.messages if m.step == "sip register"]
     assert sip[:4] == [("REGISTER", None), ('407 Proxy Authentication Required (Bearer realm="ccmsipline")', None),

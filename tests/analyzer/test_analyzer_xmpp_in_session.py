@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -11,25 +10,14 @@ import pytest
 from analyzer.diagnose import analyze
 from analyzer.ladder import render_html, render_mermaid, render_text
 from analyzer.model import CORE, EDGE, IMP, JABBER, Session
-from scenarios.play import play
-from scenarios.scenario import catalog
+from tests.catalogue import CataloguePlays
 
 NAMES = ("oauthlocal-off", "xmpp-bind-conflict")
 
 
 @pytest.fixture(scope="module")
-def xmpp_logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("xmpp-session")
-
-    async def run() -> dict[str, Path]:
-        out = {}
-        for scenario in catalog():
-            if scenario.name in NAMES:
-                await play(scenario, root / scenario.name)
-                out[scenario.name] = root / scenario.name
-        return out
-
-    return asyncio.run(run())
+def xmpp_logs(catalogue_plays: CataloguePlays) -> dict[str, Path]:
+    return catalogue_plays.logs(NAMES)
 
 
 def _logins(path: Path) -> list[Session]:

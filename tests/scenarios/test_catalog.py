@@ -10,22 +10,22 @@ import pytest
 
 from common.config import ConfigError
 from scenarios import docgen
-from scenarios.play import play
-from scenarios.scenario import CATALOG, catalog, parse_scenario
+from scenarios.scenario import CATALOG, parse_scenario
 from cli.scenario import main as scenario_main
+from tests.catalogue import CataloguePlays
 from tests.hardening.test_catalogue_secrets import secrets_in_logs
 
 NAMES = sorted(p.stem for p in CATALOG.glob("*.toml"))
 
 
 @pytest.mark.parametrize("name", NAMES)
-async def test_catalogue_scenario_reproduces_its_failure(name: str, tmp_path: Path) -> None:
+async def test_catalogue_scenario_reproduces_its_failure(name: str, catalogue_plays: CataloguePlays) -> None:
     """…and none of its logs holds a secret (issue 13, :mod:`tests.hardening.test_catalogue_secrets`)."""
-    scenario = next(s for s in catalog() if s.name == name)
-    result = await play(scenario, out=tmp_path)
+    result, logs = await catalogue_plays.play(name)
+    scenario = result.scenario
     problems = [f"step {s.index} {s.step.action}: {p}" for s in result.steps for p in s.problems] + result.problems
     assert result.passed, "\n".join(problems)
-    assert secrets_in_logs(scenario, tmp_path) == []
+    assert secrets_in_logs(scenario, logs) == []
     failing = not name.startswith("healthy-")
     assert (result.broke_at is not None) == failing or name in {"ils-missing-two-clusters"}
 
