@@ -24,6 +24,13 @@ ZONE_TYPE = "Unified Communications traversal"
 ACTIVE, FAILED, CHECKING = "Active", "Failed", "Checking"
 SSH_TUNNEL, XCP, SIP = "SSH tunnel", "XCP", "SIP"
 
+# The SSH tunnel's ciphers, in the order both ends prefer them. asyncssh would pick chacha20-poly1305 first, which it
+# runs as two ChaCha20 contexts and a Poly1305 per packet, driven from Python; AES-GCM is one AEAD call into
+# OpenSSL (RFC 5647; OpenSSH's ``aes128-gcm@openssh.com``) and halved the tunnel's CPU per round trip (issue 18,
+# docs/performance.md). The rest stay offered so that a peer without AES-GCM still gets a tunnel.
+TUNNEL_ENCRYPTION = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
+                     "aes128-ctr", "aes256-ctr")
+
 
 @dataclass
 class LinkStatus:

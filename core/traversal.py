@@ -30,7 +30,7 @@ from common.logformats.expressway import TVCS
 from common.nodelog import ExpresswayLog
 from common.resolver import LabResolver, NameError_
 from common.tasks import cancel_and_wait
-from common.zone import ACTIVE, FAILED, SSH_TUNNEL, XCP, ZoneStatus
+from common.zone import ACTIVE, FAILED, SSH_TUNNEL, TUNNEL_ENCRYPTION, XCP, ZoneStatus
 
 AUTH_FAILURE = "SSH tunnel authentication failure"
 CONNECT_TIMEOUT = 10.0
@@ -144,7 +144,8 @@ class SshTunnel(_Retrying):
         self.conn = await asyncio.wait_for(asyncssh.connect(
             address, listen_port, username=self.config.traversal_username, password=self.config.traversal_password,
             known_hosts=None, client_keys=None, agent_path=None, config=None, preferred_auth="password",
-            keepalive_interval=15, local_addr=(self.config.listener.address, 0)), CONNECT_TIMEOUT)
+            keepalive_interval=15, local_addr=(self.config.listener.address, 0),
+            encryption_algs=list(TUNNEL_ENCRYPTION)), CONNECT_TIMEOUT)
         try:
             await self.conn.forward_remote_port("127.0.0.1", 0, *self.target)
             self.tvcs("INFO", "SSH tunnel established", {})

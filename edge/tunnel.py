@@ -25,7 +25,7 @@ from common.clock import LabClock
 from common.labmodel import EdgeConfig
 from common.logformats.expressway import FAIL2BAN, SSHD, TVCS
 from common.nodelog import ExpresswayLog
-from common.zone import ACTIVE, FAILED, SSH_TUNNEL, ZoneStatus
+from common.zone import ACTIVE, FAILED, SSH_TUNNEL, TUNNEL_ENCRYPTION, ZoneStatus
 from edge.intrusion import IntrusionProtection
 
 CATEGORY = "ssh-tunnel-auth-failure"
@@ -51,7 +51,8 @@ class TunnelServer:
         try:
             self._server = await asyncssh.create_server(
                 lambda: _Daemon(self), listener.address, listener.listen_port, server_host_keys=[self.host_key],
-                reuse_address=True, keepalive_interval=15, login_timeout=10)
+                reuse_address=True, keepalive_interval=15, login_timeout=10,
+                encryption_algs=list(TUNNEL_ENCRYPTION))
         except OSError as exc:
             raise OSError(exc.errno, f"cannot listen on {listener.address}:{listener.listen_port} for "
                                      f"{listener.host}:{listener.port} (SSH tunnel): {exc.strerror}") from None

@@ -49,6 +49,13 @@ async def test_expressway_e_reaches_c_only_through_the_tunnel_c_opened(running: 
         running.log_text("expressway-c"))
 
 
+async def test_the_tunnel_is_encrypted_with_aes_gcm_both_ways(running: RunningLab) -> None:
+    """Both ends prefer AES-GCM (one OpenSSL AEAD call a packet) over asyncssh's default chacha20-poly1305."""
+    conn = running.core.tunnel.conn
+    assert conn is not None
+    assert conn.get_extra_info("send_cipher") == conn.get_extra_info("recv_cipher") == "aes128-gcm@openssh.com"
+
+
 async def test_with_c_stopped_e_answers_502_holds_no_tunnel_and_c_comes_back_on_its_own(running: RunningLab) -> None:
     await running.nodes.pop("expressway-c").stop()
     assert await wait_for(lambda: not running.edge.tunnel.connections)
