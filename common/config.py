@@ -158,6 +158,10 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
             ils=cl.bool("ils", True),
             sso=_enabled(cl, "sso"),
             tls_verify=cl.on_off("tls_verify", True),
+            sip_listen_ports=(cl.int("sip_oauth_listen_port", 0, low=0, high=65535),
+                              cl.int("sip_mra_oauth_listen_port", 0, low=0, high=65535),
+                              cl.int("sip_secure_listen_port", 0, low=0, high=65535),
+                              cl.int("tftp_listen_port", 0, low=0, high=65535)),
         ))
         cl.done()
     if not clusters:

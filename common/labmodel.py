@@ -114,6 +114,9 @@ class ClusterConfig:
     ils: bool = True
     sso: bool = False
     tls_verify: bool = True
+    # Where the publisher's SIP line ports and TFTP really listen (oauth, mra_oauth, secure, tftp); 0: the first
+    # cluster's come from [sip] *_listen_port, the others' are free ports.
+    sip_listen_ports: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     @property
     def nodes(self) -> tuple[Listener, ...]:
@@ -284,11 +287,29 @@ class Lab:
         return found
 
     def sip_listeners(self) -> dict[str, Listener]:
-        """E's SIP client port and traversal zone port; the first cluster publisher's SIP line ports and TFTP."""
-        cucm = self.clusters[0].node_name(self.clusters[0].listener) if self.clusters else "cucm"
-        return {"expressway-e:sip": self.sip.edge, "expressway-e:zone": self.sip.zone,
-                f"{cucm}:sipoauth": self.sip.oauth, f"{cucm}:sipmra": self.sip.mra_oauth,
-                f"{cucm}:sips": self.sip.secure, f"{cucm}:tftp": self.sip.tftp}
+        """E's SIP client port and traversal zone port; every cluster publisher's SIP line ports and TFTP."""
+        found = {"expressway-e:sip": self.sip.edge, "expressway-e:zone": self.sip.zone}
+        for cluster in self.clusters:
+            found.update(self.cucm_sip_listeners(cluster))
+        return found
+
+    def cucm_sip_listeners(self, cluster: ClusterConfig) -> dict[str, Listener]:
+        """``cluster``'s publisher's SIP line ports and TFTP (``cucm:<cluster>:sipoauth|sipmra|sips|tftp``): the
+        devices of the cluster's users register there (modelled: each cluster's device pool has a CallManager group
+        of the publisher alone). Nominal ports are ``[sip]``'s, on the publisher's host and address."""
+        sip, publisher = self.sip, cluster.listener
+        first = cluster == self.clusters[0]
+        found = {}
+        for (kind, shape), own in zip((("sipoauth", sip.oauth), ("sipmra", sip.mra_oauth), ("sips", sip.secure),
+                                       ("tftp", sip.tftp)), cluster.sip_listen_ports):
+            port = own or (shape.listen_port if first else 0)
+            found[f"{cluster.node_name(publisher)}:{kind}"] = Listener(publisher.host, shape.port, shape.scheme,
+                                                                       publisher.address, port)
+        return found
+
+    def sip_cluster(self, host: str) -> ClusterConfig | None:
+        """The cluster whose publisher's SIP line side is at ``host`` (a REGISTER's Request-URI host)."""
+        return next((c for c in self.clusters if c.listener.host == host.lower()), None)
 
     def owners(self) -> dict[str, str]:
         """The node behind each listener that is a second port of a node (``imp:imp:xcp`` is ``imp:imp``'s): a
@@ -314,7 +335,7 @@ class Lab:
             core=dataclasses.replace(self.core, listener=free(self.core.listener), validator=free(self.core.validator)),
             imps=tuple(dataclasses.replace(i, xmpp=free(i.xmpp), xcp=free(i.xcp), epas=free(i.epas))
                        for i in self.imps),
-            clusters=tuple(dataclasses.replace(c, listener=free(c.listener),
+            clusters=tuple(dataclasses.replace(c, listener=free(c.listener), sip_listen_ports=(0, 0, 0, 0),
                                                subscribers=tuple(free(s) for s in c.subscribers))
                            for c in self.clusters),
             control=free(self.control),

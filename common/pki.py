@@ -6,9 +6,11 @@ requirements"; *Cisco Expressway Certificate Creation and Use Deployment Guide*;
 * **Expressway-E** — its FQDN, and every domain configured for MRA on Expressway-C (the "Unified CM registrations
   domains"), so that Jabber, which checks E's certificate against the services domain it discovered E through
   (RFC 6125 §6.2.1, RFC 6120 §13.7.2), accepts it. Aliases of E (other DNS names it answers to) too.
-* **Expressway-C** — its FQDN (the traversal zone's "TLS verify subject name" on E names it).
-* **CUCM** — the Tomcat certificate (HTTPS 8443: UDS, OAuth) and the CallManager certificate (SIP), each with the
-  node's FQDN: Expressway-C checks them when its "TLS verify mode" for the server is On.
+* **Expressway-C** — its FQDN (the traversal zone's "TLS verify subject name" on E names it), and the names of the
+  phone security profiles its MRA devices use (``[sip] c_san``): CUCM refuses a TLS registration relayed on a
+  connection whose certificate does not carry the profile's name ("Certificate requirements", Unified CM).
+* **CUCM** — the Tomcat certificate (HTTPS 8443: UDS, OAuth) and the CallManager certificate (SIP 5090, 5091 and
+  5061, where Expressway-C's zones connect), each with the node's FQDN: Expressway-C checks them when its "TLS verify mode" for the server is On.
 * **IM and Presence** — Tomcat (EPAS SOAP on 8443) and cup-xmpp, with the node's FQDN.
 * **Unity Connection** — Tomcat, with its FQDN.
 
@@ -212,8 +214,8 @@ def cert_specs(lab: Lab) -> list[CertSpec]:
     names = unique([edge, *lab.edge.aliases, lab.domain, *lab.core.mra_domains])
     specs = [CertSpec("expressway-e", "server", edge, names,
                       staged("expressway-e")),
-             CertSpec("expressway-c", "server", lab.core.listener.host, unique([lab.core.listener.host]),
-                      staged("expressway-c"))]
+             CertSpec("expressway-c", "server", lab.core.listener.host,
+                      unique([lab.core.listener.host, *lab.sip.c_san]), staged("expressway-c"))]
     for cluster in lab.clusters:
         for node in cluster.nodes:
             name = cluster.node_name(node)

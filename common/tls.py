@@ -28,7 +28,7 @@ from pathlib import Path
 from cryptography import x509
 
 from common.labmodel import Lab
-from common.pki import CertInfo, CertSpec, Issued, cert_specs, issue, lab_ca
+from common.pki import OTHER_CA_NAME, CertInfo, CertSpec, Issued, cert_specs, issue, lab_ca
 from common.pkifiles import load_ca, load_certificates, load_key, load_pair, resolve
 from common.tomltable import ConfigError
 
@@ -134,6 +134,60 @@ class LabTls:
                 context.load_cert_chain(f"{stem}.pem", f"{stem}.key")
             self._clients[(node, verify)] = context
         return self._clients[(node, verify)]
+
+    def sip_server_context(self, listener: str) -> ssl.SSLContext:
+        """A SIP listener (``Lab.sip_listeners()``'s names):
+
+        * E's 5061 (``expressway-e:sip``): E's server certificate; Jabber presents none.
+        * E's 7001 (``expressway-e:zone``): E's certificate, and C must present one E can verify (the traversal zone
+          is mutual TLS, like the tunnel).
+        * CUCM's SIP OAuth ports 5090 (``…:sipoauth``) and 5091 (``…:sipmra``): the node's Tomcat certificate, which
+          CallManager presents on the OAuth ports (Cisco TAC 215572); 5091 requires the peer's certificate.
+        * CUCM's secure port 5061 (``…:sips``): the CallManager certificate, the peer's required.
+
+        A peer's certificate is checked against CUCM's trust stores (:meth:`cucm_trust`).
+        """
+        if listener not in self._servers:
+            node, _, port = listener.rpartition(":")
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.maximum_version = TLS_VERSION
+            role = {"sipoauth": "tomcat", "sipmra": "tomcat", "sips": "CallManager"}.get(port)
+            stem = self.directory / _stem(f"{node} {role}" if role else "expressway-e server")
+            context.load_cert_chain(f"{stem}.pem", f"{stem}.key")
+            if port == "zone":
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(cadata=self.ca_pem.decode())
+            elif port in ("sipmra", "sips"):
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(cadata=self.cucm_trust().decode())
+            self._servers[listener] = context
+        return self._servers[listener]
+
+    def cucm_trust(self) -> bytes:
+        """What CUCM's tomcat-trust and CallManager-trust hold for its mutual-TLS SIP ports: the lab's trust anchors,
+        unless ``[sip] cucm_trusts_c = false`` — Expressway-C's issuing CA never uploaded to CUCM (TAC 215572
+        scenario 3; TAC 225476: C's CA chain belongs in both stores) — when they hold another enterprise CA instead."""
+        if self.lab.sip.cucm_trusts_c:
+            return self.ca_pem
+        return lab_ca(OTHER_CA_NAME)[0]
+
+    def sip_client_context(self, host: str) -> ssl.SSLContext:
+        """Expressway-C's CEOAuth/CEtls zone to the CUCM node ``host``: C always presents its certificate (CUCM's
+        5091/5061 require it); it checks CUCM's CallManager certificate only when its TLS verify mode for the
+        cluster is On (the zone follows the server's setting, MRA deployment guide)."""
+        verified = self.client_context("expressway-c", host)
+        if verified is not False:
+            return verified
+        key = ("expressway-c sip", False)
+        if key not in self._clients:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.maximum_version = TLS_VERSION
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            stem = self.directory / _stem("expressway-c server")
+            context.load_cert_chain(f"{stem}.pem", f"{stem}.key")
+            self._clients[key] = context
+        return self._clients[key]
 
     def _verify_mode(self, host: str) -> bool:
         """Expressway-C's "TLS verify mode" for the server at ``host`` (On unless the lab file says Off)."""

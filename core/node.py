@@ -38,7 +38,6 @@ from core.provisioning import get_edge_config, get_edge_sso
 from core.samlsp import (ACS_OPERATION, SERVICE_PROVIDER, ServiceProvider, assertion_consumer, authorize,
                          export_metadata, import_idp_metadata, renew_certificate)
 from core.proxy import relay
-from common.sip import tls as sip_tls
 from core.sipzone import CoreSip
 from core.state import CORE_STATE, CoreState
 from core.upstream import Upstream
@@ -187,7 +186,7 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
         node.tunnel = SshTunnel(lab, resolver, log, clock, zone, (config.listener.address, traffic.port))
         node.xcp = XcpLinks(lab, resolver, log, clock, zone, XcpRouter(state, xcp_settings, resolver).handle)
         await asyncio.gather(node.tunnel.start(), node.xcp.start())
-        node.sip = CoreSip(lab, log, clock, resolver, sip_tls.for_lab(lab), status_page=zone,
+        node.sip = CoreSip(lab, log, clock, resolver, status_page=zone,
                            user_agent=f"TANDBERG/4352 ({config.version})")
         await node.sip.start()
     except BaseException:

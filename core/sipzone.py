@@ -5,9 +5,9 @@ fails against a certificate that carries only E's FQDN, mra-facts section 11), a
 first OPTIONS is challenged ``401``, the second carries the zone's username and password. The zone is then Active and
 an OPTIONS keeps it alive every ``keepalive_seconds``; any failure makes it Failed with the reason, and C dials again.
 
-Requests E relays on the zone go to CUCM over the automatic zone C built at "Refresh servers": ``CEOAuth <node>`` to
-the SIP MRA OAuth port (5091, mutual TLS) with SIP OAuth on, ``CEtls <node>`` to 5061 otherwise (Cisco TAC 215572).
-When C cannot reach CUCM it answers ``503`` itself (modelled, with a Warning naming the reason).
+C dials the zone with its certificate from the lab PKI and checks E's (:meth:`common.tls.LabTls.client_context`).
+Requests E relays on the zone go to the CUCM node they name over the automatic zone C built for it at "Refresh
+servers" (:mod:`core.sipcucm`).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from common.nodelog import ExpresswayLog
 from common.resolver import LabResolver
 from common.sip import auth, proxy, trace
 from common.sip.link import SipLink, dial_sip, tls_reason
-from common.sip.message import NameAddr, SipMessage, request, response_to
-from common.sip.tls import LabTls
+from common.sip.message import SipMessage, request
 from common.tasks import cancel_and_wait
 from common.zone import ACTIVE, FAILED, SIP, ZoneStatus
+from core.sipcucm import CucmZones
 
 MIN_RETRY = 0.5
 
@@ -48,19 +48,17 @@ class CoreSip:
     log: ExpresswayLog
     clock: LabClock
     resolver: LabResolver
-    tls: LabTls
     zone: ZoneState = field(default_factory=ZoneState)
     link: SipLink | None = None
-    cucm: SipLink | None = None
-    pending: dict[str, SipMessage] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     cseq: int = 30235
     user_agent: str = "TANDBERG/4352 (X14.2.5)"
     status_page: ZoneStatus | None = None
 
     def __post_init__(self) -> None:
-        # made once: building an SSL context (and loading its CA) costs more than a handshake
-        self.contexts = {"zone": self.tls.zone_client(), "cucm": self.tls.cucm_client()}
+        tls = self.resolver.tls
+        self.zone_context = tls.client_context("expressway-c") if tls is not None else None
+        self.cucm = CucmZones(self.lab, self.log, self.resolver, self.reply_on_zone, self._spawn, self.user_agent)
         if self.status_page is not None:
             self.status_page.link(SIP, self.lab.sip.zone.port)
 
@@ -72,11 +70,6 @@ class CoreSip:
     @property
     def host(self) -> str:
         return self.lab.core.listener.host
-
-    @property
-    def cucm_zone(self) -> str:
-        node = self.lab.clusters[0].listener.host
-        return f"CEOAuth {node}" if self.lab.sip.oauth_mode and self.lab.sip.profile_oauth else f"CEtls-{node}"
 
     def set_zone(self, status: str, reason: str = "") -> None:
         if (status, reason) != (self.zone.status, self.zone.reason):
@@ -105,9 +98,9 @@ class CoreSip:
 
     async def stop(self) -> None:
         await cancel_and_wait(list(self.tasks))
-        for link in (self.link, self.cucm):
-            if link is not None:
-                link.close()
+        self.cucm.close()
+        if self.link is not None:
+            self.link.close()
 
     async def wait_status(self, status: str, timeout: float = 10.0) -> bool:
         async with asyncio.timeout(timeout):
@@ -155,7 +148,7 @@ class CoreSip:
 
     async def connect(self) -> None:
         sip = self.lab.sip
-        link = await dial_sip(self.resolver, sip.zone.host, sip.zone.port, self.contexts["zone"],
+        link = await dial_sip(self.resolver, sip.zone.host, sip.zone.port, self.zone_context,
                               source="expressway-c", server_hostname=self.peer,
                               local_address=self.lab.core.listener.address)
         self.link = link
@@ -172,9 +165,7 @@ class CoreSip:
         try:
             await self.serve(link)
         finally:
-            keepalive.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await keepalive
+            await cancel_and_wait(keepalive)
         raise ZoneRefused("Connection closed by the traversal server")
 
     async def options(self, link: SipLink, credentials: auth.Credentials | None) -> SipMessage:
@@ -223,96 +214,14 @@ class CoreSip:
             message = frame.message
             trace.expressway(self.log, message, True, link.local, link.remote)
             if message.is_request:
-                await self.to_cucm(message)
+                await self.cucm.forward(message)
             elif message.status == 401:
                 self.set_zone("Failed", "Authentication failure on keep-alive")
                 return
 
-    # --- towards CUCM ------------------------------------------------------------------------------------------
-
-    async def to_cucm(self, req: SipMessage) -> None:
-        zone = self.link
-        if zone is None:
-            return
-        try:
-            out = proxy.forwarded(req, f"{self.host}:5061", branch := proxy.new_branch(),
-                                  extra=f";egress-zone={self.cucm_zone.replace(' ', '')}")
-        except ValueError:
-            return await self.reply(zone, response_to(req, 483))
-        try:
-            cucm = await self.cucm_link()
-            self.pending[branch] = req
-            trace.expressway(self.log, out, False, cucm.local, cucm.remote)
-            await cucm.send(out)
-        except (OSError, ssl.SSLError, TimeoutError, LookupError) as exc:
-            reason = tls_reason(exc) if isinstance(exc, ssl.SSLError) else str(exc)
-            self.cucm_failed(reason, isinstance(exc, ssl.SSLError))
-            self.pending.pop(branch, None)
-            await self.reply(zone, self.unreachable(req, reason))
-
-    def unreachable(self, req: SipMessage, reason: str) -> SipMessage:
-        answer = response_to(req, 503, to_tag=proxy.new_tag(), extra=[
-            ("Warning", f'399 {self.host} "{self.cucm_zone}: {reason[:80]}"'), ("Server", self.user_agent)])
-        self.registration_event(req, answer)
-        return answer
-
-    def cucm_failed(self, reason: str, tls: bool = False) -> None:
-        cluster = self.lab.clusters[0].listener.host
-        self.log.write(TVCS_EVENT, "WARN", {"Event": "TLS Negotiation Failed" if tls else "Connection Failed",
-                                            "Dst-ip": cluster,
-                                      "Dst-port": self.lab.sip.cucm_zone_port, "Zone": self.cucm_zone,
-                                      "Detail": reason})
-
-    async def cucm_link(self) -> SipLink:
-        if self.cucm is not None and not self.cucm.writer.is_closing():
-            return self.cucm
-        node = self.lab.clusters[0].listener.host
-        self.cucm = await dial_sip(self.resolver, node, self.lab.sip.cucm_zone_port, self.contexts["cucm"],
-                                   source="expressway-c", local_address=self.lab.core.listener.address)
-        self._spawn(self.from_cucm(self.cucm), "expressway-c from cucm")
-        return self.cucm
-
-    async def from_cucm(self, link: SipLink) -> None:
-        try:
-            while (frame := await link.next()) is not None:
-                if frame.message is None or frame.message.is_request:
-                    continue
-                resp = frame.message
-                trace.expressway(self.log, resp, True, link.local, link.remote)
-                branch = proxy.top_branch(resp)
-                if branch not in self.pending:
-                    continue
-                if resp.status >= 200:
-                    self.registration_event(self.pending.pop(branch), resp)
-                if self.link is not None:
-                    await self.reply(self.link, proxy.popped(resp))
-        except (ssl.SSLError, ConnectionError) as exc:
-            self.cucm_failed(tls_reason(exc) if isinstance(exc, ssl.SSLError) else str(exc) or "connection reset",
-                             isinstance(exc, ssl.SSLError))
-        finally:
-            link.close()
-            if self.cucm is link:
-                self.cucm = None
-            waiting, self.pending = self.pending, {}
-            for req in waiting.values():
-                if self.link is not None:
-                    await self.reply(self.link, self.unreachable(req, "connection closed by CUCM"))
-
-    def registration_event(self, req: SipMessage, resp: SipMessage) -> None:
-        """C's event line for a proxied registration's outcome (modelled on the Expressway event log's
-        ``Registration Accepted``/``Registration Rejected``; CUCM is the registrar, C only relays)."""
-        if req.method != "REGISTER" or resp.status in (401, 407):
-            return
-        aor = NameAddr.parse(req.get("To", "") or "").uri
-        fields: dict[str, object] = {"Service": "SIP", "AOR": aor, "Zone": self.cucm_zone}
-        if resp.status == 200:
-            event = "Registration Accepted"
-            fields |= {"Contact": NameAddr.parse(req.get("Contact", "") or "").uri,
-                       "Duration": resp.get("Expires", "0")}
-        else:
-            event = "Registration Rejected"
-            fields |= {"Reason": f"{resp.status} {resp.reason}", "Detail": resp.get("Warning", "") or ""}
-        self.log.write(TVCS_EVENT, "INFO" if resp.status == 200 else "WARN", {"Event": event, **fields})
+    async def reply_on_zone(self, message: SipMessage) -> None:
+        if self.link is not None:
+            await self.reply(self.link, message)
 
     async def reply(self, link: SipLink, message: SipMessage) -> None:
         trace.expressway(self.log, message, False, link.local, link.remote)

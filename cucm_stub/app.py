@@ -29,7 +29,6 @@ from common.oauthparams import ParamError, parse_query
 from common.pki import CertInfo
 from common.resolver import LabResolver
 from common.serve import Running, serve
-from common.sip import tls as sip_tls
 from common.tasks import cancel_and_wait
 from common.tls import LabTls
 from common.tokens import AuthzKeys
@@ -196,8 +195,8 @@ async def start_cucm(
         _log_certificate(tls, cluster.node_name(node), log)
     daily = DailyJobs(app[SSOSP], clock, log, lab.utc_offset)
     started = CucmNode(cluster.node_name(node), cluster, running, holder, sink, app[SSOSP], db, daily)
-    if resolver is not None and publisher and cluster == lab.clusters[0]:
-        started.sip = await _start_sip(lab, cluster, clock, sink, holder, resolver)
+    if resolver is not None and publisher:
+        started.sip = await _start_sip(lab, cluster, clock, sink, holder, resolver, tls)
     if publisher:
         started._task = asyncio.get_running_loop().create_task(daily.loop(DAILY_TICK),
                                                                name=f"{started.name} daily jobs")
@@ -205,13 +204,11 @@ async def start_cucm(
 
 
 async def _start_sip(lab: Lab, cluster: ClusterConfig, clock: LabClock, sink: LineSink, holder: ClusterKeys,
-                     resolver: LabResolver) -> CucmSip:
-    """The CallManager SIP line side of the first cluster's publisher, with its SDL trace next to the node's log."""
+                     resolver: LabResolver, tls: LabTls | None) -> CucmSip:
+    """The CallManager SIP line side of a cluster's publisher, with its SDL trace next to the node's log."""
     sdl_sink = LineSink(sink.path.with_name(f"sdl-{cluster.listener.host.split('.')[0]}.txt") if sink.path else None)
-    listeners = {name.rsplit(":", 1)[1]: listener for name, listener in lab.sip_listeners().items()
-                 if name.startswith("cucm")}
-    return await start_cucm_sip(lab, clock, SdlLog(clock, sdl_sink, lab.utc_offset), sip_tls.for_lab(lab),
-                                lambda: holder.ring, listeners, resolver.bind)
+    return await start_cucm_sip(lab, cluster, clock, SdlLog(clock, sdl_sink, lab.utc_offset), tls,
+                                lambda: holder.ring, resolver.bind)
 CERT_CATEGORY = "com.cisco.security.certmgmt.CertificateMonitor"
 
 

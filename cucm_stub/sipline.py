@@ -22,7 +22,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from common.config import Lab
+from common.config import ClusterConfig, Lab
 from common.sip import auth
 from common.sip.message import NameAddr, SipMessage, response_to
 from common.tokens import KeyRing, TokenError, read_access_token
@@ -60,6 +60,7 @@ class Arrival:
     kind: str  # "oauth" (5090), "mra" (5091) or "secure" (5061)
     port: int
     peer_names: tuple[str, ...]
+    tls: bool = True  # False on the plain-TCP lab ([tls] enabled = false): no certificate to check (modelled)
 
 
 @dataclass(frozen=True)
@@ -74,15 +75,18 @@ def device_of(req: SipMessage) -> str:
 
 
 class SipLine:
-    def __init__(self, lab: Lab, node_host: str, state: LineState | None = None) -> None:
+    """The line side of one cluster's publisher: it knows the devices of its own cluster's users only (each cluster
+    has its own database), so a device of another cluster is not found here."""
+
+    def __init__(self, lab: Lab, cluster: ClusterConfig, state: LineState | None = None) -> None:
         self.lab = lab
         self.sip = lab.sip
-        self.node = node_host.split(".")[0]
+        self.node = cluster.listener.host.split(".")[0]
         self.state = state or LineState()
-        self.owners = {d.name: u.userid for u in lab.users for d in u.devices}
+        self.owners = {d.name: u.userid for u in lab.users if u.cluster == cluster.name for d in u.devices}
         self.passwords = {u.userid: u.password for u in lab.users}
         self.expressway_c = (lab.core.listener.host, *lab.sip.c_san)
-        self.server = f"Cisco-CUCM{'.'.join(lab.clusters[0].version.split('.')[:2])}"
+        self.server = f"Cisco-CUCM{'.'.join(cluster.version.split('.')[:2])}"
 
     def decide(self, req: SipMessage, arrival: Arrival, ring: KeyRing, now: float) -> Decision:
         if req.method != "REGISTER":
@@ -102,7 +106,7 @@ class SipLine:
             return self._answer(req, 403, [f"{device}: REGISTER relayed to the SIP OAuth port {arrival.port} over TLS,"
                                            " expected mTLS on the SIP MRA OAuth port"],
                                 [("Retry-After", "35"), ("Warning", f'399 {self.node} "{PORT_MISMATCH}"')])
-        if arrival.kind == "mra" and not set(arrival.peer_names) & set(self.expressway_c):
+        if arrival.kind == "mra" and arrival.tls and not set(arrival.peer_names) & set(self.expressway_c):
             return self._answer(req, 403, [f"peer certificate {arrival.peer_names} not in expresswaycconfiguration"])
         if arrival.kind == "secure":
             return self._answer(req, 403, [f"{device}: OAuth profile, REGISTER on the non-OAuth port {arrival.port}"],
@@ -123,7 +127,7 @@ class SipLine:
         if arrival.kind != "secure":
             return self._answer(req, 403, [f"{device}: SIP OAuth is off, REGISTER on port {arrival.port}"],
                                 [("Warning", f'399 {self.node} "{PORT_MISMATCH}"')])
-        if self.sip.profile_name not in arrival.peer_names:
+        if arrival.tls and self.sip.profile_name not in arrival.peer_names:
             return self._answer(req, 403, [f"{device}: security profile name {self.sip.profile_name} is not in the "
                                            f"peer certificate {arrival.peer_names}"],
                                 [("Warning", f'399 {self.node} "Certificate subject name mismatch for profile '

@@ -1,9 +1,10 @@
 """CUCM's CallManager SIP listeners and TFTP HTTP port on sockets: the thin shell around :mod:`cucm_stub.sipline`.
 
 Listeners (Cisco TAC 215572): the SIP Phone OAuth Port (5090, TLS), the SIP Mobile and Remote Access Port (5091,
-mutual TLS checked against Tomcat-trust) and the secure SIP port (5061, mutual TLS). All present the Tomcat
-certificate. The TFTP HTTP port (6970) serves ``<device>.cnf.xml``. Every SIP message and every failed handshake is
-written to the SDL trace (``sdl-<host>.txt``).
+mutual TLS) — both present the node's Tomcat certificate — and the secure SIP port (5061, mutual TLS, the
+CallManager certificate); a peer's certificate is checked against CUCM's trust stores, all from the lab PKI
+(:meth:`common.tls.LabTls.sip_server_context`). The TFTP HTTP port (6970) serves ``<device>.cnf.xml`` for the
+cluster's own devices. Every SIP message and every failed handshake is written to the SDL trace (``sdl-<host>.txt``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from aiohttp import web
 
 from common.clock import LabClock
 from common.cnfxml import DeviceConfig
-from common.config import Lab, Listener
+from common.config import ClusterConfig, Lab, Listener
 from common.nodelog import SdlLog
 from common.serve import Running, serve
 from common.sip import trace
-from common.sip.link import SipLink, SipServer, serve_sip
-from common.sip.tls import LabTls, peer_names
+from common.sip.link import SipLink, SipServer, peer_names, serve_sip
+from common.tls import LabTls
 from common.tokens import KeyRing
 from cucm_stub.sipline import Arrival, LineState, SipLine
 
@@ -44,8 +45,11 @@ class CucmSip:
         self.log.sink.close()
 
 
-def device_config(lab: Lab, device: str) -> DeviceConfig | None:
+def device_config(lab: Lab, device: str, cluster: ClusterConfig | None = None) -> DeviceConfig | None:
+    """The device's configuration file, from ``cluster``'s database (any cluster's when None)."""
     for user in lab.users:
+        if cluster is not None and user.cluster != cluster.name:
+            continue
         for index, dev in enumerate(user.devices):
             if dev.name.upper() == device.upper():
                 cluster = lab.cluster(user.cluster)
@@ -57,9 +61,12 @@ def device_config(lab: Lab, device: str) -> DeviceConfig | None:
     return None
 
 
-async def start_cucm_sip(lab: Lab, clock: LabClock, log: SdlLog, tls: LabTls, ring: Callable[[], KeyRing],
-                         listeners: dict[str, Listener], bind: Callable[[Listener, int], None]) -> CucmSip:
-    line = SipLine(lab, lab.clusters[0].listener.host)
+async def start_cucm_sip(lab: Lab, cluster: ClusterConfig, clock: LabClock, log: SdlLog, tls: LabTls | None,
+                         ring: Callable[[], KeyRing], bind: Callable[[Listener, int], None]) -> CucmSip:
+    """The line side of ``cluster``'s publisher on its SIP listeners (``Lab.cucm_sip_listeners``); without TLS (a
+    plain-TCP lab) SIP runs over TCP."""
+    line = SipLine(lab, cluster)
+    listeners = {name.rsplit(":", 1)[1]: listener for name, listener in lab.cucm_sip_listeners(cluster).items()}
     index = itertools.count(12386)
 
     def failed(kind: str) -> Callable[[tuple[str, int], tuple[str, int], str], None]:
@@ -71,7 +78,7 @@ async def start_cucm_sip(lab: Lab, clock: LabClock, log: SdlLog, tls: LabTls, ri
     def handler(kind: str, port: int) -> Callable[[SipLink], object]:
         async def serve_link(link: SipLink) -> None:
             number = next(index)
-            names = peer_names(link.tls)
+            names, secure = peer_names(link.tls), link.tls is not None
             while (frame := await link.next()) is not None:
                 if frame.ping:
                     await link.pong()
@@ -86,7 +93,7 @@ async def start_cucm_sip(lab: Lab, clock: LabClock, log: SdlLog, tls: LabTls, ri
                 trace.cucm(log, req, True, link.remote, number)
                 if not req.is_request:
                     continue
-                decision = line.decide(req, Arrival(kind, port, names), ring(), clock.timestamp())
+                decision = line.decide(req, Arrival(kind, port, names, secure), ring(), clock.timestamp())
                 for note in decision.notes:
                     log.write(f"SIPStationD({number}) - {note}")
                 trace.cucm(log, decision.response, False, link.remote, number)
@@ -94,17 +101,17 @@ async def start_cucm_sip(lab: Lab, clock: LabClock, log: SdlLog, tls: LabTls, ri
         return serve_link
 
     servers = []
-    for kind, name, context in (("oauth", "sipoauth", tls.cucm_server(mutual=False)),
-                                ("mra", "sipmra", tls.cucm_server(mutual=True)),
-                                ("secure", "sips", tls.cucm_server(mutual=True))):
+    node = cluster.node_name(cluster.listener)
+    for kind, name in (("oauth", "sipoauth"), ("mra", "sipmra"), ("secure", "sips")):
         listener = listeners[name]
+        context = tls.sip_server_context(f"{node}:{name}") if tls is not None else None
         server = await serve_sip(listener, context, handler(kind, listener.port), failed(kind))
         bind(listener, server.port)
         servers.append(server)
 
     async def cnf(request: web.Request) -> web.Response:
         device = request.match_info["device"]
-        config = device_config(lab, device)
+        config = device_config(lab, device, cluster)
         if config is None:
             return web.Response(status=404, text="File not found\n")
         return web.Response(body=config.to_xml(), content_type="text/xml")

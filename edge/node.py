@@ -40,7 +40,6 @@ from common.streamserve import StreamServer
 from common.zone import ZoneStatus, file_writer
 from edge.tunnel import TunnelServer
 from edge.xcplinks import LinkPool
-from common.sip import tls as sip_tls
 from edge.sip import EdgeSip, start_edge_sip
 from edge.xmpp import start_edge_xmpp
 from edge.relay import relay_to_core
@@ -189,7 +188,7 @@ async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
         resolver.bind(config.tunnel, await tunnel.start())
         node.xmpp, node.xcp = await start_edge_xmpp(
             lab, log, resolver, LinkPool(zone, lambda: clock.now().isoformat(timespec="seconds")))
-        node.sip = await start_edge_sip(lab, clock, log, resolver, sip_tls.for_lab(lab), zone)
+        node.sip = await start_edge_sip(lab, clock, log, resolver, zone)
     except BaseException:
         await node.stop()
         raise

@@ -27,7 +27,6 @@ from common.resolver import LabResolver
 from common.sip import auth, proxy, trace
 from common.sip.link import SipLink, SipServer, serve_sip
 from common.sip.message import NameAddr, SipError, SipMessage, lenient, response_to, uri_host
-from common.sip.tls import LabTls
 from common.zone import ACTIVE, FAILED, SIP, ZoneStatus
 from edge.intrusion import IntrusionProtection
 
@@ -220,8 +219,11 @@ def sip_domain(host: str, domains: tuple[str, ...]) -> bool:
 
 
 async def start_edge_sip(lab: Lab, clock: LabClock, log: ExpresswayLog, resolver: LabResolver,
-                         tls: LabTls, status_page: ZoneStatus | None = None) -> EdgeSip:
+                         status_page: ZoneStatus | None = None) -> EdgeSip:
+    """E's SIP listeners with the lab PKI's contexts (:meth:`common.tls.LabTls.sip_server_context`): 5061 presents E's
+    certificate, 7001 asks C for its own; a plain-TCP lab (``[tls] enabled = false``) speaks SIP over TCP."""
     config = lab.edge
+    tls = resolver.tls
     sip = EdgeSip(lab, log, clock, ZoneEnd(),
                   IntrusionProtection(config.intrusion_trigger, config.intrusion_window, config.intrusion_block),
                   status_page=status_page)
@@ -235,9 +237,11 @@ async def start_edge_sip(lab: Lab, clock: LabClock, log: ExpresswayLog, resolver
                                      "Detail": reason, "Zone": where})
         return note
 
-    client = await serve_sip(lab.sip.edge, tls.edge_server(), sip.client, failed("DefaultZone"))
+    client = await serve_sip(lab.sip.edge, tls.sip_server_context("expressway-e:sip") if tls else None,
+                              sip.client, failed("DefaultZone"))
     resolver.bind(lab.sip.edge, client.port)
-    zone = await serve_sip(lab.sip.zone, tls.zone_server(), sip.zone_link, failed(lab.edge.zone_name))
+    zone = await serve_sip(lab.sip.zone, tls.sip_server_context("expressway-e:zone") if tls else None,
+                            sip.zone_link, failed(lab.edge.zone_name))
     resolver.bind(lab.sip.zone, zone.port)
     sip.servers = [client, zone]
     return sip

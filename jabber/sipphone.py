@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 
 from common.cnfxml import DeviceConfig
 from common.domain import ProxyDescriptor
-from common.edgexml import XmlError
+from common.edgexml import EdgeConfig, XmlError
 from common.hop import HopClient, HopError
 from common.sip import auth, trace
 from common.sip.link import SipLink, dial_sip, tls_reason
 from common.sip.message import SipMessage, request
-from common.sip.tls import LabTls
 from jabber import points
 from jabber.client import JabberClient
 
@@ -49,9 +48,10 @@ def _version(text: str) -> tuple[int, int]:
 class SipPhone:
     """One CSF device of one signed-in Jabber."""
 
-    def __init__(self, client: JabberClient, tls: LabTls) -> None:
+    def __init__(self, client: JabberClient) -> None:
         self.client = client
-        self.tls = tls
+        tls = client.resolver.tls  # the lab PKI's trust anchors, as for the client's HTTPS (None: a plain-TCP lab)
+        self.context = tls.client_context("jabber") if tls is not None else None
         self.log = client.log
         self.config: DeviceConfig | None = None
         self.device = ""
@@ -81,8 +81,7 @@ class SipPhone:
                                                           f"{self.client.userid}")
             return 0, "no CSF device associated with the user"
         edge = self.client.last_login.edge_config if self.client.last_login else None
-        tftp = edge.service("_cisco-phone-tftp") if edge else None
-        host = tftp.servers[0].address if tftp and tftp.servers else self.lab.sip.tftp.host
+        host = self.tftp_host(edge)
         descriptor = ProxyDescriptor(self.lab.domain, "http", host, self.lab.sip.tftp.port).encode()
         url = f"{self.client._edge_origin()}/{descriptor}/{self.device}.cnf.xml"
         async with HopClient(self.client.resolver, self.lab.jabber.address, name="jabber") as hop:
@@ -105,11 +104,22 @@ class SipPhone:
                                                       f"{c.oauth_port} length=0")
         return 200, "OK"
 
+    def tftp_host(self, edge: EdgeConfig | None) -> str:
+        """The TFTP server of the user's home cluster: the edge config's ``_cisco-phone-tftp`` when it names one, else
+        the home cluster's UDS server the edge config returned (modelled: Jabber's TFTP defaults to the UDS server of
+        its home cluster when no service profile names one), else the lab's first cluster."""
+        tftp = edge.service("_cisco-phone-tftp") if edge else None
+        if tftp and tftp.servers:
+            return tftp.servers[0].address
+        if edge is not None and edge.user_uds:
+            return edge.user_uds[0].address
+        return self.lab.sip.tftp.host
+
     async def connect(self) -> SipLink:
         edge = self.client.last_login.edge_config if self.client.last_login else None
         server = edge.sip_edge[0] if edge and edge.sip_edge else None
         host, port = (server.address, server.port) if server else (self.lab.sip.edge.host, self.lab.sip.edge.port)
-        link = await dial_sip(self.client.resolver, host, port, self.tls.jabber(), source="jabber",
+        link = await dial_sip(self.client.resolver, host, port, self.context, source="jabber",
                               local_address=self.lab.jabber.address)
         self.log.write("DEBUG", points.SIP_CONNECTION, f"[SIP][CONN][0] create TLS connection "
                                                        f"{link.local[0]}:{link.local[1]}-----{host}:{port}.")

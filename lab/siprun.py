@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 from common.logformats.expressway import ExpresswayLine
 from common.logformats.sip import parse_detail
-from common.sip import tls as sip_tls
 from jabber.client import JabberClient
 from jabber.sipphone import Registration, SipPhone
 from lab.runner import Entry
@@ -45,7 +44,7 @@ def cucm_legs(records: list[str]) -> list[tuple[str, int, float]]:
 async def register_phone(running: RunningLab, client: JabberClient, entries: list[Entry],
                          on_entry: Callable[[Entry], None] | None = None) -> tuple[Registration, SipPhone]:
     """Register the user's CSF device through the edge and add its steps to ``entries``."""
-    phone = SipPhone(client, sip_tls.for_lab(running.lab))
+    phone = SipPhone(client)
     core_sink = running.sinks["expressway-c"]
     mark = len(core_sink.records)
     result = await phone.register()

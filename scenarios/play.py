@@ -21,7 +21,6 @@ from common.hop import HopError
 from common.clock import parse_step
 from common.domain import ProxyDescriptor
 from jabber.client import JabberClient
-from common.sip import tls as sip_tls
 from jabber.flow import Outcome
 from jabber.sipphone import SipPhone
 from jabber.xmppclient import XmppConnection, connect_xmpp
@@ -239,7 +238,7 @@ async def _register(run: _Run, client: JabberClient, step: Step) -> Outcome:
     phone = run.phones.get(step.client)
     if phone is None:
         await run.running.wait_sip_zone(2.0)
-        phone = run.phones[step.client] = SipPhone(client, sip_tls.for_lab(run.running.lab))
+        phone = run.phones[step.client] = SipPhone(client)
     if step.action == "unregister":
         result = await phone.unregister()
     else:

@@ -155,6 +155,17 @@ async def dial_sip(resolver: LabResolver, host: str, port: int, context: ssl.SSL
     return SipLink(reader, writer, local, remote)
 
 
+def peer_names(transport_ssl: ssl.SSLObject | None) -> tuple[str, ...]:
+    """The CN and DNS SANs of the peer's verified certificate (what CUCM checks against the Expressway-C names it
+    holds, and against a phone security profile's name)."""
+    if transport_ssl is None:
+        return ()
+    cert = transport_ssl.getpeercert() or {}
+    names = [value for rdn in cert.get("subject", ()) for key, value in rdn if key == "commonName"]
+    names += [value for kind, value in cert.get("subjectAltName", ()) if kind == "DNS"]
+    return tuple(names)
+
+
 class TlsFailed(ssl.SSLError):
     """The peer closed or reset the connection in the middle of the TLS handshake (it refused our certificate)."""
 

@@ -11,6 +11,7 @@ import pytest
 from common.basic import basic_header
 from common.config import DEFAULT_LAB, Lab, parse_lab
 from common.logformats.log4j import parse_log as parse_log4j
+from jabber.sipphone import SipPhone
 from lab.running import RunningLab, start_lab
 
 SUB = "cucm:cluster1:cucm-sub1"
@@ -105,6 +106,17 @@ async def test_a_user_homed_on_another_cluster_logs_in_through_ils() -> None:
         assert (await client.refresh()).ok
         lines = parse_log4j(running.log_text("cucm:cluster2"))
         assert sum("Issuing Access Token" in line.message for line in lines) == 2
+        # Its softphone registers with its own cluster's node: cnf.xml from cucm2's TFTP, REGISTER over CEOAuth cucm2
+        await running.core.sip.wait_status("Active")
+        phone = SipPhone(client)
+        registered = await phone.register()
+        assert registered.ok, registered.reason
+        assert phone.config is not None and phone.config.callmanager == "cucm2.lab.example"
+        home, first = (next(n for n in running.cucm if n.name == name) for name in ("cucm:cluster2", "cucm:cluster1"))
+        assert set(home.sip.state.registrations) == {"CSFNTANBORGESON"} and not first.sip.state.registrations
+        assert [r["node"] for r in running.sip_status()["registrations"]] == ["cucm:cluster2"]
+        assert 'Zone="CEOAuth cucm2.lab.example"' in running.log_text("expressway-c")
+        await phone.close()
     finally:
         await running.stop()
 

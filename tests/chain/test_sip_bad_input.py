@@ -8,7 +8,6 @@ import asyncio
 import pytest
 
 from common.sip import auth
-from common.sip import tls as sip_tls
 from common.sip.link import SipLink, dial_sip
 from common.sip.message import SipMessage
 from jabber.sipphone import SipPhone
@@ -35,7 +34,7 @@ def register(n: int, extra: str = "") -> bytes:
 async def connect(running: RunningLab) -> SipLink:
     await running.core.sip.wait_status("Active")
     lab = running.lab
-    return await dial_sip(running.resolver, lab.sip.edge.host, lab.sip.edge.port, sip_tls.for_lab(lab).jabber(),
+    return await dial_sip(running.resolver, lab.sip.edge.host, lab.sip.edge.port, running.resolver.tls.client_context("jabber"),
                           source="jabber")
 
 
@@ -135,7 +134,7 @@ async def test_token_refresh_under_a_long_registration_reregisters(running: Runn
     await running.core.sip.wait_status("Active")
     client = running.jabber()
     assert (await client.login())[0].ok
-    phone = SipPhone(client, sip_tls.for_lab(running.lab))
+    phone = SipPhone(client)
     assert (await phone.register()).ok
     first_token = client.access_token
     running.clock.advance(61 * 60)

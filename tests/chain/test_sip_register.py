@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from common.logformats.expressway import ExpresswayLine, split_records
 from common.logformats.sip import parse_detail
-from common.sip import tls as sip_tls
 from jabber.sipphone import SipPhone
 from lab.running import RunningLab
 
@@ -14,7 +13,7 @@ async def signed_in_phone(running: RunningLab) -> SipPhone:
     client = running.jabber()
     outcome, _ = await client.login()
     assert outcome.ok, outcome.reason
-    return SipPhone(client, sip_tls.for_lab(running.lab))
+    return SipPhone(client)
 
 
 def sip_details(text: str) -> list[dict[str, str]]:

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from common.sip import tls as sip_tls
 from common.streamserve import splice
 from lab.running import RunningLab
 
@@ -24,7 +23,7 @@ SCENARIO = Path(__file__).parent / "sipp" / "register-oauth.xml"
 async def tls_tunnel(running: RunningLab) -> asyncio.Server:
     """Plain TCP in, TLS to Expressway-E's SIP port out (what stunnel's client mode does)."""
     address, port = running.resolver.locate(running.lab.sip.edge.host, running.lab.sip.edge.port)
-    context = sip_tls.for_lab(running.lab).jabber()
+    context = running.resolver.tls.client_context("jabber")
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         upstream = await asyncio.open_connection(address, port, ssl=context,

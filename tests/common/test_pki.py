@@ -37,7 +37,8 @@ def test_every_node_has_a_certificate_with_the_names_the_guide_requires(lab: Lab
     certs = infos(tls)
     assert certs["expressway-e server"].sans == ("expe.lab.example", "lab.example")
     assert certs["expressway-e server"].subject.startswith("CN=expe.lab.example")
-    assert certs["expressway-c server"].sans == ("expc.lab.example",)
+    # C's certificate carries the phone security profile names ([sip] c_san), as the MRA deployment guide asks
+    assert certs["expressway-c server"].sans == ("expc.lab.example", "jabber-secure.lab.example")
     assert certs["cucm:cluster1 tomcat"].sans == ("cucm.lab.example",)
     assert "cucm:cluster1 CallManager" in certs and "imp:imp tomcat" in certs and "unity tomcat" in certs
     assert all(c.issuer.startswith("CN=mrasim Lab Root CA") for c in certs.values())
