@@ -2,7 +2,8 @@
 (a pasted file has a neutral name), and answers honestly on real logs of healthy exchanges.
 
 The excerpts are those of ``real_logs/`` (failures) and ``real_logs_healthy/`` (baselines published beside them);
-each file's name says which product wrote it, as in ``../shared/reference/real-logs``.
+each file's name says which product wrote it, as in ``../shared/reference/real-logs`` (``expressway.log``: an
+Expressway whose records cannot say which one, e.g. a redacted host and a port both use).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from analyzer.diagnose import analyze, render_text
 from analyzer.model import CORE, CUCM, EDGE, IMP, JABBER
 
 HERE = Path(__file__).resolve().parent
-PRODUCT_OF_FILE = {"expressway-e.log": EDGE, "expressway-c.log": CORE, "jabber.log": JABBER, "endpoint.log": JABBER,
-                   "cucm.log": CUCM, "imp.log": IMP}
+PRODUCT_OF_FILE = {"expressway-e.log": {EDGE}, "expressway-c.log": {CORE}, "jabber.log": {JABBER}, "endpoint.log": {JABBER},
+                   "cucm.log": {CUCM}, "imp.log": {IMP},
+                   # an excerpt whose records do not say which Expressway wrote them (a redacted host, a port both use)
+                   "expressway.log": {EDGE, CORE}}
 # log4j categories both CUCM and IM and Presence write (platform utilities): the line alone cannot say which node.
 SHARED_CATEGORIES = ("utilities.",)
 HEALTHY = sorted(p for p in (HERE / "real_logs_healthy").iterdir() if (p / "case.json").exists())
@@ -34,8 +37,8 @@ def test_a_real_excerpt_is_placed_on_the_product_that_wrote_it(excerpt: Path, tm
     pasted = Path(shutil.copy(excerpt, tmp_path / "pasted.log"))
     nodes = {event.node for event in analyze([pasted]).corpus.events
              if not event.fields.get("category", "").startswith(SHARED_CATEGORIES)}
-    assert PRODUCT_OF_FILE[excerpt.name] in nodes, nodes
-    assert nodes <= {PRODUCT_OF_FILE[excerpt.name], ""}, nodes
+    assert nodes & PRODUCT_OF_FILE[excerpt.name], nodes
+    assert nodes <= PRODUCT_OF_FILE[excerpt.name] | {""}, nodes
 
 
 def test_there_are_real_healthy_baselines() -> None:
