@@ -43,7 +43,7 @@ KNOWN_MODULES = frozenset({
     "developer.edgeconfigprovisioning.server", "developer.credentialmanager.OAuthinspector", "Jabber",
     "network.ssh", "network.xcp", "network.sip",
 })
-LOG4J_NODES = {"token": CUCM, "uds": CUCM, "cleanup": CUCM, "authz.AuthzKeyManager": CUCM, "xcp": IMP, "epas": IMP,
+LOG4J_NODES = {"token": CUCM, "uds": CUCM, "cleanup": CUCM, "authz.AuthzKeyManager": CUCM, "xcp": IMP, "epas": IMP, "xmlframework": IMP,
                "authz.AuthZServerRefresher": UNITY, "vmrest": UNITY, "diagnostics": CUCM,
                # TLS (issue 11): Certificate Management's events, and Tomcat's failed handshakes (any Tomcat node)
                "com.cisco.security.certmgmt.CertificateMonitor": CUCM, "org.apache.tomcat.util.net.NioEndpoint": CUCM}

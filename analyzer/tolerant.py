@@ -66,7 +66,7 @@ _CSF = re.compile(
 _OLD_CSF = re.compile(r"^(?P<level>" + LEVELS + r") +\[(?P<thread>[^\]]*)\] +- +\[(?P<logger>[^\]]*)\] *"
                       r"\[(?P<function>[^\]]*)\] *(?P<message>.*)$", re.S)
 _LOG4J = re.compile(r"^(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[,.]\d+) +(?P<level>" + LEVELS + r") +"
-                    r"\[(?P<thread>[^\]]+)\] +(?P<category>\S+) +- +(?P<message>.*)$", re.S)
+                    r"\[(?P<thread>[^\]]+)\] +(?P<category>\S+)(?: +\([\w$.]+:\d+\))? +- +(?P<message>.*)$", re.S)
 _SDL = re.compile(r"^\d{8}\.\d{3} +\|(?P<time>[\d:.]+) +\|(?P<level>\w+) *\|(?P<message>.*)$", re.S)
 _LOGLIKE = re.compile(r"\b(?:" + LEVELS + r")\b|\w= ?\"|\[[\w.:\\/ -]+\]|<[a-z:]+[ >/]|\bHTTP/1\.[01] \d{3}|"
                       r"\d\d:\d\d:\d\d|\w::\w|\w(?:Exception|Error)\b|\berror:[0-9A-F]{6,}|\b[A-Z][A-Z0-9]+_[A-Z0-9_]{3,}\b")
