@@ -8,6 +8,7 @@ import sys
 
 from cli.output import command
 from common.config import ConfigError, load_lab
+from common.tasks import cancel_and_wait
 from scenarios.scenario import catalog
 from ui.attach import follow
 from ui.server import DEFAULT_PORT, serve
@@ -63,7 +64,6 @@ async def _serve(host: str, port: int, attach: str | None) -> int:
     try:
         await asyncio.Event().wait()
     finally:
-        if follower is not None:
-            follower.cancel()
+        await cancel_and_wait(follower)  # it reconnects on every error: one cancel may not stop it
         await runner.cleanup()
     return 0

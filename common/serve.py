@@ -23,6 +23,9 @@ from aiohttp import web
 from common.config import Listener
 
 _HANDSHAKES: set[asyncio.Task[None]] = set()  # running handshakes, referenced until done
+STOP_GRACE = 5.0
+"""Seconds a stopping listener lets requests in flight finish before it cancels them (aiohttp's default is 60: a
+request stuck on a dead peer would hold 'lab stop' for a minute per node)."""
 TlsFailure = Callable[[str, int, str], None]
 """Called with the peer's address, its port and the reason, when a TLS handshake on the listener fails."""
 
@@ -138,6 +141,7 @@ async def serve(app: web.Application, listener: Listener, *, ssl_context: ssl.SS
 
     ``server_kwargs`` reach aiohttp's request handler (``max_field_size``, ``logger`` …).
     """
+    server_kwargs.setdefault("shutdown_timeout", STOP_GRACE)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, **server_kwargs)
     await runner.setup()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -8,14 +8,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from common.config import Listener
+from common.tasks import cancel_and_wait
 from common.xmpp.stream import Event, Stanza, StreamClosed, StreamReader
 
 ConnectionHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 READ_SIZE = 4096
+CLOSE_GRACE = 5.0  # seconds a closing connection may take to flush and say goodbye (TLS close_notify) before abort
+
+
+async def close_writers(writers: Iterable[asyncio.StreamWriter], grace: float = CLOSE_GRACE) -> None:
+    """Close ``writers`` and wait until they are closed, at most ``grace`` seconds; then abort those still open.
+
+    ``wait_closed()`` alone can wait for ever: a peer that stopped reading keeps unsent bytes in the buffer, and a TLS
+    peer that never answers close_notify holds the shutdown. A stopping node must not wait on its peers.
+    """
+    writers = list(writers)
+    for writer in writers:
+        writer.close()
+    waits = [asyncio.ensure_future(writer.wait_closed()) for writer in writers]
+    if waits:
+        _, late = await asyncio.wait(waits, timeout=grace)
+        await cancel_and_wait(late)
+    for writer, wait in zip(writers, waits):
+        if wait.cancelled():
+            writer.transport.abort()
+        else:
+            wait.exception()  # a reset or a TLS error while closing is no news to a stopping node
 
 
 @dataclass
@@ -27,11 +49,7 @@ class StreamServer:
 
     async def stop(self) -> None:
         self.server.close()
-        for writer in list(self.writers):
-            writer.close()
-        for writer in list(self.writers):
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+        await close_writers(self.writers)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.server.wait_closed(), 5)
 
@@ -82,9 +100,7 @@ async def splice(a: tuple[asyncio.StreamReader, asyncio.StreamWriter],
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         for _, writer in (a, b):
             writer.close()
 

@@ -19,7 +19,8 @@ from common.config import Lab
 from common.logformats.expressway import XCP_JABBERD
 from common.nodelog import ExpresswayLog
 from common.resolver import LabResolver
-from common.streamserve import READ_SIZE, LinkReader, StreamServer, serve_stream
+from common.streamserve import CLOSE_GRACE, READ_SIZE, LinkReader, StreamServer, serve_stream
+from common.tasks import cancel_and_wait
 from common.xmpp.stream import StreamError
 from common.xmpp.xcp import BUFFER_AT, Names, Xdb, buffer_detail, link_header, wire
 from edge.xcplinks import LinkPool, PooledLink
@@ -91,9 +92,11 @@ class EdgeXmpp:
         finally:
             if core is not None:
                 core[1].close()
-            if downstream is not None:
-                with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                    await downstream
+            if downstream is not None:  # let it hand C's last bytes to the client, unless the client stopped reading
+                try:
+                    await asyncio.wait({downstream}, timeout=CLOSE_GRACE)
+                finally:
+                    await cancel_and_wait(downstream)
             if taken is not None:
                 taken.release()
 

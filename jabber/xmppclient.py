@@ -20,7 +20,7 @@ from common.domain import ProxyDescriptor
 from common.hop import HopError
 from common.resolver import NameError_
 from common.serve import tls_reason
-from common.streamserve import LinkReader
+from common.streamserve import LinkReader, close_writers
 from common.xmpp import stanzas
 from common.xmpp.epas import CONTENT_TYPE, PATH, EpasError, LoginRequest, LoginResponse
 from common.xmpp.stream import CLOSE, StreamError
@@ -57,12 +57,10 @@ class XmppConnection:
                 return stanza.element.get("from", ""), stanza.element.findtext("{jabber:client}body") or ""
 
     async def close(self) -> None:
+        """Say </stream:stream> and close; closing flushes it, and gives up on a server that stopped reading."""
         with contextlib.suppress(ConnectionError, ssl.SSLError):
             self.writer.write(CLOSE)
-            await self.writer.drain()
-        self.writer.close()
-        with contextlib.suppress(ConnectionError, ssl.SSLError):
-            await self.writer.wait_closed()
+        await close_writers([self.writer])
 
 
 async def epas_otp(client: JabberClient, outcome: Outcome) -> str:

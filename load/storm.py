@@ -19,7 +19,6 @@ memory, and the lost-transaction check of :mod:`load.txncheck`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import random
 import time
@@ -31,6 +30,7 @@ from common.config import Lab
 from common.nodelog import CsfLog
 from common.resolver import LabResolver
 from common.stormusers import storm_password, storm_userid
+from common.tasks import cancel_and_wait
 from load.client import Attempt, LoadUser
 from load.stats import Summary, render_histograms
 
@@ -202,17 +202,13 @@ class Storm:
                 await asyncio.sleep(self.plan.hold)
                 self.connected_memory = max(self.connected_memory, self.memory.take())
         finally:
-            reporter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reporter
+            await cancel_and_wait(reporter)
             await self.close()
         self.memory.take()
         return self.stats
 
     async def close(self) -> None:
-        for task in [*self._keepers, *self._tasks]:
-            task.cancel()
-        await asyncio.gather(*self._keepers, *self._tasks, return_exceptions=True)
+        await cancel_and_wait([*self._keepers, *self._tasks])
         await asyncio.gather(*(user.close() for user in self.users), return_exceptions=True)
 
     def progress_line(self, start: float) -> str:

@@ -187,6 +187,9 @@ class Trainer:
         if self.run is not None:
             self.run.step_mode = False
             self.run.release.set()
+            if self.run.scenario is None:  # following a lab ('--attach'): the watch has no end of its own
+                self.run.finished = True
+                self.run.changed.set()
         await self.wait()
 
     def _start_message(self, run: Run, viewer: Viewer) -> dict[str, Any]:
