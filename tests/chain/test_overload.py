@@ -19,9 +19,9 @@ async def test_a_request_beyond_the_bound_is_shed_with_503_and_retry_after_and_l
     small = dataclasses.replace(lab, edge=dataclasses.replace(lab.edge, max_in_flight=1))
     running = await start_lab(small)
     try:
-        # The first get_edge_sso waits 0.5 s at Expressway-C, holding E's only slot.
-        running.faults.add(Fault("delay", Match(node="expressway-c", path="get_edge_sso"), Count(first=1),
-                                 seconds=0.5))
+        # The first get_edge_sso waits 2 s at Expressway-C, holding E's only slot while the second one comes.
+        held = running.faults.add(Fault("delay", Match(node="expressway-c", path="get_edge_sso"), Count(first=1),
+                                        seconds=2))
         edge = f"https://127.0.0.1:{running.edge.running.port}"
         url = f"{edge}/bGFiLmV4YW1wbGU/get_edge_sso?email=aokanlawon@lab.example"
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as session:
@@ -31,7 +31,9 @@ async def test_a_request_beyond_the_bound_is_shed_with_503_and_retry_after_and_l
                     return answer.status, answer.headers.get("Retry-After")
 
             slow = asyncio.ensure_future(get())
-            await asyncio.sleep(0.1)
+            async with asyncio.timeout(60):  # until C holds it (a slow machine only waits longer)
+                while not running.faults.hits(held.id) and not slow.done():
+                    await asyncio.sleep(0.01)
             shed_status, retry_after = await get()
             assert (shed_status, retry_after) == (503, "1")
             assert (await slow)[0] == 200

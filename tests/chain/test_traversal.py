@@ -17,7 +17,7 @@ from lab.running import RunningLab, start_lab
 from lab.xmpprun import run_sign_in
 
 
-async def wait_for(predicate, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+async def wait_for(predicate, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
     """Poll ``predicate`` until it holds (the zone changes on its own, as C retries); False after ``timeout``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

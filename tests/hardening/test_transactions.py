@@ -49,10 +49,9 @@ async def test_every_txn_id_ends_in_a_logged_answer_or_abort(battery: Battery, n
         writer.close()
     else:
         await battery.raw(data)
-    for _ in range(40):  # the node notices the close on its next read
+    deadline = asyncio.get_running_loop().time() + 30  # the node notices the close on its next read
+    while unended(battery.running.log_text("expressway-e")) and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
-        if not unended(battery.running.log_text("expressway-e")):
-            break
     assert unended(battery.running.log_text("expressway-e")) == []
     assert unended(battery.running.log_text("expressway-c")) == []
 

@@ -78,10 +78,12 @@ async def test_nodes_stop_start_and_skew_live(running: RunningLab, control: str)
 
 
 async def test_a_node_killed_mid_request_leaves_no_transaction_unanswered(running: RunningLab) -> None:
-    running.faults.add(Fault("delay", Match(node="cucm:cluster1", path="authorize_proxy"), Count(first=1),
-                             seconds=0.3))
+    held = running.faults.add(Fault("delay", Match(node="cucm:cluster1", path="authorize_proxy"), Count(first=1),
+                                    seconds=0.3))
     login = asyncio.create_task(run_login(running))
-    await asyncio.sleep(0.15)
+    async with asyncio.timeout(60):  # until CUCM holds the request (a slow machine only waits longer)
+        while not running.faults.hits(held.id) and not login.done():
+            await asyncio.sleep(0.01)
     await running.nodes.pop("cucm:cluster1").stop()
     outcome, _ = await login
     assert not outcome.ok and outcome.failed_step in ("localauthentication", "access_token")
