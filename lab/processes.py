@@ -36,7 +36,7 @@ from lab.netns import Topology, rewrite_addresses
 from lab.running import log_name, node_names
 
 PIDS_FILE = "pids.json"
-READY_TIMEOUT = 30.0
+READY_TIMEOUT = 60.0  # every node interpreter imports at once: on a busy 2-core machine 30 s was seen to be too few
 
 
 def servable(name: str) -> bool:
