@@ -18,6 +18,7 @@ import aiohttp
 from cli import analyzer as analyzercli, bundle as bundlecli, live as livecli, runcmd, scenario as scenariocli
 from cli import certs as certscli, serve as servecli, storm as stormcli, ui as uicli
 from cli.output import Parser, add_global_options, command, emit, fail
+from cli.servenode import use_fast_loop
 from common.config import DEFAULT_LAB, ConfigError, Lab, Listener, load_lab
 from lab.adminclient import send_admin
 from common.stormusers import with_storm_users
@@ -70,19 +71,6 @@ def _add_product_commands(sub: argparse._SubParsersAction) -> None:  # type: ign
         description="Read or set Expressway-C's CollaborationEdge settings on a running lab. The HTTP side applies a "
                     "change at once; the XCP router (XMPP) keeps its old value until 'mrasim restart expressway-c'.")
     xconfiguration.add_argument("setting", nargs="*", help="e.g. CollaborationEdge OAuthLocal: Off (empty: read)")
-
-
-def use_fast_loop() -> None:
-    """Run the lab on uvloop where it is installed (it is a dependency on Linux and macOS): the same asyncio API over
-    libuv, measured 15-20 % faster per login for the lab and a bare relay alike (docs/performance.md).
-    ``MRASIM_LOOP=asyncio`` keeps the standard loop, e.g. to compare."""
-    if os.environ.get("MRASIM_LOOP", "uvloop") != "uvloop":
-        return
-    try:
-        import uvloop
-    except ImportError:
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
 def main(argv: list[str] | None = None) -> int:

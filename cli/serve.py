@@ -2,7 +2,8 @@
 
 Both write into a run folder of their own (``logs/<time>/``, ``logs/latest`` → it; :mod:`lab.runfolder`).
 ``serve --into DIR`` writes into DIR itself: ``mrasim up --processes`` uses it so every node of one lab shares one
-folder, and so can a lab assembled by hand in three shells.
+folder, and so can a lab assembled by hand in three shells. ``serve`` itself lives in :mod:`cli.servenode`, which a node
+process of ``up --processes`` imports alone.
 """
 
 from __future__ import annotations
@@ -10,28 +11,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
-import sys
 from pathlib import Path
 
-from cli.output import CliError, command, fail, node_name
-from common.clock import LabClock
+from cli.output import command
+from cli.servenode import LOGS, STATE, add_serve_parser, serve, serve_target
 from common.config import Lab
 from common.domain import ProxyDescriptor, encode_segment
-from common.nodelog import LineSink
-from common.tls import LabTls
-from common.resolver import LabResolver
-from core.node import CoreNode, start_core
-from cucm_stub.app import CucmNode, start_cucm
-from edge.node import EdgeNode, start_edge
 from lab.control import start_control
-from lab.processes import servable
 from lab.runfolder import new_run_folder
-from lab.running import RunningLab, log_name, node_names, start_lab
-from presence.node import ImpNode, start_imp
+from lab.running import RunningLab, start_lab
 
-LOGS = Path("logs")
-STATE = Path(".mrasim") / "state"
+__all__ = ["LOGS", "STATE", "add_serve_parser", "add_up_parser", "describe", "describe_data", "serve", "serve_target",
+           "up"]
 
 
 def add_up_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
@@ -43,21 +34,6 @@ def add_up_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  
     up.add_argument("--logs", type=Path, default=LOGS, help="where the run folders go (%(default)s)")
     up.add_argument("--state", type=Path, default=STATE, help="where CUCM keeps its database and keys (%(default)s)")
     return up
-
-
-def add_serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    serve = command(sub, "serve", "run one node alone from the lab file",
-                    ["mrasim serve cucm            # first: Expressway-C fetches CUCM's keys as it starts",
-                     "mrasim serve expressway-c", "mrasim serve expressway-e"],
-                    description="Run one node on the fixed listen port of the lab file; the other nodes are reached "
-                                "by name through the lab's resolver, wherever they run.")
-    serve.add_argument("node", help="expressway-e, expressway-c, cucm (or cucm:CLUSTER[:HOST] for a subscriber), "
-                                    "imp (or imp:HOST)")
-    serve.add_argument("--logs", type=Path, default=LOGS, help="where the run folders go (%(default)s)")
-    serve.add_argument("--into", type=Path, help="write the log into this folder itself, no new run folder "
-                                                 "(how 'up --processes' keeps one lab in one folder)")
-    serve.add_argument("--state", type=Path, default=STATE,
-                       help="CUCM's database and keys, shared by the nodes of a cluster (%(default)s)")
 
 
 async def up(lab: Lab, logs: Path, state: Path, as_json: bool = False) -> int:
@@ -120,59 +96,3 @@ def describe(running: RunningLab) -> str:
         "  mrasim status                 # every node, its port and clock (in another shell)",
         f"Logs are written to {data['logs'] or '-'}/ (logs/latest points at it)",
     ])
-
-
-def serve_target(text: str, lab: Lab) -> str:
-    """The full name of the node ``serve`` runs: short forms as everywhere, only nodes that can run alone."""
-    known = [n for n in node_names(lab) if servable(n)]
-    return node_name(text, known)
-
-
-async def serve(args: argparse.Namespace, lab: Lab) -> int:
-    try:
-        node = serve_target(args.node, lab)
-    except CliError as exc:
-        return fail(exc)
-    folder = args.into if args.into is not None else new_run_folder(args.logs)
-    state: Path = args.state
-    clock = LabClock()
-    resolver = LabResolver.from_lab(lab)
-    resolver.tls = LabTls.prepare(lab, state)
-    sink = LineSink(folder / log_name(node, lab))
-    started: EdgeNode | CoreNode | CucmNode | ImpNode
-    if node == "expressway-e":
-        edge = await start_edge(lab, clock, resolver, sink, status_dir=state)
-        started, where, port = edge, lab.edge.listener, edge.running.port
-    elif node == "expressway-c":
-        core = await start_core(lab, clock, resolver, sink, status_dir=state)
-        started, where, port = core, lab.core.listener, core.traffic.port
-    elif node.startswith("cucm:"):
-        cluster, listener = next((c, n) for c in lab.clusters for n in c.nodes if c.node_name(n) == node)
-        cucm = await start_cucm(lab, cluster, clock, sink, state_dir=state / f"cucm-{cluster.name}", node=listener,
-                                tls=resolver.tls, resolver=resolver)
-        started, where, port = cucm, listener, cucm.running.port
-    else:
-        config = next(imp for imp in lab.imps if imp.name == node)
-        imp_node = await start_imp(lab, config, clock, resolver, sink)
-        started, where, port = imp_node, config.xcp, imp_node.xcp.port
-    # Ctrl-C and SIGTERM end the wait, however often they come: under 'up --processes' a Ctrl-C reaches a node twice,
-    # from the terminal and from the supervisor, and a second KeyboardInterrupt in the middle of the clean stop
-    # surfaced as a traceback from a resolver's __del__.
-    stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    if getattr(args, "json", False):
-        print(json.dumps({"node": node, "serving": where.origin, "listening": f"{where.address}:{port}",
-                          "log": str(sink.path)}), flush=True)
-    else:
-        print(f"{node} serving {where.origin} on {where.address}:{port}; log {sink.path} (Ctrl-C stops)", flush=True)
-    if isinstance(started, CoreNode) and started.unfetched:
-        print(f"mrasim: expressway-c could not fetch the AuthZ keys of {', '.join(started.unfetched)} (is CUCM "
-              "running?) and refuses every OAuth token until it has them: start 'mrasim serve cucm', then run "
-              "'mrasim xcommand RefreshServers'", file=sys.stderr, flush=True)
-    try:
-        await stop.wait()
-    finally:
-        await started.stop()
-        sink.close()
-    return 0

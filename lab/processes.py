@@ -33,15 +33,10 @@ from common.resolver import LabResolver
 from common.tls import LabTls
 from common.config import Lab, load_lab
 from lab.netns import Topology, rewrite_addresses
-from lab.running import log_name, node_names
+from lab.nodenames import log_name, node_names, servable
 
 PIDS_FILE = "pids.json"
 READY_TIMEOUT = 60.0  # every node interpreter imports at once: on a busy 2-core machine 30 s was seen to be too few
-
-
-def servable(name: str) -> bool:
-    """The nodes ``mrasim serve`` can run alone."""
-    return name in ("expressway-e", "expressway-c") or name.startswith(("cucm:", "imp:"))
 
 
 @dataclass
@@ -286,7 +281,9 @@ async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_user
 
 # ``mrasim serve`` itself, entered only when the parent says so: the imports (most of a Python start-up) overlap
 # with the nodes started before, while the start order — and so every node's log — stays as if started one by one.
-_GATE = "import sys, cli.main as cli; sys.stdin.readline(); sys.exit(cli.main(sys.argv[1:]))"
+# A node process imports only its own node (cli.servenode), not the whole command line.
+_GATE = ("import sys, cli.servenode as node; node.preload(sys.argv[1:]); sys.stdin.readline(); "
+         "sys.exit(node.main(sys.argv[1:]))")
 
 
 async def _spawn(name: str, lab_file: Path, logs: Path, state: Path, netns: Topology | None = None) -> NodeProcess:

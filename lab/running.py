@@ -36,36 +36,13 @@ from edge.node import EdgeNode, start_edge
 from idp.node import start_idp
 from jabber.client import JabberClient
 from jabber.flow import Step
+from lab.nodenames import log_name, node_names  # re-exported: the names predate lab.nodenames
 from lab.samlexchange import exchange_metadata
-
-LOG_NAMES = {"expressway-e": "expressway-e.log", "expressway-c": "expressway-c.log", "jabber": "jabber.log",
-             "unity": "unity.log", "idp": "idp.log"}
-
 
 class Node(Protocol):
     name: str
 
     async def stop(self) -> None: ...
-
-
-def log_name(node: str, lab: Lab) -> str:
-    if node.startswith("imp:"):
-        return "imp.log" if len(lab.imps) == 1 else f"imp-{node.split(':', 1)[1]}.log"
-    if node.startswith("cucm:"):
-        parts = node.split(":")
-        if len(parts) == 3:
-            return f"{parts[2]}.log"
-        return "cucm.log" if len(lab.clusters) == 1 else f"cucm-{parts[1]}.log"
-    return LOG_NAMES[node]
-
-
-def node_names(lab: Lab) -> list[str]:
-    """Every node the lab runs, in start order: CUCM nodes (publisher first), IM&P, Unity, Expressway-E, then
-    Expressway-C, which dials the traversal zone to E as it starts, and the SAML IdP when the lab has one."""
-    cucm = [cluster.node_name(node) for cluster in lab.clusters for node in cluster.nodes]
-    unity = ["unity"] if lab.unity is not None else []
-    idp = ["idp"] if lab.idp is not None else []
-    return [*cucm, *(imp.name for imp in lab.imps), *unity, "expressway-e", "expressway-c", *idp]
 
 
 @dataclass

@@ -40,7 +40,8 @@ MEMORY_EVERY = 0.5
 
 @dataclass(frozen=True)
 class StormPlan:
-    """What to send: ``rate`` logins/s after a linear ``ramp``; stop after ``users`` logins or ``duration`` s."""
+    """What to send: ``rate`` logins/s after a linear ``ramp``; stop after ``users`` logins or ``duration`` s, as the
+    storm users numbered from ``first`` on."""
 
     rate: float = 50.0
     ramp: float = 5.0
@@ -51,6 +52,7 @@ class StormPlan:
     hold: float = 0.0
     timeout: float = 30.0
     session: str = "http"
+    first: int = 1  # the first storm user's number: load processes side by side each take their own users
 
     @property
     def count(self) -> int:
@@ -231,7 +233,7 @@ class Storm:
         task.add_done_callback(into.discard)
 
     async def _user(self, number: int) -> None:
-        index = (number - 1) % self.lab_users + 1
+        index = (self.plan.first - 1 + number - 1) % self.lab_users + 1
         user = LoadUser(self.lab, self.resolver, self.log, storm_userid(index), storm_password(index),
                         seed=self.plan.seed * 1_000_003 + number, timeout=self.plan.timeout,
                         keepalive=max(15.0, self.plan.keepalive * 2), session=self.plan.session)
