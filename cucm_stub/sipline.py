@@ -128,8 +128,13 @@ class SipLine:
             return self._answer(req, 403, [f"{device}: SIP OAuth is off, REGISTER on port {arrival.port}"],
                                 [("Warning", f'399 {self.node} "{PORT_MISMATCH}"')])
         if arrival.tls and self.sip.profile_name not in arrival.peer_names:
-            return self._answer(req, 403, [f"{device}: security profile name {self.sip.profile_name} is not in the "
-                                           f"peer certificate {arrival.peer_names}"],
+            # the SDL trace's words, as a real CUCM wrote them (Cisco doc 211304, Issue 5)
+            received = arrival.peer_names[0] if arrival.peer_names else ""
+            notes = [f"validTLSConnection:TLS InvalidX509NameInCertificate, Rcvd={received} , Expected={device}. "
+                     "Will check SAN the next",
+                     f"validTLSConnection:TLS InvalidX509NameInCertificate Error , did not find matching SAN either, "
+                     f"Rcvd={received}, Expected={self.sip.profile_name}"]
+            return self._answer(req, 403, notes,
                                 [("Warning", f'399 {self.node} "Certificate subject name mismatch for profile '
                                              f'{self.sip.profile_name}"')])
         if self.sip.digest_auth:

@@ -28,3 +28,14 @@ def test_diagnose_names_the_catalogue_scenario_first(catalogue_plays: CatalogueP
         assert not report.issues, render_text(report)
         return
     assert report.root_cause is not None and report.root_cause.id == name, render_text(report)
+
+
+def test_cucms_sdl_trace_alone_names_the_profile_missing_from_cs_certificate(catalogue_plays: CataloguePlays) -> None:
+    """The lab's CUCM writes the SDL lines of a real one (Cisco doc 211304, Issue 5): given only that file, diagnose
+    names it with the knowledge entry written from the real excerpt (real_logs/cucm-rejects-expc-cert-…)."""
+    logs = catalogue_plays.logs(["profile-name-not-in-c-san"])["profile-name-not-in-c-san"]
+    sdl = sorted(logs.glob("sdl-*.txt"))
+    assert sdl and "did not find matching SAN either" in sdl[0].read_text()
+    report = analyze(sdl)
+    root = report.root_cause
+    assert root is not None and root.id == "cucm-rejects-expc-cert-security-profile-san", render_text(report)

@@ -18,6 +18,20 @@ from common.streamserve import splice
 from lab.running import RunningLab
 
 SCENARIO = Path(__file__).parent / "sipp" / "register-oauth.xml"
+UNKNOWN_NODE = Path(__file__).parent / "sipp" / "register-unknown-node.xml"
+
+
+async def sipp(port: int, scenario: Path, folder: Path, **keys: str) -> tuple[asyncio.subprocess.Process, bytes]:
+    """One SIPp call of ``scenario`` over TCP to the tunnel at ``port``, with ``keys`` as its -key values."""
+    folder.mkdir(parents=True, exist_ok=True)
+    process = await asyncio.create_subprocess_exec(
+        "sipp", f"127.0.0.1:{port}", "-sf", str(scenario), "-t", "t1", "-i", "127.0.0.1", "-p", "0", "-m", "1",
+        "-nostdin", "-timeout", "20s", "-timeout_error", "-max_recv_loops", "10",
+        *(arg for key, value in keys.items() for arg in ("-key", key, value)),
+        "-trace_err", "-error_file", str(folder / "sipp-errors.log"),
+        cwd=folder, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    return process, output
 
 
 async def tls_tunnel(running: RunningLab) -> asyncio.Server:
@@ -42,15 +56,15 @@ async def test_sipp_registers_through_the_edge_with_a_bearer_token(running: Runn
     tunnel = await tls_tunnel(running)
     port = tunnel.sockets[0].getsockname()[1]
     try:
-        process = await asyncio.create_subprocess_exec(
-            "sipp", f"127.0.0.1:{port}", "-sf", str(SCENARIO), "-t", "t1", "-i", "127.0.0.1", "-p", "0", "-m", "1",
-            "-nostdin", "-timeout", "20s", "-timeout_error", "-max_recv_loops", "10",
-            "-key", "device", "CSFAOKANLAWON", "-key", "dn", "1000", "-key", "cucm", running.lab.clusters[0].listener.host,
-            "-key", "token", client.access_token, "-trace_err", "-error_file", str(tmp_path / "sipp-errors.log"),
-            cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-        output, _ = await asyncio.wait_for(process.communicate(), 60)
+        process, output = await sipp(port, SCENARIO, tmp_path, device="CSFAOKANLAWON", dn="1000",
+                                     cucm=running.lab.clusters[0].listener.host, token=client.access_token)
+        # C routes by the Request-URI's CUCM node: a host it never discovered gets 404 from C (core/sipcucm.py)
+        unknown, unknown_output = await sipp(port, UNKNOWN_NODE, tmp_path / "unknown", device="CSFAOKANLAWON",
+                                             dn="1000", cucm="cucm9.lab.example")
     finally:
         tunnel.close()
+    assert unknown.returncode == 0, unknown_output.decode(errors="replace")[-1500:]
+    assert 'Event="Search Failed"' in running.log_text("expressway-c")
     errors = (tmp_path / "sipp-errors.log").read_text() if (tmp_path / "sipp-errors.log").exists() else ""
     assert process.returncode == 0, output.decode(errors="replace")[-1500:] + errors[-1500:] + "\n".join(l for l in running.log_text("expressway-e").splitlines() if "TLS" in l)
     registration = running.cucm[0].sip.state.registrations["CSFAOKANLAWON"]

@@ -4,6 +4,7 @@ where namespaces cannot be made (not root); CI runs as root."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,31 @@ def dial_from(namespace: str, address: str, port: int) -> str:
     done = subprocess.run(["ip", "netns", "exec", namespace, sys.executable, "-c", probe], capture_output=True,
                           text=True, timeout=20)
     return done.stdout.strip()
+
+
+async def _tcp_connects(address: str, port: int, wait: float = 5) -> bool:
+    """From the host (the internet side): does a TCP connect succeed within ``wait`` seconds? (A dropped SYN gets no
+    answer at all; on a local veth an accepted one is answered at once.)"""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(address, port), wait)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    return True
+
+
+def test_the_dmz_firewall_opens_exactly_the_mra_ports() -> None:
+    """Inside→DMZ: the SSH tunnel, the SIP traversal zone and XCP; internet→DMZ: HTTPS, XMPP and SIP/TLS — each at the
+    port the lab listens on, and nothing else (MRA deployment guide, "Firewall and NAT requirements")."""
+    lab = load_lab(DEFAULT_LAB)
+    rules = netns.firewall(lab, "in0", "out0")
+    edge, sip = lab.edge, lab.sip
+    inward = sorted([edge.tunnel.listen_port, sip.zone.listen_port, edge.xcp.listen_port])
+    outward = sorted([edge.listener.listen_port, edge.xmpp.listen_port, sip.edge.listen_port])
+    assert f'iifname "in0" ip saddr 10.213.1.0/24 tcp dport {{ {", ".join(map(str, inward))} }} accept' in rules
+    assert f'iifname "out0" tcp dport {{ {", ".join(map(str, outward))} }} accept' in rules
+    accepted = rules.split("chain output")[0].count(" accept\n")
+    assert accepted == 4 and "policy drop" in rules  # lo, established, and the two lists above
 
 
 def test_without_root_netns_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,7 +83,7 @@ async def test_in_namespaces_c_dials_e_a_client_signs_in_and_e_cannot_reach_cucm
             lab = running.lab
             zone = read_file(tmp_path / "state" / "zone-expressway-c.json")
             assert zone is not None, "C wrote its zone status"
-            assert {zone["links"][link]["state"] for link in ("SSH tunnel", "XCP")} == {"Active"}, zone
+            assert {zone["links"][link]["state"] for link in ("SSH tunnel", "XCP", "SIP")} == {"Active"}, zone
             user = lab.user(lab.jabber.userid)
             assert user is not None
             client = LoadUser(lab, network(lab, tmp_path / "state"), CsfLog(LabClock(), LineSink()), user.userid,
@@ -73,6 +99,17 @@ async def test_in_namespaces_c_dials_e_a_client_signs_in_and_e_cannot_reach_cucm
             assert dial_from(topology.dmz, core.address, core.listen_port) == "ConnectionRefusedError"
             assert dial_from(topology.inside, lab.edge.tunnel.address, lab.edge.tunnel.listen_port) == "connected"
             assert dial_from(topology.inside, lab.edge.listener.address, lab.edge.listener.listen_port) != "connected"
+            # SIP: 5061 on E's external interface from the internet, 7001 on its internal one from the inside only,
+            # CUCM's 5091 on the inside node's address, out of the DMZ's reach
+            sip, mra = lab.sip, lab.cucm_sip_listeners(lab.clusters[0])["cucm:cluster1:sipmra"]
+            assert (sip.edge.address, sip.zone.address, mra.address) == (netns.DMZ_OUTSIDE, netns.DMZ_INSIDE,
+                                                                        netns.INSIDE_NODE)
+            assert dial_from(topology.inside, sip.zone.address, sip.zone.listen_port) == "connected"
+            assert dial_from(topology.dmz, mra.address, mra.listen_port) == "ConnectionRefusedError"
+            assert await _tcp_connects(sip.edge.address, sip.edge.listen_port)
+            # the zone port through E's external address: the firewall drops it (only the namespaces' own addresses
+            # are dialled from the host; it has no route to the DMZ's internal side)
+            assert not await _tcp_connects(netns.DMZ_OUTSIDE, sip.zone.listen_port, wait=1)
         finally:
             await running.stop()
     finally:
