@@ -178,7 +178,7 @@ class LabTls:
             self._clients[(node, verify)] = context
         return self._clients[(node, verify)]
 
-    def sip_server_context(self, listener: str) -> ssl.SSLContext:
+    def sip_server_context(self, listener: str) -> ServerContext:
         """A SIP listener (``Lab.sip_listeners()``'s names):
 
         * E's 5061 (``expressway-e:sip``): E's server certificate; Jabber presents none.
@@ -192,8 +192,9 @@ class LabTls:
         """
         if listener not in self._servers:
             node, _, port = listener.rpartition(":")
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context = ServerContext(ssl.PROTOCOL_TLS_SERVER)
             context.maximum_version = TLS_VERSION
+            context.options |= ssl.OP_NO_RENEGOTIATION  # as on the HTTPS listeners (server_context)
             role = {"sipoauth": "tomcat", "sipmra": "tomcat", "sips": "CallManager"}.get(port)
             stem = self.directory / _stem(f"{node} {role}" if role else "expressway-e server")
             context.load_cert_chain(f"{stem}.pem", f"{stem}.key")
