@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import re
 
+from common.concealpath import conceal_path
+
 CONCEALED = "<CONCEALED>"
 
 SAFE_HEADERS = frozenset({
@@ -34,6 +36,15 @@ SAFE_PARAMS = frozenset({
     "user_id", "expires_in", "scope", "error", "error_description", "token_type", "refresh_token_expires_in",
 })
 """Query, fragment, form and multipart names whose value is shown (``username`` is concealed, as in the seed)."""
+
+NAMES_SHOWN = SAFE_PARAMS | frozenset({
+    "username", "password", "code", "client_secret", "token", "access_token", "refresh_token", "id_token", "bearer",
+    "redirect_uri", "nonce", "assertion", "SAMLRequest", "SAMLResponse", "RelayState", "SigAlg", "Signature",
+    "j_username", "j_password", "execution", "_eventId_proceed", "secret", "key", "apikey", "api_key", "pin", "otp",
+    "passwd", "pwd", "auth", "session", "sessionid", "jsessionid",
+})
+"""Parameter names shown (with their value concealed unless on :data:`SAFE_PARAMS`): the names MRA and SAML use and
+the usual names of credentials. A name not on this list could itself be the secret, so the whole pair is concealed."""
 
 SAFE_JSON = SAFE_PARAMS | frozenset({
     "redirect_uri", "user", "expires", "issuer", "reason", "command", "output", "ok", "stale", "status", "valid",
@@ -56,6 +67,9 @@ SAFE_XML = frozenset({
 SAFE_XML_ATTRS = frozenset({
     "version", "uri", "serversUri", "found", "enabled", "reuse", "xmlns", "type", "name", "code", "mechanism",
 })
+
+_URL_ATTRS = frozenset({"uri", "serversUri"})
+"""Attributes holding a URL (UDS): shown with their path and query concealed as any URL in a log."""
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_.-]*")
 _FRAGMENT_CODE = "#code="
@@ -86,6 +100,8 @@ def _conceal_pairs(text: str) -> str:
             out.append(item if key in SAFE_PARAMS else CONCEALED)
         elif key in SAFE_PARAMS and not _unsafe_value(value):
             out.append(item)
+        elif key not in NAMES_SHOWN:
+            out.append(CONCEALED)
         else:
             out.append(f"{key}={CONCEALED}" if value else item)
     return "".join(out)
@@ -94,11 +110,9 @@ def _conceal_pairs(text: str) -> str:
 def conceal_params(text: str) -> str:
     """Conceal every query, fragment or form value whose name is not known to be safe.
 
-    ``text`` is a form body (``a=1&b=2``), a URL, or a request line (``GET //host:8443/path?query``); the part before
-    ``?`` is kept as it is unless it holds a JWT, the query and fragment are concealed pair by pair.
+    ``text`` is a form body (``a=1&b=2``), a URL, or a request line (``GET //host:8443/path?query``); the path before
+    ``?`` is concealed segment by segment (:mod:`common.concealpath`), the query and fragment pair by pair.
     """
-    if "=" not in text and "?" not in text and "#" not in text and "eyJ" not in text:
-        return text  # most URLs on the traffic_server path: nothing to conceal
     head, qmark, rest = text.partition("?")
     if not qmark and "#" not in head and ("=" in head and "/" not in head.split("=", 1)[0]):
         return _conceal_pairs(text)  # a form body
@@ -107,12 +121,15 @@ def conceal_params(text: str) -> str:
         return _path(head) + (hash_ + _conceal_pairs(fragment) if hash_ else "")
     query, hash_, fragment = rest.partition("#")
     tail, space, version = query.rpartition(" HTTP/") if " HTTP/" in query else (query, "", "")
-    shown = _conceal_pairs(tail) + (f"{space}HTTP/{version}" if space else "")
+    shown = _conceal_pairs(tail) + space + version
     return f"{_path(head)}?{shown}" + (hash_ + _conceal_pairs(fragment) if hash_ else "")
 
 
 def _path(path: str) -> str:
-    return _JWT.sub(CONCEALED, path) if "eyJ" in path else path
+    """The part of a URL or request line before its query, each path segment by allow list
+    (:mod:`common.concealpath`); a request line's ``HTTP/1.1`` is kept."""
+    head, space, version = path.rpartition(" HTTP/") if " HTTP/" in path else (path, "", "")
+    return conceal_path(head) + space + version
 
 
 def conceal_location(location: str) -> str:
@@ -218,6 +235,9 @@ def _conceal_attrs(attrs: str) -> str:
     def repl(match: re.Match[str]) -> str:
         name = match.group("name")
         local = name.rpartition(":")[2]
+        if local in _URL_ATTRS and not _unsafe_value(match.group("value")):
+            shown = conceal_params(match.group("value"))
+            return f"{name}{match.group('eq')}{match.group('q')}{shown}{match.group('q')}"
         if (name.startswith("xmlns") or local in SAFE_XML_ATTRS) and not _unsafe_value(match.group("value")):
             return match.group(0)
         return f"{name}{match.group('eq')}{match.group('q')}{CONCEALED}{match.group('q')}"

@@ -14,6 +14,20 @@ from functools import lru_cache
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9+/_-]+$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
+_DOTTED = re.compile(r"[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
+CONCEALED = "<CONCEALED>"
+
+
+def dns_shaped(name: str) -> bool:
+    """A dotted host or domain name (``cucm.lab.example``, ``127.0.0.1``): routing information, shown in logs."""
+    return len(name) <= 253 and _DOTTED.fullmatch(name) is not None
+
+
+def shown(text: str) -> str:
+    """A client's segment or its decoded text as a log or an error may show it (issue 13): dotted names, the scheme
+    and the port of a descriptor as they are, anything else ``<CONCEALED>`` — a segment may be a pasted token."""
+    return "/".join(part if part in ("http", "https") or dns_shaped(part) or (part.isdigit() and len(part) <= 5)
+                    else CONCEALED for part in text.split("/"))
 
 
 class SegmentError(ValueError):
@@ -26,12 +40,12 @@ def encode_segment(text: str) -> str:
 
 def decode_segment(segment: str) -> str:
     if not segment or not _SEGMENT.match(segment) or len(segment) % 4 == 1:
-        raise SegmentError(f"{segment!r} is not a base64 segment")
+        raise SegmentError(f"{shown(segment)!r} is not a base64 segment")
     padded = segment.replace("-", "+").replace("_", "/") + "=" * (-len(segment) % 4)
     try:
         return base64.b64decode(padded, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise SegmentError(f"{segment!r} does not decode to text") from exc
+        raise SegmentError(f"{shown(segment)!r} does not decode to text") from exc
 
 
 @dataclass(frozen=True)
@@ -62,14 +76,14 @@ def parse_edge_segment(segment: str) -> str | ProxyDescriptor:
     parts = text.split("/")
     if len(parts) == 1:
         if not _HOST.match(text):
-            raise SegmentError(f"{text!r} is not a domain name")
+            raise SegmentError(f"{shown(text)!r} is not a domain name")
         return text.lower()
     if len(parts) != 4:
-        raise SegmentError(f"{text!r} is neither a domain nor <domain>/<scheme>/<host>/<port>")
+        raise SegmentError(f"{shown(text)!r} is neither a domain nor <domain>/<scheme>/<host>/<port>")
     domain, scheme, host, port = parts
     if (scheme not in ("http", "https") or not _HOST.match(host) or not _HOST.match(domain)
             or not re.fullmatch(r"[0-9]{1,5}", port) or not 1 <= int(port) <= 65535):
-        raise SegmentError(f"{text!r} is not a valid <domain>/<scheme>/<host>/<port> descriptor")
+        raise SegmentError(f"{shown(text)!r} is not a valid <domain>/<scheme>/<host>/<port> descriptor")
     return ProxyDescriptor(domain.lower(), scheme, host.lower(), int(port))
 
 
@@ -84,5 +98,5 @@ def mra_target(segment: str, mra_domains: tuple[str, ...]) -> str | ProxyDescrip
         raise SegmentError(f"malformed domain segment ({exc})") from None
     domain = target.domain if isinstance(target, ProxyDescriptor) else target
     if domain not in mra_domains:
-        raise SegmentError(f"domain {domain} is not configured for MRA")
+        raise SegmentError(f"domain {shown(domain)} is not configured for MRA")
     return target

@@ -36,6 +36,7 @@ class TlsConfig:
     ca_file: str = ""
     ca_key_file: str = ""
     certs: tuple[tuple[str, CertStaging], ...] = ()
+    handshake_timeout: float = 30.0  # seconds a client has to finish its TLS handshake (slowloris over TLS)
 
     def staging(self, node: str) -> CertStaging:
         return next((s for n, s in self.certs if n == node), CertStaging())

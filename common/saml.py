@@ -80,7 +80,7 @@ def parse_time(text: str) -> float:
     try:
         moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise SamlError(f"Unparseable xs:dateTime {text!r}") from None
+        raise SamlError(f"Unparseable xs:dateTime ({len(text)} characters)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.timestamp()

@@ -28,6 +28,9 @@ STOP_GRACE = 5.0
 request stuck on a dead peer would hold 'lab stop' for a minute per node)."""
 TlsFailure = Callable[[str, int, str], None]
 """Called with the peer's address, its port and the reason, when a TLS handshake on the listener fails."""
+TlsNotice = Callable[[str, int, str], None]
+"""Called with the peer's address, its port and the SNI name it sent, when that name is not on our certificate."""
+HANDSHAKE_TIMEOUT = 30.0
 
 
 @dataclass
@@ -57,7 +60,7 @@ def tls_reason(exc: BaseException) -> str:
         return f"certificate verify failed: {exc.verify_message}"
     if isinstance(exc, ssl.SSLError) and exc.reason:
         return exc.reason.lower().replace("_", " ")
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)) or "handshake is taking longer" in str(exc):
         return "handshake timed out"
     if isinstance(exc, ConnectionResetError):
         # A client that refuses our certificate sends its alert and closes with our handshake unread, so the kernel
@@ -70,8 +73,9 @@ class TlsAccept(asyncio.Protocol):
     """One accepted TCP connection until its TLS handshake is done; then aiohttp's protocol owns it."""
 
     def __init__(self, factory: Callable[[], asyncio.Protocol], context: ssl.SSLContext,
-                 on_error: TlsFailure | None) -> None:
+                 on_error: TlsFailure | None, on_foreign_name: TlsNotice | None = None) -> None:
         self.factory, self.context, self.on_error = factory, context, on_error
+        self.on_foreign_name = on_foreign_name
         self.pending = bytearray()
         self.early = bytearray()
         self.layered = False
@@ -95,8 +99,11 @@ class TlsAccept(asyncio.Protocol):
     async def _handshake(self, transport: asyncio.Transport) -> None:
         peer = transport.get_extra_info("peername") or ("", 0)
         loop = asyncio.get_running_loop()
+        # The whole handshake must end within the timeout, however the bytes come: a client that never finishes it,
+        # or dribbles its ClientHello a byte at a time, holds a connection no longer than this (slowloris over TLS).
+        timeout = getattr(self.context, "handshake_timeout", HANDSHAKE_TIMEOUT)
         starting = asyncio.ensure_future(loop.start_tls(transport, self, self.context, server_side=True,
-                                                        ssl_handshake_timeout=30))
+                                                        ssl_handshake_timeout=timeout))
         try:
             for _ in range(1000):  # start_tls puts its TLS layer in as the transport's protocol, then waits
                 if transport.get_protocol() is not self or starting.done():
@@ -114,12 +121,49 @@ class TlsAccept(asyncio.Protocol):
             return
         if secured is None:
             return
+        self._check_name(secured, peer)
+        self._refuse_renegotiation(secured, peer)
         protocol = self.factory()
         secured.set_protocol(protocol)
         protocol.connection_made(secured)
         if self.pending:
             protocol.data_received(bytes(self.pending))
             self.pending.clear()
+
+    def _check_name(self, secured: asyncio.BaseTransport, peer: tuple[str, int]) -> None:
+        """A client that asked for a name our certificate does not carry still gets our certificate (RFC 6066
+        section 3 leaves it to the server; Apache Traffic Server presents its default one): it is told so by the
+        name check on its side, and we log it."""
+        names = getattr(self.context, "names", ())
+        tls = secured.get_extra_info("ssl_object")
+        asked = getattr(tls, "server_name_indication", None)
+        if self.on_foreign_name is not None and names and asked and not _matches(asked, names):
+            self.on_foreign_name(peer[0], peer[1], asked)
+
+
+    def _refuse_renegotiation(self, secured: asyncio.BaseTransport, peer: tuple[str, int]) -> None:
+        """A client-initiated renegotiation (TLS 1.2) is refused by OpenSSL (``OP_NO_RENEGOTIATION``, set on our
+        contexts); then we log it and close the connection, as Apache Traffic Server does
+        (``proxy.config.ssl.allow_client_renegotiation`` 0, its default)."""
+        tls = secured.get_extra_info("ssl_object")
+        if tls is None or self.on_error is None:
+            return
+        on_error, loop = self.on_error, asyncio.get_running_loop()
+
+        def refused() -> None:
+            on_error(peer[0], peer[1], "client renegotiation refused")
+            loop.call_soon(secured.abort)
+
+        tls.on_renegotiation = refused
+
+
+def _matches(name: str, names: tuple[str, ...]) -> bool:
+    """RFC 6125 section 6.4: exact, or a ``*.`` wildcard for the left-most label."""
+    name = name.lower().rstrip(".")
+    for candidate in (n.lower() for n in names):
+        if name == candidate or (candidate.startswith("*.") and name.partition(".")[2] == candidate[2:]):
+            return True
+    return False
 
 
 def _feed(protocol: asyncio.BaseProtocol, data: bytes) -> None:
@@ -136,7 +180,8 @@ def _feed(protocol: asyncio.BaseProtocol, data: bytes) -> None:
 
 
 async def serve(app: web.Application, listener: Listener, *, ssl_context: ssl.SSLContext | None = None,
-                on_tls_error: TlsFailure | None = None, **server_kwargs: Any) -> Running:
+                on_tls_error: TlsFailure | None = None, on_foreign_name: TlsNotice | None = None,
+                **server_kwargs: Any) -> Running:
     """Serve ``app`` on ``listener.address:listener.listen_port`` (0 picks a free port), over TLS with ``ssl_context``.
 
     ``server_kwargs`` reach aiohttp's request handler (``max_field_size``, ``logger`` …).
@@ -164,7 +209,7 @@ async def serve(app: web.Application, listener: Listener, *, ssl_context: ssl.SS
     assert factory is not None
     sock.listen(128)
     server = await asyncio.get_running_loop().create_server(
-        lambda: TlsAccept(factory, ssl_context, on_tls_error), sock=sock)
+        lambda: TlsAccept(factory, ssl_context, on_tls_error, on_foreign_name), sock=sock)
     return Running(runner, listener.address, sock.getsockname()[1], server)
 
 

@@ -39,6 +39,40 @@ _ROLE_OF_LISTENER = {"expressway-e": ("expressway-e", "server"), "expressway-e:x
                      "expressway-c": ("expressway-c", "server"), "unity": ("unity", "tomcat")}
 
 
+class ServerContext(ssl.SSLContext):
+    """A listener's SSL context, with what its accept loop needs besides (``common/serve.py``): how long a client has
+    to finish the handshake, and the names its certificate carries, to tell a foreign SNI name (RFC 6066 section 3)."""
+
+    handshake_timeout: float = 30.0
+    names: tuple[str, ...] = ()
+
+
+def _note_server_name(tls: ssl.SSLObject | ssl.SSLSocket, name: str | None, context: ssl.SSLContext) -> None:
+    """Keep the SNI name the client sent on its connection; the handshake goes on with our certificate whatever it is
+    (Apache Traffic Server presents its default certificate for an unknown name)."""
+    tls.server_name_indication = name  # type: ignore[union-attr]
+
+
+def _watch_renegotiation(tls: object, direction: str, version: object, content_type: object, msg_type: object,
+                         data: bytes) -> None:
+    """Tell the accept loop when a client sends a second ClientHello on a connection: a renegotiation, which
+    OpenSSL refuses (``OP_NO_RENEGOTIATION``) and the accept loop logs and closes (``common/serve.py``).
+
+    ``SSLContext._msg_callback`` is CPython's hook for watching TLS messages (``ssl`` module, since 3.8; not in the
+    documented API): OpenSSL refuses a renegotiation with a warning alert and nothing reaches the application, so this
+    is the only place it can be seen from Python.
+    """
+    if direction != "read" or content_type != ssl._TLSContentType.HANDSHAKE:  # type: ignore[attr-defined]
+        return
+    if msg_type != ssl._TLSMessageType.CLIENT_HELLO:  # type: ignore[attr-defined]
+        return
+    if getattr(tls, "client_hellos", 0) >= 1:
+        refused = getattr(tls, "on_renegotiation", None)
+        if refused is not None:
+            refused()
+    setattr(tls, "client_hellos", getattr(tls, "client_hellos", 0) + 1)
+
+
 @dataclass
 class LabTls:
     """The lab's certificates (``<state>/pki/``) and the SSL contexts made from them, each made once."""
@@ -48,7 +82,7 @@ class LabTls:
     ca_pem: bytes
     issued: dict[str, Issued]
     specs: dict[str, CertSpec]
-    _servers: dict[str, ssl.SSLContext] = field(default_factory=dict)
+    _servers: dict[str, ServerContext] = field(default_factory=dict)
     _clients: dict[tuple[str, bool], ssl.SSLContext] = field(default_factory=dict)
 
     @classmethod
@@ -108,11 +142,20 @@ class LabTls:
             return f"{listener[:-5]} tomcat"
         return f"{listener} tomcat"
 
-    def server_context(self, listener: str) -> ssl.SSLContext:
+    def server_context(self, listener: str) -> ServerContext:
         if listener not in self._servers:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            key = self.cert_key(listener)
+            context = ServerContext(ssl.PROTOCOL_TLS_SERVER)
             context.maximum_version = TLS_VERSION
-            stem = self.directory / _stem(self.cert_key(listener))
+            # Client-initiated renegotiation (TLS 1.2) is refused, as Apache Traffic Server and Tomcat refuse it by
+            # default: a renegotiation costs the server a handshake for a few bytes of the client's (CVE-2011-1473).
+            context.options |= ssl.OP_NO_RENEGOTIATION
+            context.handshake_timeout = self.lab.tls.handshake_timeout
+            context.names = CertInfo.of(key, self.issued[key].cert_pem).sans if key in self.issued else ()
+            context.sni_callback = _note_server_name
+            if hasattr(context, "_msg_callback"):
+                context._msg_callback = _watch_renegotiation
+            stem = self.directory / _stem(key)
             context.load_cert_chain(f"{stem}.pem", f"{stem}.key")
             if listener == "expressway-c":
                 context.verify_mode = ssl.CERT_OPTIONAL
@@ -135,7 +178,7 @@ class LabTls:
             self._clients[(node, verify)] = context
         return self._clients[(node, verify)]
 
-    def sip_server_context(self, listener: str) -> ssl.SSLContext:
+    def sip_server_context(self, listener: str) -> ServerContext:
         """A SIP listener (``Lab.sip_listeners()``'s names):
 
         * E's 5061 (``expressway-e:sip``): E's server certificate; Jabber presents none.
@@ -149,8 +192,9 @@ class LabTls:
         """
         if listener not in self._servers:
             node, _, port = listener.rpartition(":")
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context = ServerContext(ssl.PROTOCOL_TLS_SERVER)
             context.maximum_version = TLS_VERSION
+            context.options |= ssl.OP_NO_RENEGOTIATION  # as on the HTTPS listeners (server_context)
             role = {"sipoauth": "tomcat", "sipmra": "tomcat", "sips": "CallManager"}.get(port)
             stem = self.directory / _stem(f"{node} {role}" if role else "expressway-e server")
             context.load_cert_chain(f"{stem}.pem", f"{stem}.key")

@@ -24,6 +24,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from yarl import URL
 
 from common.conceal import conceal_body, conceal_header, conceal_location, conceal_params
+from common.domain import shown
 from common.logformats.expressway import TRAFFIC_SERVER, HttpMessage
 from common.nodelog import ExpresswayLog
 from common.oauthparams import ParamError, parse_query
@@ -167,6 +168,14 @@ def tls_refused(log: ExpresswayLog, src_ip: str, src_port: int, dst_port: int, r
     docs/transport.md)."""
     log.write(TRAFFIC_SERVER, "ERROR", {"Detail": "TLS negotiation failed", "Src-ip": src_ip, "Src-port": src_port,
                                         "Dst-port": dst_port, "Reason": reason}, module=MODULE)
+
+
+def tls_foreign_name(log: ExpresswayLog, src_ip: str, src_port: int, dst_port: int, name: str) -> None:
+    """A client asked (SNI) for a name this Expressway's certificate does not carry; it got the certificate anyway
+    and its own name check decides (modelled wording). The name is shown only when it is a dotted host name."""
+    log.write(TRAFFIC_SERVER, "INFO", {"Detail": "TLS server name not on certificate", "Src-ip": src_ip,
+                                       "Src-port": src_port, "Dst-port": dst_port, "Servername": shown(name),
+                                       "Action": "default certificate presented"}, module=MODULE)
 
 
 def tls_dial_failed(log: ExpresswayLog, url: str, address: str, reason: str, verify: bool) -> None:

@@ -38,8 +38,9 @@ def parse_tls(root: TomlTable, nodes: set[str]) -> TlsConfig:
         c.done()
         certs.append((node, staging))
     table.done()
+    handshake_timeout = t.float("handshake_timeout", 30.0, low=0.1, high=3600.0)
     t.done()
-    return TlsConfig(enabled, ca_file, ca_key_file, tuple(certs))
+    return TlsConfig(enabled, ca_file, ca_key_file, tuple(certs), handshake_timeout)
 
 
 def parse_dns(root: TomlTable) -> DnsConfig:

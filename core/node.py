@@ -16,6 +16,7 @@ from pathlib import Path
 from aiohttp import web
 
 from common import traversal
+from common.concealpath import conceal_path
 from common.clock import LabClock
 from common.config import Lab
 from common.tomltable import ConfigError
@@ -97,7 +98,7 @@ async def edge_request(request: web.Request) -> web.Response:
         known = {op for _, op in OPERATIONS}
         if tail in known:
             raise web.HTTPMethodNotAllowed(request.method, [m for m, op in OPERATIONS if op == tail])
-        raise web.HTTPNotFound(text=f"no edge operation {tail!r}\n")
+        raise web.HTTPNotFound(text=f"no edge operation {conceal_path(tail)!r}\n")  # a path may hold a token
     return await handler(request)
 
 

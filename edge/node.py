@@ -31,7 +31,7 @@ from common.nodelog import ExpresswayLog, LineSink
 from common.oauthparams import AuthorizeRequest, ParamError, parse_query
 from common.resolver import LabResolver
 from common.serve import Running, serve
-from common.trafficlog import MODULE, TXN_KEY, tls_refused, traffic_server_middleware
+from common.trafficlog import MODULE, TXN_KEY, tls_foreign_name, tls_refused, traffic_server_middleware
 from common.txn import TxnCounter
 from edge.intrusion import IntrusionProtection, intrusion_middleware
 from edge.overload import Admission, overload_middleware
@@ -177,6 +177,8 @@ async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     tls = resolver.tls
     running = await serve(app, config.listener, ssl_context=tls.server_context("expressway-e") if tls else None,
                           on_tls_error=lambda ip, port, reason: tls_refused(log, ip, port, config.listener.port, reason),
+                          on_foreign_name=lambda ip, port, name: tls_foreign_name(log, ip, port, config.listener.port,
+                                                                                  name),
                           max_field_size=config.max_header_bytes,
                           max_line_size=config.max_header_bytes, logger=parser_logger("expe", log))
     resolver.bind(config.listener, running.port)

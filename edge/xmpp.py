@@ -103,7 +103,8 @@ class EdgeXmpp:
     async def _secure(self, writer: asyncio.StreamWriter) -> bool:
         """The STARTTLS handshake (RFC 6120 §5.4.3.3); a failure is logged on both ends and closes the connection."""
         try:
-            await writer.start_tls(self.tls)  # type: ignore[arg-type]
+            await writer.start_tls(self.tls,  # type: ignore[arg-type]
+                                   ssl_handshake_timeout=getattr(self.tls, "handshake_timeout", 30.0))
         except (OSError, ssl.SSLError, ConnectionError, TimeoutError) as exc:
             peer = writer.get_extra_info("peername") or ("", 0)
             tls_refused(self.log, peer[0], peer[1], self.lab.edge.xmpp.port, tls_reason(exc))

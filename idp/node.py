@@ -27,6 +27,7 @@ from aiohttp import web
 
 from common.basic import parse_basic
 from common.clock import LabClock
+from common.conceal import CONCEALED, conceal_params
 from common.config import IdpConfig, Lab
 from common.faults import fault_middleware
 from common.nodelog import LineSink, ShibbolethLog
@@ -107,7 +108,7 @@ async def sso_request(request: web.Request) -> web.Response:
     sp = state.sps.get(message.request.issuer)
     if sp is None:
         state.log.write("WARN", remote, METADATA_LOOKUP, 128,
-                        f"Message Handler:  No metadata returned for {message.request.issuer} in role "
+                        f"Message Handler:  No metadata returned for {conceal_params(message.request.issuer)} in role "
                         "{urn:oasis:names:tc:SAML:2.0:metadata}SPSSODescriptor with protocol "
                         "urn:oasis:names:tc:SAML:2.0:protocol")
         return _html(error_page("The service you are trying to reach is not known to this login service."), 400)
@@ -120,7 +121,8 @@ async def sso_request(request: web.Request) -> web.Response:
     if message.request.acs_url != sp.endpoint:
         state.log.write("WARN", remote, ENDPOINT, 393,
                         f"Action PopulateBindingAndEndpointContexts: Unable to resolve outbound message endpoint "
-                        f"for relying party '{sp.entity_id}': {message.request.acs_url} is not in its metadata")
+                        f"for relying party '{sp.entity_id}': {conceal_params(message.request.acs_url)} "
+                        "is not in its metadata")
         return _html(error_page("The service asked for its answer at an address it has not registered."), 400)
     now = state.clock.timestamp()
     state.pending = {k: p for k, p in state.pending.items() if now - p.created < PENDING_LIFETIME}
@@ -150,8 +152,10 @@ async def login(request: web.Request) -> web.Response:
     expected = user.password if user is not None else "\x00no such user\x00"
     if not username or not hmac.compare_digest(expected.encode(), values.get("j_password", "").encode()) \
             or user is None:
+        # A name not in the directory is shown concealed: people type their password into the username field.
+        shown = username if user is not None else CONCEALED
         state.log.write("INFO", remote, LDAP, 152,
-                        f"Profile Action ValidateUsernamePasswordAgainstLDAP: Login by '{username}' failed")
+                        f"Profile Action ValidateUsernamePasswordAgainstLDAP: Login by '{shown}' failed")
         return _html(login_page(values.get("execution", ""), pending.sp.entity_id,
                                 "The username or password you entered was incorrect.", username))
     del state.pending[values["execution"]]

@@ -30,6 +30,7 @@ from aiohttp import web
 from common.serve import Running, serve
 from common.zone import read_file as read_zone
 from common.config import load_lab
+from lab.lifeline import child_env, hold
 from lab.netns import DMZ_INSIDE, DMZ_OUTSIDE, INSIDE_NODE, new_topology, unavailable
 from lab.processes import READY_TIMEOUT, ProcessLab, _default_sigint, start_processes
 
@@ -129,9 +130,11 @@ class ControlProcess:
         self.restarts = 0
 
     async def start(self) -> None:
+        if self.process is not None and self.process.stdin is not None:
+            self.process.stdin.close()  # the lifeline of the process that died
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-c", _RELAY, str(self.lab_file), str(self.socket_path),
-            stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, preexec_fn=_default_sigint)
+            stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.PIPE, preexec_fn=_default_sigint, env=child_env())
         assert self.process.stdout is not None
         line = await asyncio.wait_for(self.process.stdout.readline(), READY_TIMEOUT)
         if b"serving" not in line:
@@ -153,6 +156,8 @@ class ControlProcess:
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
             await self.process.wait()
+        if self.process.stdin is not None:
+            self.process.stdin.close()
 
 
 _RELAY = "import sys, lab.processcontrol as p; sys.exit(p.relay_main(sys.argv[1:]))"
@@ -161,6 +166,7 @@ _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "conte
 
 def relay_main(argv: list[str]) -> int:
     """The control API process: ``<lab file> <supervisor socket>``; serves until Ctrl-C."""
+    hold()  # it ends with the supervisor, however the supervisor ends (lab/lifeline.py)
     lab = load_lab(argv[0])
     socket_path = argv[1]
 

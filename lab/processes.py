@@ -32,6 +32,7 @@ from pathlib import Path
 from common.resolver import LabResolver
 from common.tls import LabTls
 from common.config import Lab, load_lab
+from lab.lifeline import START_LINE, child_env
 from lab.netns import Topology, rewrite_addresses
 from lab.nodenames import log_name, node_names, servable
 
@@ -124,6 +125,9 @@ class ProcessLab:
             await self._respawn(name)
 
     async def _respawn(self, name: str) -> None:
+        old = self.node(name).process
+        if old.stdin is not None:
+            old.stdin.close()  # the lifeline of a process that died on its own
         node = await _spawn(name, self.lab_file, self.logs, self.state, self.netns)
         self.nodes[self.nodes.index(self.node(name))] = node
         self._changed.set()
@@ -281,9 +285,10 @@ async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_user
 
 # ``mrasim serve`` itself, entered only when the parent says so: the imports (most of a Python start-up) overlap
 # with the nodes started before, while the start order — and so every node's log — stays as if started one by one.
-# A node process imports only its own node (cli.servenode), not the whole command line.
-_GATE = ("import sys, cli.servenode as node; node.preload(sys.argv[1:]); sys.stdin.readline(); "
-         "sys.exit(node.main(sys.argv[1:]))")
+# A node process imports only its own node (cli.servenode), not the whole command line, and from then on holds the
+# supervisor's lifelines (lab/lifeline.py): it ends when the supervisor dies.
+_GATE = ("import sys, lab.lifeline as life, cli.servenode as node; node.preload(sys.argv[1:]); "
+         "sys.exit(life.gated(node.main, sys.argv[1:]))")
 
 
 async def _spawn(name: str, lab_file: Path, logs: Path, state: Path, netns: Topology | None = None) -> NodeProcess:
@@ -291,7 +296,7 @@ async def _spawn(name: str, lab_file: Path, logs: Path, state: Path, netns: Topo
     process = await asyncio.create_subprocess_exec(
         *prefix, sys.executable, "-c", _GATE, "--lab", str(lab_file), "serve", name, "--into", str(logs),
         "--state", str(state), stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.PIPE,
-        preexec_fn=_default_sigint)
+        preexec_fn=_default_sigint, env=child_env())
     return NodeProcess(name, process)
 
 
@@ -307,12 +312,13 @@ async def _end(node: NodeProcess) -> None:
         with contextlib.suppress(ProcessLookupError):
             node.process.kill()
         await node.process.wait()
+    if node.process.stdin is not None:
+        node.process.stdin.close()  # the lifeline's write end (lab/lifeline.py), kept open for the node's life
 
 
 def _release(node: NodeProcess) -> None:
     assert node.process.stdin is not None
-    node.process.stdin.write(b"start\n")
-    node.process.stdin.close()
+    node.process.stdin.write(START_LINE)  # and the pipe stays open: the node's lifeline (lab/lifeline.py)
 
 
 async def _ready(node: NodeProcess) -> None:

@@ -159,6 +159,11 @@ async def test_the_idp_login_form_refuses_bad_input_without_a_500(sso: RunningLa
     wrong = await browser.hop.request("POST", target, data={**fields, "j_username": "aokanlawon",
                                                              "j_password": "Wrong!Pass9"})
     assert wrong.status == 200 and b"incorrect" in wrong.body
+    page = await browser.hop.request("GET", await browser.idp_page())  # the password typed as the username
+    _, fields = form_of(page.body)
+    typo = await browser.hop.request("POST", target, data={**fields, "j_username": "S3cr3tTypedAsName9",
+                                                            "j_password": ""})
+    assert typo.status == 200 and b"incorrect" in typo.body
     stale = await browser.hop.request("POST", target, data={"execution": "e0s1", "j_username": "x", "j_password": "y"})
     assert stale.status == 400 and b"Stale Request" in stale.body
     garbage = await browser.hop.request("POST", target, data=b"\xff\xfe%%%&&&=",
@@ -170,6 +175,7 @@ async def test_the_idp_login_form_refuses_bad_input_without_a_500(sso: RunningLa
     assert bad_request.status == 400
     text = sso.log_text("idp")
     assert "Login by 'aokanlawon' failed" in text and "Wrong!Pass9" not in text
+    assert "Login by '<CONCEALED>' failed" in text and "S3cr3tTypedAsName9" not in text
     assert all(line.level in ("INFO", "WARN", "ERROR") for line in parse_idp(text))
 
 

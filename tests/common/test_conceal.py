@@ -55,7 +55,7 @@ def test_params_in_a_url_are_concealed_as_seed() -> None:
 
 def test_only_names_on_the_allow_list_are_shown_whole_name_and_case() -> None:
     assert conceal_params("passcode=1234&barcode=5&code=9&state=7&State=8&state_x=9") == (
-        "passcode=<CONCEALED>&barcode=<CONCEALED>&code=<CONCEALED>&state=7&State=<CONCEALED>&state_x=<CONCEALED>")
+        "<CONCEALED>&<CONCEALED>&code=<CONCEALED>&state=7&<CONCEALED>&<CONCEALED>")  # an unknown name goes too
 
 
 def test_empty_secret_param_stays_empty() -> None:
@@ -63,8 +63,9 @@ def test_empty_secret_param_stays_empty() -> None:
 
 
 def test_unlisted_query_parameter_holding_a_token_is_concealed() -> None:
-    url = f"https:///seg/get_edge_config?bearer={ACCESS}&service_name=_cisco-uds"
-    assert conceal_params(url) == "https:///seg/get_edge_config?bearer=<CONCEALED>&service_name=_cisco-uds"
+    url = f"https:///bGFiLmV4YW1wbGU/get_edge_config?bearer={ACCESS}&service_name=_cisco-uds"
+    assert conceal_params(url) == ("https:///bGFiLmV4YW1wbGU/get_edge_config?bearer=<CONCEALED>"
+                                   "&service_name=_cisco-uds")
 
 
 def test_conceal_location_drops_the_whole_fragment() -> None:
@@ -73,13 +74,14 @@ def test_conceal_location_drops_the_whole_fragment() -> None:
 
 
 def test_conceal_location_without_fragment_conceals_query_params() -> None:
-    assert conceal_location("/login?code=abc&state=1") == "/login?code=<CONCEALED>&state=1"
-    assert conceal_location("/somewhere") == "/somewhere"
+    assert conceal_location("/OAuthcb?code=abc&state=1") == "/OAuthcb?code=<CONCEALED>&state=1"
+    assert conceal_location("/ssosp/public/OAuthcb") == "/ssosp/public/OAuthcb"
+    assert conceal_location("/somewhere") == "/<CONCEALED>"  # a path segment not known to be safe
 
 
 def test_hide_location_is_the_event_line_form() -> None:
     assert hide_location("/OAuthcb#code=abc&state=1") == "/OAuthcb#code=Hidden"
-    assert hide_location("/plain") == "/plain"
+    assert hide_location("/ssosp/public/OAuthcb") == "/ssosp/public/OAuthcb"
 
 
 def test_validator_token_body_is_lowercase_concealed_as_seed() -> None:
@@ -132,7 +134,7 @@ def test_form_body_is_concealed_as_seed() -> None:
 
 
 def test_json_looking_text_that_does_not_parse_is_param_concealed() -> None:
-    assert conceal_body("{not json code=abc", "application/json") == "{not json code=<CONCEALED>"
+    assert conceal_body("{not json code=abc&state=1", "application/json") == "<CONCEALED>&state=1"
 
 
 @pytest.mark.parametrize(("body", "content_type"), [
@@ -225,5 +227,33 @@ def test_xml_text_and_attributes_off_the_list_are_concealed(body: str) -> None:
 
 
 def test_known_xml_is_shown_as_it_is() -> None:
-    body = '<clusterUser version="1.0"><result found="true"/><homeCluster serversUri="x">cucm</homeCluster></clusterUser>'
+    body = '<clusterUser version="1.0"><result found="true"/><homeCluster serversUri="https://cucm:8443/cucm-uds/servers">cucm</homeCluster></clusterUser>'
     assert conceal_body(body, "application/xml") == body
+
+
+# Issue 13, second round: a path is shown segment by segment, by allow list (common/concealpath.py).
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("POST //cucm.lab.example:8443/ssosp/token/access_token", "POST //cucm.lab.example:8443/ssosp/token/access_token"),
+    ("https:///bGFiLmV4YW1wbGU/get_edge_config?service_name=_cisco-uds",
+     "https:///bGFiLmV4YW1wbGU/get_edge_config?service_name=_cisco-uds"),
+    ("https:///bGFiLmV4YW1wbGUvaHR0cHMvY3VjbS5sYWIuZXhhbXBsZS84NDQz/cucm-uds/user/aokanlawon/devices",
+     "https:///bGFiLmV4YW1wbGUvaHR0cHMvY3VjbS5sYWIuZXhhbXBsZS84NDQz/cucm-uds/user/aokanlawon/devices"),
+    ("http://cucm.lab.example:6970/SEP001122334455.cnf.xml", "http://cucm.lab.example:6970/SEP001122334455.cnf.xml"),
+    ("/idp/profile/SAML2/Redirect/SSO?SAMLRequest=abc", "/idp/profile/SAML2/Redirect/SSO?SAMLRequest=<CONCEALED>"),
+    ("POST /bGFiLmV4YW1wbGU/Zq7SecretMarker9/access_token", "POST /bGFiLmV4YW1wbGU/<CONCEALED>/access_token"),
+    ("/bGFiLmV4YW1wbGU/%5A%71%37%53%65%63", "/bGFiLmV4YW1wbGU/<CONCEALED>"),
+    ("/WnE3U2VjcmV0TWFya2VyOQ/get_edge_config", "/<CONCEALED>/get_edge_config"),  # base64 of a token
+    ("https://axl:Pa55@cucm.lab.example:8443/cucm-uds/servers",
+     "https://<CONCEALED>@cucm.lab.example:8443/cucm-uds/servers"),
+    ("GET /foo/bar HTTP/1.1", "GET /<CONCEALED>/<CONCEALED> HTTP/1.1"),
+    ("/x?Zq7SecretMarker9=1&state=2", "/<CONCEALED>?<CONCEALED>&state=2"),
+])
+def test_a_path_shows_only_the_segments_known_to_be_safe(url: str, shown: str) -> None:
+    assert conceal_params(url) == shown
+
+
+def test_a_uds_uri_attribute_is_concealed_as_a_url() -> None:
+    body = ('<clusterUser uri="https://cucm:8443/cucm-uds/clusterUser?username=aokanlawon">'
+            '<result found="true" uri="https://cucm:8443/cucm-uds/user/aokanlawon"/></clusterUser>')
+    assert conceal_body(body, "application/xml") == body.replace("username=aokanlawon", "username=<CONCEALED>")

@@ -4,6 +4,7 @@ where the credential would go; the marker must not appear in any log file."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from urllib.parse import quote
@@ -11,7 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from common.basic import basic_header
-from tests.hardening.conftest import CLIENT_ID, GROUP, OAUTH, USER, Battery, after_group
+from tests.hardening.conftest import CLIENT_ID, GROUP, OAUTH, USER, Battery, after_group, shapes
 
 FORM = "application/x-www-form-urlencoded"
 Request = tuple[str, str, dict[str, str], bytes | None]
@@ -91,7 +92,39 @@ SHAPES: dict[str, Callable[[Battery, str], Request]] = {
     "token-json": lambda b, m: ("POST", f"/{b.segment}/access_token", {"Content-Type": "application/json"},
                                 json.dumps({"grant_type": "refresh_token", "refresh_token": m}).encode()),
     "jwt-in-path": lambda b, m: ("GET", f"/{b.segment}/eyJhbGciOiJub25lIn0.{m}.sig", {}, None),
+    # Opaque values in a path, or in a query under a name nobody listed (issue 13, second round): whatever the
+    # segment's position or shape, only segments known to be safe are shown.
+    "path-token-before-operation": lambda b, m: ("POST", f"/{b.segment}/{m}/access_token", {"Content-Type": FORM},
+                                                 b"grant_type=refresh_token"),
+    "path-token-after-operation": lambda b, m: ("GET", f"/{b.segment}/get_edge_config/{m}", {}, None),
+    "path-token-only": lambda b, m: ("GET", f"/{b.segment}/{m}", {}, None),
+    "path-base64-token": lambda b, m: ("GET", f"/{b.segment}/{b64(m)}/get_edge_config", {}, None),
+    "path-percent-encoded": lambda b, m: ("GET", f"/{b.segment}/{pct(m)}", {}, None),
+    "path-first-segment": lambda b, m: ("GET", f"/{m}/get_edge_config", {}, None),
+    "path-first-segment-base64": lambda b, m: ("GET", f"/{b64(m)}/get_edge_config", {}, None),
+    "path-descriptor-then-token": lambda b, m: ("GET", f"/{b.descriptor()}/cucm-uds/{m}/devices",
+                                                {"Authorization": basic_header(USER, "Cisco!123")}, None),
+    "path-after-uds-user": lambda b, m: ("GET", f"/{b.descriptor()}/cucm-uds/user/{USER}/{m}",
+                                         {"Authorization": basic_header(USER, "Cisco!123")}, None),
+    "path-oauthcb": lambda b, m: ("GET", f"/OAuthcb/{m}", {}, None),
+    "path-semicolon-parameter": lambda b, m: ("GET", f"/{b.segment}/get_edge_sso;jsessionid={m}", {}, None),
+    "path-dot-segments": lambda b, m: ("GET", f"/{b.segment}/{m}/../get_edge_sso", {}, None),
+    "path-token-refresh": lambda b, m: ("POST", f"/{b64(m)}/access_token", {"Content-Type": FORM},
+                                        b"grant_type=refresh_token&refresh_token=x"),
+    "query-secret-as-name": lambda b, m: ("GET", f"/{b.segment}/get_edge_sso?{m}=1&email=a@lab.example", {}, None),
+    "query-percent-encoded-value": lambda b, m: ("GET", f"/{b.segment}/get_edge_sso?x={pct(m)}", {}, None),
+    "query-base64-value": lambda b, m: ("GET", f"/{b.segment}/get_edge_config?blob={b64(m)}", {}, None),
+    "location-header": lambda b, m: ("GET", f"/{b.segment}/get_edge_sso",
+                                     {"Referer": f"https://x.example/{m}/OAuthcb"}, None),
 }
+
+
+def b64(text: str) -> str:
+    return base64.urlsafe_b64encode(f"lab.example/{text}".encode()).decode().rstrip("=")
+
+
+def pct(text: str) -> str:
+    return "".join(f"%{byte:02X}" for byte in text.encode())
 
 
 @GROUP
@@ -101,7 +134,30 @@ async def test_a_secret_in_any_shape_never_reaches_a_log(battery: Battery, shape
     method, path, headers, body = SHAPES[shape](battery, marker)
     status, _ = await battery.request(method, path, headers=headers, data=body)
     assert status < 500
-    leaked = [node for node, text in battery.logs().items() if marker in text]
+    leaked = [node for node, text in battery.logs().items() if any(form in text for form in shapes(marker))]
+    assert leaked == [], f"{shape}: marker in {leaked}"
+
+
+MALFORMED: dict[str, Callable[[str, str], bytes]] = {
+    "no-version": lambda seg, m: f"GET /{seg}/{m}\r\n\r\n".encode(),
+    "bad-method": lambda seg, m: f"G\x00T /{seg}/{m} HTTP/1.1\r\n\r\n".encode(),
+    "space-in-target": lambda seg, m: f"GET /{seg}/a {m}/b HTTP/1.1\r\n\r\n".encode(),
+    "nul-in-header": lambda seg, m: f"GET /{seg}/get_edge_sso HTTP/1.1\r\nX-A: {m}\x00\r\n\r\n".encode(),
+    "header-without-colon": lambda seg, m: f"GET /{seg}/get_edge_sso HTTP/1.1\r\n{m}\r\n\r\n".encode(),
+    "huge-header": lambda seg, m: f"GET /{seg}/get_edge_sso HTTP/1.1\r\nX-B: {m}{'b' * 70000}\r\n\r\n".encode(),
+    "bad-chunk": lambda seg, m: (f"POST /{seg}/access_token HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 f"{m}\r\nabc\r\n0\r\n\r\n").encode(),
+}
+
+
+@GROUP
+@pytest.mark.parametrize("shape", list(MALFORMED))
+async def test_a_secret_in_a_malformed_request_never_reaches_a_log(battery: Battery, shape: str) -> None:
+    """The parser's refusal is logged with its reason, never with the bytes it refused."""
+    marker = battery.marker(shape)
+    answer = await battery.raw(MALFORMED[shape](battery.segment, marker))
+    assert not answer.startswith(b"HTTP/1.1 5")
+    leaked = [node for node, text in battery.logs().items() if any(form in text for form in shapes(marker))]
     assert leaked == [], f"{shape}: marker in {leaked}"
 
 

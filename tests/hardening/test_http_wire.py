@@ -1,5 +1,6 @@
 """Group 1 — the HTTP wire: request lines, headers, framing and smuggling as a hostile client writes them to
-Expressway-E. Each gets a 4xx (or the connection closed), never a 5xx or a silent hang, and the edge keeps serving."""
+Expressway-E. Each gets a 4xx (or the connection closed), never a 5xx or a silent hang, and the edge keeps serving —
+over TLS (the lab's default, inside the handshake a client trusting the lab CA makes) and on the plain transport."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pytest
 
 from tests.hardening.conftest import GROUP, Battery, after_group, status_of
 
+TRANSPORTS = ("tls", "plain")  # the one group run on both: the same bytes reach the HTTP parser with and without TLS
 SEG = "bGFiLmV4YW1wbGU"  # lab.example
 H = b"Host: expe.lab.example:8443\r\n"
 

@@ -81,8 +81,10 @@ async def test_after_the_routing_group_a_full_login_works_and_no_secret_is_logge
 @GROUP
 async def test_the_rules_in_force_are_listed_by_xconfiguration_http_allow_list(battery: Battery) -> None:
     core = battery.running.lab.core
-    url = f"http://127.0.0.1:{battery.running.core.traffic.port}/mrasim/xconfiguration"
-    async with battery.session.post(url, json={"command": "HTTPAllowList"},
+    tls = {"ssl": battery.tls, "server_hostname": "expc.lab.example"} if battery.tls else {}
+    scheme = "https" if battery.tls else "http"
+    url = f"{scheme}://127.0.0.1:{battery.running.core.traffic.port}/mrasim/xconfiguration"
+    async with battery.session.post(url, json={"command": "HTTPAllowList"}, **tls,  # type: ignore[arg-type]
                                     headers={"Authorization": basic_header(core.admin_user, core.admin_password)}) as resp:
         assert resp.status == 200
         output = (await resp.json())["output"]

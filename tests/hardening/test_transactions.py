@@ -42,7 +42,7 @@ def unended(text: str) -> list[str]:
 async def test_every_txn_id_ends_in_a_logged_answer_or_abort(battery: Battery, name: str) -> None:
     data, leave = requests(battery.segment)[name]
     if leave:
-        _, writer = await asyncio.open_connection("127.0.0.1", battery.running.edge_port)
+        _, writer = await battery.connect()
         writer.write(data)
         await writer.drain()
         await asyncio.sleep(0.1)

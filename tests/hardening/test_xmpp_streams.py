@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ssl
 
 import pytest
 
 from common.xmpp import sasl
+from common.xmpp.stanzas import STARTTLS
 from common.xmpp.stream import header
 from tests.hardening.conftest import GROUP, USER, Battery, after_group
 
@@ -52,23 +54,42 @@ async def answer_until_close(reader: asyncio.StreamReader, wait: float = 5.0) ->
             closed = True
     except TimeoutError:
         pass
+    except (ConnectionError, ssl.SSLError):  # the server closed the TCP connection under the TLS layer
+        closed = True
     return data, closed
 
 
-async def open_stream(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def open_stream(port: int, tls: ssl.SSLContext | None = None) -> tuple[asyncio.StreamReader,
+                                                                              asyncio.StreamWriter]:
+    """A client stream up to its features; through STARTTLS first (RFC 6120 section 5) where the port requires it,
+    as Expressway-E's 5222 does on the TLS transport, checking the services domain against the lab CA."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(HEADER)
+    data = await read_until(reader, b"</stream:features>")
+    if b"<starttls" in data and tls is not None:
+        writer.write(STARTTLS)
+        await read_until(reader, b"<proceed")
+        await writer.start_tls(tls, server_hostname="lab.example")
+        writer.write(HEADER)
+        await read_until(reader, b"</stream:features>")
+    return reader, writer
+
+
+async def read_until(reader: asyncio.StreamReader, end: bytes) -> bytes:
     data = b""
     async with asyncio.timeout(5):
-        while b"</stream:features>" not in data:
-            data += await reader.read(65536)
-    return reader, writer
+        while end not in data:
+            chunk = await reader.read(65536)
+            if not chunk:
+                raise AssertionError(f"closed before {end!r}: {data[-200:]!r}")
+            data += chunk
+    return data
 
 
 @GROUP
 @pytest.mark.parametrize("name", list(BAD))
 async def test_bad_xml_at_the_edge_ends_in_a_stream_error_and_a_close(battery: Battery, name: str) -> None:
-    reader, writer = await open_stream(battery.running.edge.xmpp.port)
+    reader, writer = await open_stream(battery.running.edge.xmpp.port, battery.tls)
     writer.write(BAD[name])
     data, closed = await answer_until_close(reader)
     writer.close()
@@ -79,7 +100,7 @@ async def test_bad_xml_at_the_edge_ends_in_a_stream_error_and_a_close(battery: B
 @GROUP
 @pytest.mark.parametrize("name", ["undefined-entity", "unbound-prefix", "comment", "invalid-utf8"])
 async def test_bad_xml_after_authentication_ends_in_a_stream_error_and_a_close(battery: Battery, name: str) -> None:
-    reader, writer = await open_stream(battery.running.edge.xmpp.port)
+    reader, writer = await open_stream(battery.running.edge.xmpp.port, battery.tls)
     token = battery.access_token
     payload = base64.b64encode(sasl.oauthbearer_response(USER, token)).decode()
     writer.write(f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='OAUTHBEARER'>{payload}</auth>".encode())

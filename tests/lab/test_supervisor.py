@@ -1,6 +1,7 @@
 """``mrasim up --processes`` survives its children (issue 13 item 5): ``kill -9`` of a node or of the control API
 leaves the rest serving, the death is reported, ``mrasim start`` brings the node back, the control API comes back on
-its own, and Ctrl-C ends it all without a traceback (the ``DNSResolver.__del__`` one included)."""
+its own, and ``kill -9`` of the supervisor itself ends every node and the control API (their lifelines,
+lab/lifeline.py), each without a traceback (the ``DNSResolver.__del__`` one included)."""
 
 from __future__ import annotations
 
@@ -108,11 +109,36 @@ async def test_a_killed_node_or_control_api_leaves_the_lab_serving_and_comes_bac
         assert report["control"]["restarts"] == 1 and all(n["alive"] for n in report["nodes"].values())
         assert up.returncode is None, "the supervisor must not stop"
 
+        # kill -9 of the supervisor itself: no clean-up runs in it, yet every node and the control API end too
+        children = [node["pid"] for node in report["nodes"].values()] + [report["control"]["pid"]]
+        up.kill()
+        assert await ended(children) == [], "children outlived their supervisor"
     finally:
         if up.returncode is None:
             up.send_signal(signal.SIGINT)
         _, err = await asyncio.wait_for(up.communicate(), 60)
     errors = err.decode()
-    assert up.returncode == 0, errors
+    assert up.returncode == -signal.SIGKILL, errors
     assert "cucm:cluster1 exited with status -9" in errors and "control API exited" in errors
     assert "Traceback" not in errors and "DNSResolver" not in errors, errors
+
+
+async def ended(pids: list[int], deadline: float = 30.0) -> list[int]:
+    """Poll until every process in ``pids`` has exited (a zombie counts as exited); those still running."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + deadline
+    while (alive := [pid for pid in pids if running(pid)]) and loop.time() < until:
+        await asyncio.sleep(0.1)
+    return alive
+
+
+def running(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return stat.rpartition(")")[2].split()[0] != "Z"
