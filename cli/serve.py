@@ -24,6 +24,7 @@ from common.resolver import LabResolver
 from core.node import CoreNode, start_core
 from cucm_stub.app import CucmNode, start_cucm
 from edge.node import EdgeNode, start_edge
+from idp.node import IdpNode, start_idp
 from lab.control import start_control
 from lab.processes import servable
 from lab.runfolder import new_run_folder
@@ -48,11 +49,15 @@ def add_up_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:  
 def add_serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve = command(sub, "serve", "run one node alone from the lab file",
                     ["mrasim serve cucm            # first: Expressway-C fetches CUCM's keys as it starts",
-                     "mrasim serve expressway-c", "mrasim serve expressway-e"],
+                     "mrasim serve expressway-c", "mrasim serve expressway-e",
+                     "mrasim serve idp --sso          # the SAML IdP (the lab file's [idp], or --sso)"],
                     description="Run one node on the fixed listen port of the lab file; the other nodes are reached "
                                 "by name through the lab's resolver, wherever they run.")
     serve.add_argument("node", help="expressway-e, expressway-c, cucm (or cucm:CLUSTER[:HOST] for a subscriber), "
-                                    "imp (or imp:HOST)")
+                                    "imp (or imp:HOST), idp")
+    serve.add_argument("--sso", action="store_true",
+                       help="run the lab with SAML SSO on (an IdP with the lab's users, SSO at Expressway-C and "
+                            "CUCM), as 'mrasim run --sso'; every node of one lab needs the same choice")
     serve.add_argument("--logs", type=Path, default=LOGS, help="where the run folders go (%(default)s)")
     serve.add_argument("--into", type=Path, help="write the log into this folder itself, no new run folder "
                                                  "(how 'up --processes' keeps one lab in one folder)")
@@ -129,6 +134,7 @@ def serve_target(text: str, lab: Lab) -> str:
 
 
 async def serve(args: argparse.Namespace, lab: Lab) -> int:
+    lab = lab.with_sso() if getattr(args, "sso", False) else lab
     try:
         node = serve_target(args.node, lab)
     except CliError as exc:
@@ -139,18 +145,22 @@ async def serve(args: argparse.Namespace, lab: Lab) -> int:
     resolver = LabResolver.from_lab(lab)
     resolver.tls = LabTls.prepare(lab, state)
     sink = LineSink(folder / log_name(node, lab))
-    started: EdgeNode | CoreNode | CucmNode | ImpNode
+    started: EdgeNode | CoreNode | CucmNode | ImpNode | IdpNode
     if node == "expressway-e":
         edge = await start_edge(lab, clock, resolver, sink, status_dir=state)
         started, where, port = edge, lab.edge.listener, edge.running.port
     elif node == "expressway-c":
-        core = await start_core(lab, clock, resolver, sink, status_dir=state)
+        core = await start_core(lab, clock, resolver, sink, state_dir=state / "expressway-c", status_dir=state)
         started, where, port = core, lab.core.listener, core.traffic.port
     elif node.startswith("cucm:"):
         cluster, listener = next((c, n) for c in lab.clusters for n in c.nodes if c.node_name(n) == node)
         cucm = await start_cucm(lab, cluster, clock, sink, state_dir=state / f"cucm-{cluster.name}", node=listener,
                                 tls=resolver.tls, resolver=resolver)
         started, where, port = cucm, listener, cucm.running.port
+    elif node == "idp":
+        assert lab.idp is not None
+        idp = await start_idp(lab, clock, resolver, sink, state / "idp")
+        started, where, port = idp, lab.idp.listener, idp.running.port
     else:
         config = next(imp for imp in lab.imps if imp.name == node)
         imp_node = await start_imp(lab, config, clock, resolver, sink)
