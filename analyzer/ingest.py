@@ -24,10 +24,11 @@ from pathlib import Path
 from common.logformats.csf import CsfLine
 from common.logformats.expressway import ExpresswayLine, parse_fast, split_records
 from common.logformats.log4j import Log4jLine
+from common.logformats.shibboleth import ShibbolethLine
 from common.logformats.sip import SdlLine, is_sdl_head
 
 from analyzer import hosts, tolerant
-from analyzer.model import CORE, CUCM, IMP, JABBER, UNITY, Corpus, Event
+from analyzer.model import CORE, CUCM, IDP, IMP, JABBER, UNITY, Corpus, Event
 from analyzer.normalize import lines_of, repair
 
 MAX_LINE = 1 << 20
@@ -295,6 +296,16 @@ def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]
                          {"logger": csf.logger, "function": csf.function, "message": csf.message,
                           "location": csf.location}, record, name, number))
             continue
+        if head[23:26] == " - ":  # the IdP's idp-process.log (Shibboleth's logback layout): '<time> - <ip> - LEVEL'
+            try:
+                idp = ShibbolethLine.parse(head)
+            except ValueError:
+                pass
+            else:
+                append(Event(IDP, "idp", "idp", _naive(idp.time), idp.level, {"logger": idp.logger, "remote": idp.remote,
+                                                                             "message": idp.message},
+                             record, name, number))
+                continue
         try:
             l4 = Log4jLine.parse(head)
         except ValueError:

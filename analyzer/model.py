@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 JABBER, EDGE, CORE, CUCM, IMP, UNITY = "Jabber", "Expressway-E", "Expressway-C", "CUCM", "IM&P", "Unity"
-NODE_ORDER = (JABBER, EDGE, CORE, CUCM, IMP, UNITY)
-SHORT = {JABBER: "Jabber", EDGE: "E", CORE: "C", CUCM: "CUCM", IMP: "IM&P", UNITY: "Unity"}
-ZONES = {JABBER: "Internet", EDGE: "DMZ", CORE: "Internal", CUCM: "Internal", IMP: "Internal", UNITY: "Internal"}
+IDP = "IdP"  # the SAML identity provider: our idp-process.log, and pasted AD FS / Okta / PingFederate errors
+NODE_ORDER = (JABBER, EDGE, CORE, CUCM, IMP, UNITY, IDP)
+SHORT = {JABBER: "Jabber", EDGE: "E", CORE: "C", CUCM: "CUCM", IMP: "IM&P", UNITY: "Unity", IDP: "IdP"}
+ZONES = {JABBER: "Internet", EDGE: "DMZ", CORE: "Internal", CUCM: "Internal", IMP: "Internal", UNITY: "Internal",
+         IDP: "Internet"}
 
 ISSUE, MISSING, POTENTIAL = "Issues Found", "Missing Information", "Potential Problem"
 GROUPS = (ISSUE, MISSING, POTENTIAL)

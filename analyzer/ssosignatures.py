@@ -1,6 +1,6 @@
 """Diagnostic signatures for SAML SSO over the edge (issue 14), in the form of :mod:`analyzer.signatures`.
 
-Each reads what Expressway-C, CUCM and Jabber log during an SSO login (docs/sso.md, "Which log shows which step") and
+Each reads what Expressway-C, CUCM, Jabber and the IdP (``idp-process.log``) log during an SSO login (docs/sso.md, "Which log shows which step") and
 is keyed by the catalogue scenario it explains. They rank above the generic signatures the same symptoms would
 otherwise trip (``user-not-found``, ``wrong-password-oauth``, ``cucm-too-old-for-code-grant``): an SSO login that
 fails the same way has a more specific cause.
@@ -9,12 +9,13 @@ fails the same way has a more specific cause.
 from __future__ import annotations
 
 from analyzer.facts import NODES_C, NODES_J, NODES_U, Facts
-from analyzer.model import ISSUE, Event
+from analyzer.model import IDP, ISSUE, Event
 from analyzer.signatures import Signature
 
 MRA_SSO = ("Mobile and Remote Access Through Cisco Expressway Deployment Guide, 'Single Sign-On (SSO) over the "
            "Collaboration Edge'")
 SAML_GUIDE = "SAML SSO Deployment Guide for Cisco Unified Communications Applications"
+NODES_IDP = (IDP,)
 SPRING = "Spring Security SAML / OpenSAML error texts (the SAML stack of CUCM's ssosp)"
 
 
@@ -36,7 +37,9 @@ def _accepted_then_not_found(f: Facts, address: bool) -> list[Event]:
 
 
 def _sp_certificate(f: Facts) -> list[Event]:
-    refused = f.text("not signed with the key this login service holds", nodes=NODES_J)
+    """The IdP refused C's AuthnRequest signature: in its own log (idp-process.log), or as Jabber's browser saw it."""
+    refused = f.text("Validation of request simple signature failed", nodes=NODES_IDP)[:1] \
+        + f.text("not signed with the key this login service holds", nodes=NODES_J)
     return refused + f.field("Detail", "SAML certificate renewed", nodes=NODES_C) if refused else []
 
 
@@ -61,8 +64,18 @@ def _sso_off_on_expressway(f: Facts) -> list[Event]:
     return refused + f.find(lambda e: e.get("Detail") == "Failed authorization", NODES_C)[:1] if refused else []
 
 
-def _idp_unreachable(f: Facts) -> list[Event]:
+def _browser_failed(f: Facts) -> list[Event]:
     return f.find(lambda e: "idp_sso: navigation to" in e.message and "failed" in e.message, NODES_J)
+
+
+def _idp_unreachable(f: Facts) -> list[Event]:
+    return [e for e in _browser_failed(f) if "failed: tls" not in e.message]
+
+
+def _idp_certificate_untrusted(f: Facts) -> list[Event]:
+    """The browser refused the IdP's certificate (its own words), and the IdP saw the handshake fail."""
+    refused = [e for e in _browser_failed(f) if "failed: tls: certificate verify failed" in e.message]
+    return refused + f.text("SSL handshake failed with")[:1] if refused else []
 
 
 def _implicit_only(f: Facts) -> list[Event]:
@@ -108,6 +121,14 @@ SSO_CATALOGUE: tuple[Signature, ...] = (
               "internet (internal DNS only, or firewalled).",
               "Publish the IdP (or its proxy) in public DNS and open it to remote clients.", MRA_SSO, 94,
               _idp_unreachable),
+    Signature("sso-idp-certificate-untrusted", ISSUE, "Jabber's browser does not trust the IdP's certificate",
+              "Expressway-C redirected the embedded browser to the IdP, and the browser refused the IdP's HTTPS "
+              "certificate in the TLS handshake: it is signed by a CA the client does not trust (an internal CA, or "
+              "self-signed), so the IdP's login page never loads.",
+              "Give the IdP (or its internet-facing proxy, e.g. AD FS Web Application Proxy) a certificate from a CA "
+              "the clients trust, with the IdP's FQDN in its SAN, or deploy that CA to the clients.",
+              f"{MRA_SSO}; Cisco TAC doc 118774, Configure Cisco Jabber for SAML SSO", 96,
+              _idp_certificate_untrusted),
     Signature("sso-cucm-implicit-only", ISSUE, "CUCM gives SSO users only the implicit grant",
               "After a good SAML login Expressway-C asks for an authorization code, and this CUCM release (before "
               "11.5(1)SU3) offers SSO only with the implicit grant.",

@@ -29,7 +29,7 @@ import calendar
 import re
 from collections.abc import Iterable
 
-from analyzer.model import CUCM, IMP, JABBER, UNITY, Event
+from analyzer.model import CUCM, IDP, IMP, JABBER, UNITY, Event
 
 LEVELS = "TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL"
 PROCESSES = ("traffic_server|tvcs|edgeconfigprovisioning|XCP_JABBERD|XCP_CM2|XCP_ROUTER|XCP_[A-Z_]+|"
@@ -268,9 +268,16 @@ def _log4j_node(category: str, text: str) -> str:
     return CUCM
 
 
+_IDP_WORDS = re.compile(r"\bmsis\d{4}\b|microsoft\.identityserver|\bad fs\b|\badfs\b|\bid\d{4}: |okta|pingfederate|"
+                        r"net\.shibboleth|relying party trust")
+
+
 def place(text: str) -> str:
-    """The product that wrote an unplaced line, from its content; ``""`` when nothing says."""
+    """The product that wrote an unplaced line, from its content; ``""`` when nothing says. An identity provider's
+    words (AD FS's ``MSIS…`` errors and event text, Okta, PingFederate, Shibboleth) place it at the IdP."""
     low = text.lower()
+    if _IDP_WORDS.search(low):
+        return IDP
     if "csf." in low or "xmppsdk" in low or "jabber" in low and ("[0x" in low or ".cpp" in low):
         return JABBER
     if "|appinfo" in low or "sipstation" in low or "ccm" in low and "|" in low:

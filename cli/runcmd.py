@@ -11,7 +11,8 @@ from pathlib import Path
 
 from cli.output import command, cut, emit, table, wants_json, width
 from common.config import Lab
-from lab.running import log_name, node_names, start_lab
+from lab.processrun import ProcessRun, start_process_run
+from lab.running import RunningLab, log_name, node_names, start_lab
 from lab.runfolder import new_run_folder
 from lab.runner import Entry
 from lab.siprun import register_phone
@@ -26,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     run = command(sub, "run", "start the lab, sign in as Jabber (HTTP, then XMPP), print the request sequence",
                   ["mrasim run", "mrasim run --user aokanlawon --password wrong   # see where a bad password stops",
                    "mrasim run --sso                  # SAML SSO through the lab's IdP (docs/sso.md)",
+                   "mrasim run --sso --processes      # the same, each node in its own process",
                    "mrasim run --json | jq .outcome"],
                   description="Start the lab on free ports, perform the Jabber MRA login and the XMPP sign-in, print "
                               "each request with its status and time, and write the node logs (expressway-e, "
@@ -39,6 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     run.add_argument("--sso", action="store_true",
                      help="sign in through SAML SSO: add an IdP with the lab's users, turn single sign-on on at "
                           "Expressway-C and CUCM (docs/sso.md)")
+    run.add_argument("--processes", action="store_true",
+                     help="run each node in its own process ('mrasim serve'), as 'mrasim up --processes', on ports "
+                          "free right now; the login runs here")
 
 
 def row(entry: Entry, room: int) -> str:
@@ -67,7 +72,12 @@ async def run(args: argparse.Namespace, lab: Lab) -> int:
     quiet = wants_json(args)
     room = width()
     started = time.perf_counter()
-    running = await start_lab(lab.with_ephemeral_ports(), folder)
+    running: RunningLab | ProcessRun
+    if getattr(args, "processes", False):
+        running = await start_process_run(Path(args.lab), folder, sso=getattr(args, "sso", False))
+        lab = running.lab
+    else:
+        running = await start_lab(lab.with_ephemeral_ports(), folder)
     ready = (time.perf_counter() - started) * 1000
     if not quiet:
         print(textwrap.fill(f"lab up in {ready:.0f} ms: {lab.edge.listener.host} → {lab.core.listener.host} → "
@@ -81,11 +91,11 @@ async def run(args: argparse.Namespace, lab: Lab) -> int:
     try:
         began = time.perf_counter()
         client = running.jabber(args.user, args.password)
-        outcome, xmpp, entries, _ = await run_sign_in(running, show, client=client)
+        outcome, xmpp, entries, _ = await run_sign_in(running, show, client=client)  # type: ignore[arg-type]
         phone = None
         if outcome.ok:
             await running.wait_sip_zone()
-            phone, sip_phone = await register_phone(running, client, entries, show)
+            phone, sip_phone = await register_phone(running, client, entries, show)  # type: ignore[arg-type]
             await sip_phone.close()
         total = (time.perf_counter() - began) * 1000
     finally:

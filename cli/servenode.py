@@ -32,17 +32,21 @@ STATE = Path(".mrasim") / "state"
 
 # The module that starts each kind of node, by the prefix of its name.
 NODE_MODULES = {"expressway-e": "edge.node", "expressway-c": "core.node", "cucm:": "cucm_stub.app",
-                "imp:": "presence.node"}
+                "imp:": "presence.node", "idp": "idp.node"}
 
 
 def add_serve_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve = command(sub, "serve", "run one node alone from the lab file",
                     ["mrasim serve cucm            # first: Expressway-C fetches CUCM's keys as it starts",
-                     "mrasim serve expressway-c", "mrasim serve expressway-e"],
+                     "mrasim serve expressway-c", "mrasim serve expressway-e",
+                     "mrasim serve idp --sso          # the SAML IdP (the lab file's [idp], or --sso)"],
                     description="Run one node on the fixed listen port of the lab file; the other nodes are reached "
                                 "by name through the lab's resolver, wherever they run.")
     serve.add_argument("node", help="expressway-e, expressway-c, cucm (or cucm:CLUSTER[:HOST] for a subscriber), "
-                                    "imp (or imp:HOST)")
+                                    "imp (or imp:HOST), idp")
+    serve.add_argument("--sso", action="store_true",
+                       help="run the lab with SAML SSO on (an IdP with the lab's users, SSO at Expressway-C and "
+                            "CUCM), as 'mrasim run --sso'; every node of one lab needs the same choice")
     serve.add_argument("--logs", type=Path, default=LOGS, help="where the run folders go (%(default)s)")
     serve.add_argument("--into", type=Path, help="write the log into this folder itself, no new run folder "
                                                  "(how 'up --processes' keeps one lab in one folder)")
@@ -69,6 +73,7 @@ def serve_target(text: str, lab: Lab) -> str:
 
 
 async def serve(args: argparse.Namespace, lab: Lab) -> int:
+    lab = lab.with_sso() if getattr(args, "sso", False) else lab
     try:
         node = serve_target(args.node, lab)
     except CliError as exc:
@@ -86,7 +91,7 @@ async def serve(args: argparse.Namespace, lab: Lab) -> int:
         started, where, port = edge, lab.edge.listener, edge.running.port
     elif node == "expressway-c":
         from core.node import start_core
-        core = await start_core(lab, clock, resolver, sink, status_dir=state)
+        core = await start_core(lab, clock, resolver, sink, state_dir=state / "expressway-c", status_dir=state)
         started, where, port, unfetched = core, lab.core.listener, core.traffic.port, core.unfetched
     elif node.startswith("cucm:"):
         from cucm_stub.app import start_cucm
@@ -94,6 +99,11 @@ async def serve(args: argparse.Namespace, lab: Lab) -> int:
         cucm = await start_cucm(lab, cluster, clock, sink, state_dir=state / f"cucm-{cluster.name}", node=listener,
                                 tls=resolver.tls, resolver=resolver)
         started, where, port = cucm, listener, cucm.running.port
+    elif node == "idp":
+        from idp.node import start_idp
+        assert lab.idp is not None
+        idp = await start_idp(lab, clock, resolver, sink, state / "idp")
+        started, where, port = idp, lab.idp.listener, idp.running.port
     else:
         from presence.node import start_imp
         config = next(imp for imp in lab.imps if imp.name == node)

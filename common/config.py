@@ -213,10 +213,10 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         srv.append(SrvRecord(f"_collab-edge._tls.{domain}", edge.listener.host, edge.listener.port, 1, 10))
     imps = _imps(root, clusters, domain, tls_enabled)
     unity = _unity(root, domain, names, tls_enabled)
-    idp = _idp(root, domain, tuple(users))
+    idp = _idp(root, domain, tuple(users), tls_enabled)
     sip = _sip(root, domain, edge, clusters[0].listener, core.mra_domains)
     certified = {"expressway-e", "expressway-c", *(c.node_name(n) for c in clusters for n in c.nodes),
-                 *(i.name for i in imps), *(["unity"] if unity else [])}
+                 *(i.name for i in imps), *(["unity"] if unity else []), *(["idp"] if idp else [])}
     tls = parse_tls(root, certified)
     dns = parse_dns(root)
     root.done()
@@ -231,7 +231,7 @@ def _enabled(t: TomlTable, key: str) -> bool:
     return value == "Enabled"
 
 
-def _idp(root: TomlTable, domain: str, users: tuple[User, ...]) -> IdpConfig | None:
+def _idp(root: TomlTable, domain: str, users: tuple[User, ...], tls_enabled: bool) -> IdpConfig | None:
     """``[idp]``: the SAML identity provider; its directory is the lab's users plus ``[[idp.users]]``."""
     if "idp" not in root.data:
         root.seen.add("idp")
@@ -245,7 +245,7 @@ def _idp(root: TomlTable, domain: str, users: tuple[User, ...]) -> IdpConfig | N
     uid_from = t.str("uid_from", "userid")
     if uid_from not in ("userid", "mail", "none"):
         raise ConfigError(f"{t.where('uid_from')}: expected 'userid', 'mail' or 'none', got {uid_from!r}")
-    listener = _listener(t, domain, "idp", https=False)  # modelled: the IdP is outside the lab PKI (docs/sso.md)
+    listener = _listener(t, domain, "idp", https=tls_enabled)  # HTTPS with a lab-PKI certificate, as AD FS or Okta
     base = default_idp(domain, users, tuple(extra), dataclasses.replace(listener, port=t.int("port", 443, low=1,
                                                                                               high=65535)))
     idp = dataclasses.replace(base, entity_id=t.str("entity_id", base.entity_id), uid_from=uid_from,

@@ -60,16 +60,18 @@ class HopClient:
 
     def __init__(self, resolver: LabResolver, local_address: str = "127.0.0.1", timeout: float = 10.0,
                  name: str = "", keepalive: float = 15.0, verify_name: str | None = None,
-                 view: str = "internal") -> None:
+                 view: str = "internal", verify: bool = True) -> None:
         """``keepalive``: how long an idle connection stays open for reuse (a storm client holds its own longer).
 
         Over TLS the peer's certificate must carry the host name of the URL, or ``verify_name`` when given (Jabber
-        checks Expressway-E against the services domain it discovered it through, RFC 6125 §6.2.1).
+        checks Expressway-E against the services domain it discovered it through, RFC 6125 §6.2.1). ``verify`` False:
+        encrypt, check no certificate (an administrator moving files, not a product checking a peer).
         """
         self.resolver = resolver
         self.name = name
         self.verify_name = verify_name
         self.view = view  # the DNS view the client resolves names in: Jabber is outside ("public")
+        self.verify = verify
         self._local = local_address
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._keepalive = keepalive
@@ -115,7 +117,7 @@ class HopClient:
         tls = self.resolver.tls
         if tls is None or target.scheme != "https":
             return {}
-        context = tls.client_context(self.name, host)
+        context = tls.client_context(self.name, host) if self.verify else False
         if context is False:
             return {"ssl": False}
         return {"ssl": context, "server_hostname": self.verify_name or host}

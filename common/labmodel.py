@@ -349,7 +349,7 @@ class Lab:
     def with_sso(self) -> Lab:
         """The same lab signing users in through SAML SSO over the edge (``mrasim run --sso``): an IdP with the lab's
         users, "SSO over the edge" on Expressway-C and SAML SSO enabled on every cluster."""
-        idp = self.idp or default_idp(self.domain, self.users)
+        idp = self.idp or default_idp(self.domain, self.users, https=self.tls.enabled)
         return dataclasses.replace(self, core=dataclasses.replace(self.core, sso=True), idp=idp,
                                    clusters=tuple(dataclasses.replace(c, sso=True) for c in self.clusters))
 
@@ -370,15 +370,20 @@ class Lab:
                                                                                                 c.subscribers))
                            for c in self.clusters),
             unity=dataclasses.replace(self.unity, listener=web(self.unity.listener)) if self.unity else None,
+            idp=dataclasses.replace(self.idp, listener=web(self.idp.listener)) if self.idp else None,
         )
 
     def replace_core(self, **changes: Any) -> Lab:
         return dataclasses.replace(self, core=dataclasses.replace(self.core, **changes))
 
 
+DEFAULT_IDP_PORT = 18448
+
+
 def default_idp(domain: str, users: tuple[User, ...], extra: tuple[IdpUser, ...] = (),
-                listener: Listener | None = None) -> IdpConfig:
-    """An IdP at ``idp.<domain>:443`` whose directory holds the lab's users (mail ``<userid>@<domain>``)."""
-    listener = listener or Listener(f"idp.{domain}", 443, "http", "127.0.0.1", 0)
+                listener: Listener | None = None, https: bool = True) -> IdpConfig:
+    """An IdP at ``https://idp.<domain>:443`` (``http`` in a plain lab) whose directory holds the lab's users (mail
+    ``<userid>@<domain>``), listening on 18448 beside the default lab's other fixed ports (``mrasim serve idp``)."""
+    listener = listener or Listener(f"idp.{domain}", 443, "https" if https else "http", "127.0.0.1", DEFAULT_IDP_PORT)
     accounts = tuple(IdpUser(u.userid, u.password, f"{u.userid}@{domain}") for u in users)
     return IdpConfig(listener, f"https://{listener.host}/idp/shibboleth", accounts + extra)

@@ -13,6 +13,9 @@ requirements"; *Cisco Expressway Certificate Creation and Use Deployment Guide*;
   5061, where Expressway-C's zones connect), each with the node's FQDN: Expressway-C checks them when its "TLS verify mode" for the server is On.
 * **IM and Presence** — Tomcat (EPAS SOAP on 8443) and cup-xmpp, with the node's FQDN.
 * **Unity Connection** — Tomcat, with its FQDN.
+* **The SAML IdP** — its HTTPS (browser-facing) certificate, with its FQDN: Jabber's embedded browser checks it like any
+  web site's (AD FS's "SSL certificate", Okta's or PingFederate's server certificate). Cisco's MRA deployment guide:
+  "The domain that is on the IdP certificate must be published in the DNS so that clients can resolve the IdP".
 
 Keys are EC P-256 (the products accept ECDSA certificates; generating RSA keys for every test lab would be slow —
 see "What is modelled" in docs/transport.md). A certificate can be *staged* wrong on purpose (``CertStaging``): signed
@@ -227,4 +230,7 @@ def cert_specs(lab: Lab) -> list[CertSpec]:
     if lab.unity is not None:
         specs.append(CertSpec("unity", "tomcat", lab.unity.listener.host, (lab.unity.listener.host,),
                               staged("unity")))
+    if lab.idp is not None:
+        host = lab.idp.listener.host
+        specs.append(CertSpec("idp", "server", host, (host,), staged("idp")))
     return specs

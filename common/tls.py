@@ -36,7 +36,8 @@ TLS_VERSION = ssl.TLSVersion.TLSv1_2
 
 # Which certificate each TLS listener presents (listener names are Lab.listeners()'s).
 _ROLE_OF_LISTENER = {"expressway-e": ("expressway-e", "server"), "expressway-e:xmpp": ("expressway-e", "server"),
-                     "expressway-c": ("expressway-c", "server"), "unity": ("unity", "tomcat")}
+                     "expressway-c": ("expressway-c", "server"), "unity": ("unity", "tomcat"),
+                     "idp": ("idp", "server")}
 
 
 class ServerContext(ssl.SSLContext):

@@ -11,6 +11,10 @@ Endpoints (Shibboleth IdP paths, SAML 2.0 Bindings §3.4 and §3.5):
 * ``POST /mrasim/metadata`` and ``POST /mrasim/rollover`` — lab-only administration *(modelled)*: import an SP's
   metadata (the relying-party trust), roll the token-signing certificate over.
 
+It listens on HTTPS with its certificate from the lab PKI (``idp server``, :mod:`common.pki`), as AD FS, Okta or
+PingFederate do; a browser that refuses that certificate breaks the handshake, and the IdP logs it
+(:func:`tls_refused`).
+
 Bad input never costs a 500: an unknown SP, a bad signature, an ACS that is not the SP's, a stale form or a wrong
 password each get the IdP's page and one line in ``idp.log``; passwords are never logged.
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import base64
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +53,7 @@ DECODER = "org.opensaml.saml.saml2.binding.decoding.impl.HTTPRedirectDeflateDeco
 ENDPOINT = "org.opensaml.saml.common.binding.impl.PopulateBindingAndEndpointContexts"
 RESPONSE = "net.shibboleth.idp.saml.saml2.profile.impl.AddAttributeStatementToAssertion"
 ADMIN = "net.shibboleth.idp.admin.impl.ReloadMetadata"
+JETTY_TLS = "org.eclipse.jetty.io.ssl.SslConnection"
 
 
 @dataclass
@@ -220,6 +226,18 @@ async def rollover(request: web.Request) -> web.Response:
     return web.Response(text=f"signing certificate {state.identity.fingerprint}\n")
 
 
+def tls_refused(log: ShibbolethLog) -> Callable[[str, int, str], None]:
+    """A failed TLS handshake on the IdP's listener, in the words of Jetty (the Shibboleth IdP's container) and Java's
+    JSSE: ``tlsv1 alert unknown ca`` is the browser refusing the IdP's certificate. *Modelled*: Jetty writes this to
+    its own log at DEBUG; the lab puts it in ``idp.log`` at WARN so the refusal is seen (docs/sso.md)."""
+
+    def refused(ip: str, port: int, reason: str) -> None:
+        log.write("WARN", ip, JETTY_TLS, 1080, f"SSL handshake failed with {ip}:{port}: "
+                                                f"javax.net.ssl.SSLHandshakeException: {reason}")
+
+    return refused
+
+
 @dataclass
 class IdpNode:
     name: str
@@ -248,6 +266,8 @@ async def start_idp(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Line
     app.router.add_post(SSO_PATH, login)
     app.router.add_post("/mrasim/metadata", import_metadata)
     app.router.add_post("/mrasim/rollover", rollover)
-    running = await serve(app, config.listener, logger=quiet_logger("mrasim.idp"))
+    tls = resolver.tls if config.listener.scheme == "https" else None
+    running = await serve(app, config.listener, ssl_context=tls.server_context("idp") if tls else None,
+                          on_tls_error=tls_refused(log), logger=quiet_logger("mrasim.idp"))
     resolver.bind(config.listener, running.port)
     return IdpNode("idp", state, running)

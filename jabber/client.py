@@ -140,6 +140,11 @@ class JabberClient:
         return HopClient(self.resolver, self.lab.jabber.address, name="jabber", verify_name=self.lab.domain,
                          view="public")
 
+    def browser(self) -> HopClient:
+        """The embedded browser's own HTTP stack, for the IdP's pages: outside too, and checking each site's
+        certificate for the site's own name, as any browser does (the IdP is not a services-domain server)."""
+        return HopClient(self.resolver, self.lab.jabber.address, name="jabber", view="public")
+
     def unreachable(self, exc: HopError) -> str:
         """Log a request that never got an HTTP answer as Jabber does (csf.httpclient; csf.cert first for a
         certificate it refused), and say why for the outcome."""
@@ -170,13 +175,15 @@ class JabberClient:
     async def _drive(self, flow: Flow,
                      on_step: Callable[[StepRecord], None] | None = None) -> tuple[Outcome, list[StepRecord]]:
         records: list[StepRecord] = []
+        browser = self.browser()  # its session opens at its first request: only an SSO login pays for it
         async with self.hop() as hop:
             try:
                 step = next(flow)
                 while True:
                     if self.gate is not None:
                         await self.gate(step)
-                    reply, record = await self._send(hop, step, len(records) + 1)
+                    reply, record = await self._send(browser if step.name.startswith("idp_") else hop, step,
+                                                     len(records) + 1)
                     records.append(record)
                     if on_step is not None:
                         on_step(record)
@@ -186,10 +193,15 @@ class JabberClient:
             except HopError as exc:
                 flow.close()
                 if step.name.startswith("idp_"):  # the embedded browser's own page: "This page can't be displayed"
+                    detail = f": {exc.detail}" if exc.kind in ("tls", "dns") else ""
                     self.log.write("ERROR", points.BROWSER_ERROR, f"{step.name}: navigation to {exc.url.split('?')[0]} "
-                                                                  f"failed: {exc.kind}")
-                path = "sso" if step.name.startswith("idp_") or step.name == "samlauthz" else "oauth"
+                                                                  f"failed: {exc.kind}{detail}")
+                    return Outcome(False, "sso", step.name, f"cannot reach {exc.url.split('?')[0]}: "
+                                                            f"{exc.kind}{detail}"), records
+                path = "sso" if step.name == "samlauthz" else "oauth"
                 return Outcome(False, path, step.name, self.unreachable(exc)), records
+            finally:
+                await browser.close()
 
     async def _send(self, hop: HopClient, step: Step, index: int) -> tuple[Reply, StepRecord]:
         data = urlencode(step.form) if step.form is not None else None

@@ -34,4 +34,4 @@ def node_names(lab: Lab) -> list[str]:
 
 def servable(name: str) -> bool:
     """The nodes ``mrasim serve`` can run alone."""
-    return name in ("expressway-e", "expressway-c") or name.startswith(("cucm:", "imp:"))
+    return name in ("expressway-e", "expressway-c", "idp") or name.startswith(("cucm:", "imp:"))

@@ -10,6 +10,11 @@ together (E needs no one until a client arrives), then the subscribers and IM&P 
 then Expressway-C (it fetches the AuthZ keys from every cluster as it starts). A node is ready when it prints its
 ``serving`` line.
 
+The SAML IdP, when the lab has one, starts last, and the supervisor then does the SAML metadata exchange an
+administrator does once (:mod:`lab.samlexchange`), over the nodes' sockets as in the one-process lab; C and the IdP
+keep what they imported under ``--state``, so a restarted node still trusts its peer. ``sso=True`` (``--sso``) runs
+every node with ``Lab.with_sso()``, as ``mrasim run --sso`` does in one process.
+
 Nodes ``mrasim serve`` does not run (Unity Connection, until it can be served alone) are left out and named.
 A storm that needs extra users gets a copy of the lab file with the storm users appended under ``--state``; the TOML
 schema does not change.
@@ -35,6 +40,7 @@ from common.config import Lab, load_lab
 from lab.lifeline import START_LINE, child_env
 from lab.netns import Topology, rewrite_addresses
 from lab.nodenames import log_name, node_names, servable
+from lab.samlexchange import exchange_metadata
 
 PIDS_FILE = "pids.json"
 READY_TIMEOUT = 60.0  # every node interpreter imports at once: on a busy 2-core machine 30 s was seen to be too few
@@ -62,6 +68,7 @@ class ProcessLab:
     skipped: tuple[str, ...] = ()
     ready_ms: float = 0.0
     netns: Topology | None = None  # ``up --netns``: each node runs in its zone's namespace
+    sso: bool = False  # every node runs the lab with SAML SSO on (``--sso``)
     # One node operation at a time: a restart racing a stop of the same node would leave two processes on one port.
     _operating: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Set whenever a node's process is replaced, so ``wait_unexpected_exit`` watches the new one.
@@ -128,7 +135,7 @@ class ProcessLab:
         old = self.node(name).process
         if old.stdin is not None:
             old.stdin.close()  # the lifeline of a process that died on its own
-        node = await _spawn(name, self.lab_file, self.logs, self.state, self.netns)
+        node = await _spawn(name, self.lab_file, self.logs, self.state, self.netns, self.sso)
         self.nodes[self.nodes.index(self.node(name))] = node
         self._changed.set()
         _release(node)
@@ -243,8 +250,9 @@ def _free_fixed_port(chosen: set[int]) -> int:
 
 async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_users: int = 0,
                           debug: bool | None = None, fresh_logs: bool = False,
-                          netns: Topology | None = None) -> ProcessLab:
-    """Start every servable node of the lab in its own process and wait until each serves.
+                          netns: Topology | None = None, sso: bool = False) -> ProcessLab:
+    """Start every servable node of the lab in its own process and wait until each serves; with an IdP, exchange
+    the SAML metadata once all serve.
 
     With ``netns`` (already created) each node runs in its zone's namespace, from a copy of the lab file whose
     addresses are the zones' (:func:`lab.netns.rewrite_addresses`)."""
@@ -255,26 +263,28 @@ async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_user
         placed = state / f"{lab_file.stem}-netns.toml"
         placed.write_text(rewrite_addresses(file.read_text()))
         file = placed
-    lab = load_lab(file)
+    lab = load_lab(file).with_sso() if sso else load_lab(file)
     names = node_names(lab)
     logs.mkdir(parents=True, exist_ok=True)
     if fresh_logs:
         for name in ("jabber", *names):
             (logs / log_name(name, lab)).unlink(missing_ok=True)
-    running = ProcessLab(lab, file, logs, state, skipped=tuple(n for n in names if not servable(n)), netns=netns)
+    running = ProcessLab(lab, file, logs, state, skipped=tuple(n for n in names if not servable(n)), netns=netns,
+                         sso=sso)
     LabTls.prepare(lab, state)  # once, here: every node process then finds the same certificates in the state folder
     publishers = [c.node_name(c.listener) for c in lab.clusters]
     waves = [[*publishers, "expressway-e"],
              [n for n in names if (n.startswith("cucm:") and n not in publishers) or n.startswith("imp:")],
-             ["expressway-c"]]
+             ["expressway-c"], ["idp"] if "idp" in names else []]
     try:
         # Every interpreter starts and imports at once; each wave is then released in turn (see _GATE).
-        spawned = [[await _spawn(name, file, logs, state, netns) for name in wave] for wave in waves]
+        spawned = [[await _spawn(name, file, logs, state, netns, sso) for name in wave] for wave in waves]
         running.nodes += [node for wave in spawned for node in wave]
         for wave in spawned:
             for node in wave:
                 _release(node)
             await asyncio.gather(*(_ready(node) for node in wave))
+        await exchange_metadata(lab, network(lab, state))
     except BaseException:
         await running.stop()
         raise
@@ -291,12 +301,13 @@ _GATE = ("import sys, lab.lifeline as life, cli.servenode as node; node.preload(
          "sys.exit(life.gated(node.main, sys.argv[1:]))")
 
 
-async def _spawn(name: str, lab_file: Path, logs: Path, state: Path, netns: Topology | None = None) -> NodeProcess:
+async def _spawn(name: str, lab_file: Path, logs: Path, state: Path, netns: Topology | None = None,
+                 sso: bool = False) -> NodeProcess:
     prefix = netns.exec_prefix(name) if netns is not None else []
     process = await asyncio.create_subprocess_exec(
         *prefix, sys.executable, "-c", _GATE, "--lab", str(lab_file), "serve", name, "--into", str(logs),
-        "--state", str(state), stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.PIPE,
-        preexec_fn=_default_sigint, env=child_env())
+        "--state", str(state), *(["--sso"] if sso else []), stdout=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.PIPE, preexec_fn=_default_sigint, env=child_env())
     return NodeProcess(name, process)
 
 

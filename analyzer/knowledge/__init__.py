@@ -14,7 +14,7 @@ Each ``[[entry]]`` holds what an engineer needs to recognise and fix one failure
 
 Regexes are case-insensitive (they run over lower-cased text) and match within one record (a line and its HTTPMSG block). ``product`` is the product
 that writes the line — ``Jabber``, ``client`` (Jabber or an endpoint), ``Expressway-E``, ``Expressway-C``,
-``Expressway`` (either), ``CUCM``, ``IM&P``, ``Unity`` or ``any``; a record that could not be placed matches any.
+``Expressway`` (either), ``CUCM``, ``IM&P``, ``Unity``, ``IdP`` (the SAML identity provider) or ``any``; a record that could not be placed matches any.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from analyzer.model import CORE, CUCM, EDGE, IMP, JABBER, UNITY
+from analyzer.model import CORE, CUCM, EDGE, IDP, IMP, JABBER, UNITY
 
 HERE = Path(__file__).resolve().parent
 PRODUCTS: dict[str, frozenset[str]] = {
     "Jabber": frozenset({JABBER}), "client": frozenset({JABBER}), "Expressway-E": frozenset({EDGE}),
     "Expressway-C": frozenset({CORE}), "Expressway": frozenset({EDGE, CORE}), "CUCM": frozenset({CUCM}),
-    "IM&P": frozenset({IMP}), "Unity": frozenset({UNITY}), "any": frozenset(),
+    "IM&P": frozenset({IMP}), "Unity": frozenset({UNITY}), "IdP": frozenset({IDP}), "any": frozenset(),
 }
 
 

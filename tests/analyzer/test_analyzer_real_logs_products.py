@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 
 from analyzer.diagnose import analyze, render_text
-from analyzer.model import CORE, CUCM, EDGE, IMP, JABBER
+from analyzer.model import CORE, CUCM, EDGE, IDP, IMP, JABBER
 
 HERE = Path(__file__).resolve().parent
 PRODUCT_OF_FILE = {"expressway-e.log": {EDGE}, "expressway-c.log": {CORE}, "jabber.log": {JABBER}, "endpoint.log": {JABBER},
-                   "cucm.log": {CUCM}, "imp.log": {IMP},
+                   "cucm.log": {CUCM}, "imp.log": {IMP}, "idp.log": {IDP},  # the SAML IdP: AD FS event text (issue 14)
                    # an excerpt whose records do not say which Expressway wrote them (a redacted host, a port both use)
                    "expressway.log": {EDGE, CORE}}
 # log4j categories both CUCM and IM and Presence write (platform utilities): the line alone cannot say which node.

@@ -203,3 +203,30 @@ async def test_with_internal_auth_check_sso_is_offered_only_if_the_home_cluster_
         assert SSOResult.from_xml(answer.body) == SSOResult(offered, True)
     finally:
         await running.stop()
+
+
+async def test_the_idp_serves_https_with_its_lab_pki_certificate_and_logs_a_refused_handshake(
+        sso: RunningLab) -> None:
+    """The IdP is HTTPS like AD FS or Okta: its certificate names its FQDN and chains to the lab CA; a client that does
+    not trust that CA breaks the handshake, and the IdP's log says so."""
+    import asyncio
+    import ssl
+
+    from cryptography import x509
+
+    idp = sso.lab.idp
+    assert idp is not None and idp.listener.scheme == "https" and sso.resolver.tls is not None
+    port = sso.nodes["idp"].running.port
+    trusting = ssl.create_default_context(cadata=sso.resolver.tls.ca_pem.decode())
+    _, writer = await asyncio.open_connection("127.0.0.1", port, ssl=trusting, server_hostname=idp.listener.host)
+    cert = x509.load_der_x509_certificate(writer.get_extra_info("ssl_object").getpeercert(binary_form=True))
+    writer.close()
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == [idp.listener.host]
+    stranger = ssl.create_default_context()  # the system's CAs only: the lab CA is not among them
+    stranger.maximum_version = ssl.TLSVersion.TLSv1_2
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await asyncio.open_connection("127.0.0.1", port, ssl=stranger, server_hostname=idp.listener.host)
+    await sso.settle()
+    refused = [line for line in parse_idp(sso.log_text("idp")) if "SSL handshake failed" in line.message]
+    assert refused and refused[0].logger == "org.eclipse.jetty.io.ssl.SslConnection"

@@ -32,7 +32,9 @@ async def test_headless_chromium_signs_in_at_the_idp_and_lands_on_oauthcb_with_a
     async with Chromium(hosts, [i.cert_pem for i in tls.issued.values()] if tls else ()) as browser:
         await browser.send("Page.navigate", url=authorize)
         await browser.wait_for("!!document.getElementById('idpLogin')")
-        assert await browser.evaluate("location.host") == f"{lab.idp.listener.host}:{lab.idp.listener.port}"
+        # the IdP's page over HTTPS, its lab-PKI certificate trusted as the enterprise CA's would be (443 is implied)
+        assert await browser.evaluate("location.origin") == lab.idp.listener.origin.removesuffix(":443")
+        assert lab.idp.listener.scheme == "https"
         assert "Lab Identity Provider" in await browser.evaluate("document.body.innerText")
         await browser.evaluate(
             f"document.querySelector('[name=j_username]').value = {json.dumps('aokanlawon')};"
