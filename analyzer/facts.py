@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import re._constants as sre_constants  # the regex parser of the standard library, as re itself uses it
 import re._parser as sre_parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from analyzer import fastpath
 from analyzer.flows import Txn
 from analyzer.model import CORE, CUCM, EDGE, IMP, JABBER, Corpus, Event, Session
 
@@ -70,6 +72,9 @@ class Facts:
     _found: dict[re.Pattern[str], list[Event]] = field(default_factory=dict)
     _space: list[Event] = field(default_factory=list)
     _texts: list[str] = field(default_factory=list)
+    _joined: str | None = None
+    _joined_offsets: list[int] = field(default_factory=list)
+    _by_needle: dict[str, list[int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for event in self.corpus.events:
@@ -81,8 +86,18 @@ class Facts:
         for event in self.notable:
             self.by_node.setdefault(event.node, []).append(event)
 
-    def find(self, test: Callable[[Event], bool], nodes: Iterable[str] | None = None) -> list[Event]:
-        """Notable events (of these nodes) that pass ``test``, in time order; one node reads only its own list."""
+    def find(self, test: Callable[[Event], bool], nodes: Iterable[str] | None = None,
+             needles: tuple[str, ...] = ()) -> list[Event]:
+        """Notable events (of these nodes) that pass ``test``, in time order; one node reads only its own list.
+
+        ``needles``: ``test`` can pass only for an event whose text, a field value or block holds one of them; the
+        test then runs only on those events, found with ``str.find`` in one joined text (:mod:`analyzer.fastpath`)."""
+        pool = self._holding_any(needles) if needles else None
+        if pool is not None:
+            if nodes is None:
+                return [e for e in pool if test(e)]
+            wanted = set(nodes)
+            return [e for e in pool if e.node in wanted and test(e)]
         if nodes is None:
             return [e for e in self.notable if test(e)]
         wanted = set(nodes)
@@ -99,8 +114,37 @@ class Facts:
         """Notable events whose text holds any of the needles (case-sensitive, as the products write them)."""
         if len(needles) == 1:
             needle = needles[0]
-            return self.find(lambda e: needle in e.text, nodes)
-        return self.find(lambda e: any(n in e.text for n in needles), nodes)
+            return self.find(lambda e: needle in e.text, nodes, needles)
+        return self.find(lambda e: any(n in e.text for n in needles), nodes, needles)
+
+    def _holding_any(self, needles: tuple[str, ...]) -> list[Event] | None:
+        """The notable events whose text, field values or block hold one of ``needles``, in order; ``None`` when the
+        fast path is off or a needle cannot be looked for this way."""
+        if not fastpath.ENABLED or any(not n or "\x00" in n or "\x01" in n for n in needles):
+            return None
+        if self._joined is None:
+            parts = []
+            for event in self.notable:  # the text, and whatever field value or block is not already in it
+                text = event.text
+                extra = [v for v in event.fields.values() if v not in text]
+                if event.block and event.block not in text:
+                    extra.append(event.block)
+                parts.append("\x00".join((text, *extra)) if extra else text)
+            self._joined_offsets = list(itertools.accumulate((len(p) + 1 for p in parts[:-1]), initial=0))
+            self._joined = "\x01".join(parts)
+        joined, offsets, found = self._joined, self._joined_offsets, set()
+        for needle in needles:
+            holding = self._by_needle.get(needle)
+            if holding is None:
+                holding = self._by_needle[needle] = []
+                at = joined.find(needle)
+                while at >= 0:
+                    index = bisect.bisect_right(offsets, at) - 1
+                    holding.append(index)
+                    following = offsets[index + 1] if index + 1 < len(offsets) else len(joined)
+                    at = joined.find(needle, following)
+            found.update(holding)
+        return [self.notable[i] for i in sorted(found)]
 
     def search(self, pattern: re.Pattern[str], nodes: frozenset[str] | set[str] = frozenset()) -> list[Event]:
         """``pattern`` (written for lower-cased text, :func:`analyzer.knowledge.compile_lower`) over the records.
@@ -153,7 +197,7 @@ class Facts:
         return out
 
     def field(self, name: str, *values: str, nodes: Iterable[str] | None = None) -> list[Event]:
-        return self.find(lambda e: any(v in e.fields.get(name, "") for v in values), nodes)
+        return self.find(lambda e: any(v in e.fields.get(name, "") for v in values), nodes, values)
 
     def has(self, node: str) -> bool:
         return any(e.node == node for e in self.corpus.events)

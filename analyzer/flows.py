@@ -105,7 +105,15 @@ def _device(url: str, current: str) -> str:
     """``device_id`` from the query, else ``current``; a URL that cannot hold one (nor fail to parse) is not parsed."""
     if "device_id" not in url and "%" not in url and "[" not in url and url.isascii():
         return current
-    return parse_qs(urlsplit(url).query).get("device_id", [current])[0]
+    found = _device_of(url)
+    return current if found is None else found
+
+
+@lru_cache(maxsize=4096)
+def _device_of(url: str) -> str | None:
+    """The query's ``device_id`` (``None`` when it has none); cached per URL, as the steps are."""
+    values = parse_qs(urlsplit(url).query).get("device_id")
+    return values[0] if values else None
 
 
 def _split_request(line: str) -> tuple[str, str]:
@@ -114,7 +122,7 @@ def _split_request(line: str) -> tuple[str, str]:
 
 
 def _target(url: str, corpus_hosts: dict[str, str]) -> str:
-    host = urlsplit(url if "://" in url else "http:" + url).hostname or ""
+    host = _hostname(url)
     if host in ("127.0.0.1", "localhost") or host.split(".")[0] in corpus_hosts:
         return CORE
     short = host.split(".")[0].lower()
@@ -123,6 +131,11 @@ def _target(url: str, corpus_hosts: dict[str, str]) -> str:
     if "imp" in short or "cup" in short or "presence" in short:
         return IMP
     return CUCM
+
+
+@lru_cache(maxsize=4096)
+def _hostname(url: str) -> str:
+    return urlsplit(url if "://" in url else "http:" + url).hostname or ""
 
 
 def build(corpus: Corpus) -> list[Txn]:

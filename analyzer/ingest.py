@@ -11,7 +11,6 @@ entries in ``Corpus.problems`` and the rest is still read (issue 6, "Bad input")
 
 from __future__ import annotations
 
-import bisect
 import calendar
 import io
 import os
@@ -27,7 +26,7 @@ from common.logformats.log4j import Log4jLine
 from common.logformats.shibboleth import ShibbolethLine
 from common.logformats.sip import SdlLine, is_sdl_head
 
-from analyzer import hosts, tolerant
+from analyzer import clocks, fastpath, hosts, tolerant
 from analyzer.model import CORE, CUCM, IDP, IMP, JABBER, UNITY, Corpus, Event
 from analyzer.normalize import lines_of, repair
 
@@ -70,7 +69,7 @@ def load_texts(texts: Iterable[tuple[str, bytes]]) -> Corpus:
 
 def _finish(corpus: Corpus) -> Corpus:
     hosts.classify(corpus)
-    _align_clocks(corpus)
+    clocks.align(corpus)
     corpus.events.sort(key=lambda e: (e.time if e.time is not None else 0.0))
     return corpus
 
@@ -200,7 +199,12 @@ def read_text(corpus: Corpus, name: str, data: bytes, first_line: int = 1) -> No
         text = "\n".join(line[:MAX_LINE] for line in text.split("\n"))
     before = len(corpus.events)
     failed: list[tuple[int, str]] = []
-    bad = _parse_records(corpus, name, lines_of(list(split_records(text)), first_line), failed)
+    clean = fastpath.read_clean_expressway(text, first_line) if fastpath.ENABLED and text[10:11] == "T" else None
+    if clean is not None:
+        _add_clean(corpus, name, clean)
+        bad = 0
+    else:
+        bad = _parse_records(corpus, name, lines_of(list(split_records(text)), first_line), failed)
     if bad:
         del corpus.events[before:]
         failed.clear()
@@ -252,6 +256,22 @@ def _event(name: str, number: int, record: str, host: str, process: str, fields:
         level = "INFO"
     return Event("", host, "xcp" if process == "XCP_JABBERD" else "expressway", _utc(fields.get("UTCTime", "")),
                  level, fields, record, name, number, block)
+
+
+def _add_clean(corpus: Corpus, name: str, records: list[fastpath.ExpresswayRecord]) -> None:
+    """Events of records :func:`analyzer.fastpath.read_clean_expressway` read: what :func:`_event` makes of each."""
+    append, unknown, known, stamp = corpus.events.append, corpus.unknown_modules, KNOWN_MODULES, _utc
+    for number, record, host, process, fields, block in records:
+        module = fields.get("Module")
+        if module is not None and module not in known:
+            key = f"Expressway {module}"
+            unknown[key] = unknown.get(key, 0) + 1
+        fields["process"] = process
+        level = fields.get("Level", "")
+        if level[:1] in _DIGITS:
+            level = "INFO"
+        append(Event("", host, "xcp" if process == "XCP_JABBERD" else "expressway", stamp(fields.get("UTCTime", "")),
+                     level, fields, record, name, number, block))
 
 
 def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]],
@@ -362,54 +382,3 @@ def _stamp(text: str) -> float | None:
 
 _utc = _stamp
 _naive = _stamp
-
-
-def _align_clocks(corpus: Corpus) -> None:
-    """Move each Jabber and CUCM file (local time, no offset in the line) onto UTC, each product of a file apart.
-
-    The offset is the one, among zero and the offsets the Expressways print, that puts most of the file's events within
-    three seconds of an Expressway-C event — the node every Jabber and CUCM request passes through.
-    """
-    core: list[float] = []
-    expressway: list[float] = []
-    offsets, seen = {0.0}, set()
-    by_file: dict[tuple[str, str, str], list[Event]] = {}
-    for event in corpus.events:  # one pass: anchors, printed offsets, and the files to move
-        fmt, when = event.fmt, event.time
-        if fmt == "expressway":
-            if when is not None:
-                (core if event.node == CORE else expressway).append(when)
-            if event.host not in seen:
-                seen.add(event.host)
-                offsets.add(_offset_seconds(event.text[23:29]))
-        elif fmt in ("csf", "log4j") and when is not None:
-            # per product within a file: a pasted excerpt holds Jabber (UTC) and CUCM (local) lines side by side
-            by_file.setdefault((event.source, fmt, event.node), []).append(event)
-        elif fmt == "xcp" and when is not None and event.node == CORE:
-            core.append(when)
-    anchors = sorted(core) if core else sorted(expressway)
-    for events in by_file.values():
-        if not anchors:
-            continue
-        sample = events[:: max(1, len(events) // 200)]
-
-        def score(offset: float) -> int:
-            hits = 0
-            for e in sample:
-                t = e.time - offset  # type: ignore[operator]
-                i = bisect.bisect_left(anchors, t - 3)
-                hits += i < len(anchors) and anchors[i] <= t + 3
-            return hits
-
-        best = max(sorted(offsets), key=lambda offset: (score(offset), offset == 0))
-        if best:
-            for e in events:
-                e.time = e.time - best  # type: ignore[operator]
-
-
-def _offset_seconds(text: str) -> float:
-    match = re.match(r"([+-])(\d\d):(\d\d)", text)
-    if not match:
-        return 0.0
-    value = int(match.group(2)) * 3600 + int(match.group(3)) * 60
-    return float(value if match.group(1) == "+" else -value)

@@ -43,7 +43,7 @@ def step_numbers(session: Session) -> list[str]:
         if not message.note and message.src == JABBER and message.dst == EDGE:
             number += 1
             current = message.step or message.label.split(" ")[-1]
-            tag = f"{{{number}: {current}}}"
+            tag = f"{{{number}: {_run_name(current)}}}"
         elif message.src == CORE and message.status is None and (
                 not message.note and message.dst in (CUCM, IMP, UNITY)
                 or message.dst == CORE and "/OAuthvalidator" in message.label):
@@ -54,6 +54,14 @@ def step_numbers(session: Session) -> list[str]:
                 tag = f"{{{number}: {name}}}"
         out.append(tag)
     return out
+
+
+def _run_name(step: str) -> str:
+    """The name `mrasim run` gives a phone-service step (lab/siprun.py): ``cnf.xml`` for the device's configuration
+    file (``CSFAOKANLAWON.cnf.xml``), ``REGISTER`` for a SIP registration."""
+    if step.endswith(".cnf.xml"):
+        return "cnf.xml"
+    return "REGISTER" if step == "sip register" else step
 
 
 def _numbered(label: str, tag: str) -> str:

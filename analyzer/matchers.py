@@ -25,16 +25,21 @@ def _once(match: Callable[[Facts], list[Event]]) -> Callable[[Facts], list[Event
     return cached
 
 
+_REFRESH_FAILED = ("handleRefreshTokenFailure",)
+
+
 def _reason(facts: Facts, *needles: str) -> list[Event]:
-    return facts.find(lambda e: any(n in e.get("Reason") or n in e.message for n in needles))
+    return facts.find(lambda e: any(n in e.get("Reason") or n in e.message for n in needles), needles=needles)
 
 
 def _oauthlocal_off(f: Facts) -> list[Event]:
     no_mech = f.text("doesn't offer any SASL authentication mechanism", "no SASL mechanism", nodes=NODES_J)
     features = f.find(lambda e: "stream:features" in e.text and "<mechanism>" in e.text and "OAUTHBEARER" not in e.text,
-                      NODES_J)
-    offered = f.find(lambda e: e.fmt == "xcp" and "<mechanisms>" in e.text and "OAUTHBEARER" in e.text)
-    relayed = f.find(lambda e: e.fmt == "xcp" and "auth mechanism='CISCO-VTG-TOKEN'" in e.text)
+                      NODES_J, needles=("stream:features",))
+    offered = f.find(lambda e: e.fmt == "xcp" and "<mechanisms>" in e.text and "OAUTHBEARER" in e.text,
+                     needles=("<mechanisms>",))
+    relayed = f.find(lambda e: e.fmt == "xcp" and "auth mechanism='CISCO-VTG-TOKEN'" in e.text,
+                     needles=("auth mechanism='CISCO-VTG-TOKEN'",))
     config = f.config(r"OAuthLocal\W+Off")
     if no_mech or (features and offered):
         return [*offered, *relayed, *features, *no_mech]
@@ -45,7 +50,7 @@ def _oauthlocal_off(f: Facts) -> list[Event]:
 
 def _keys_not_refreshed(f: Facts) -> list[Event]:
     refused = f.find(lambda e: e.get("Reason") == "No matching AuthZ key" or "No matching AuthZ key" in
-                     (e.block or "")[:200], NODES_C)
+                     (e.block or "")[:200], NODES_C, needles=("No matching AuthZ key",))
     if not refused:
         return []
     return [*f.text("key regenerated", "set key regen", nodes=NODES_U), *refused]
@@ -54,7 +59,7 @@ def _keys_not_refreshed(f: Facts) -> list[Event]:
 @_once
 def _keys_differ(f: Facts) -> list[Event]:
     failures = f.find(lambda e: "handleRefreshTokenFailure" in e.get("function")
-                      and re.search(r"signature|decrypt|key", e.message, re.I) is not None, NODES_J)
+                      and re.search(r"signature|decrypt|key", e.message, re.I) is not None, NODES_J, _REFRESH_FAILED)
     sums: dict[str, set[str]] = {}
     holders: dict[str, Event] = {}
     for event in f.text("checksum", nodes=NODES_U):
@@ -107,14 +112,16 @@ def _refresh_revoked(f: Facts) -> list[Event]:
 def _refresh_refused(f: Facts) -> list[Event]:
     if _refresh_expired(f) or _refresh_revoked(f) or _keys_differ(f) or _subscriber_down(f):
         return []
-    return f.find(lambda e: "handleRefreshTokenFailure" in e.get("function"), NODES_J)
+    return f.find(lambda e: "handleRefreshTokenFailure" in e.get("function"), NODES_J, _REFRESH_FAILED)
 
 
 @_once
 def _subscriber_down(f: Facts) -> list[Event]:
-    failed = f.find(lambda e: e.get("Action") == "Failed" and "/ssosp/token/access_token" in e.get("Url"), NODES_C)
+    failed = f.find(lambda e: e.get("Action") == "Failed" and "/ssosp/token/access_token" in e.get("Url"), NODES_C,
+                    ("/ssosp/token/access_token",))
     refresh = [s for s in f.sessions if s.kind == "refresh" and s.status == 502]
-    jabber = f.find(lambda e: "handleRefreshTokenFailure" in e.get("function") and "502" in e.message, NODES_J)
+    jabber = f.find(lambda e: "handleRefreshTokenFailure" in e.get("function") and "502" in e.message, NODES_J,
+                    _REFRESH_FAILED)
     return [*failed, *jabber, *(e for s in refresh for m in s.messages[-1:] for e in m.events)] if failed else []
 
 
@@ -124,33 +131,35 @@ def _tunnel_down(f: Facts) -> list[Event]:
         if txn.node == EDGE and txn.status == 502 and txn.peer is None:
             out.extend(e for e in txn.events if e.get("Status") == "502" or "502" in (e.block or "")[:20])
     out += f.text("tunnel", "ssh", nodes=NODES_E + NODES_C) if out else []
-    return out if out and not f.find(lambda e: e.get("Action") == "Failed", NODES_C) else []
+    return out if out and not f.find(lambda e: e.get("Action") == "Failed", NODES_C, ("Failed",)) else []
 
 
 def _tunnel_credentials(f: Facts) -> list[Event]:
     """C's SSH login to E's 2222 refused: C's zone reason, E's sshd ``Failed password``."""
-    return (f.find(lambda e: e.get("Reason") == "SSH tunnel authentication failure", NODES_C)
+    return (f.find(lambda e: e.get("Reason") == "SSH tunnel authentication failure", NODES_C,
+                   ("SSH tunnel authentication failure",))
             + f.text("Failed password for", nodes=NODES_E))
 
 
 def _tunnel_blocked(f: Facts) -> list[Event]:
     """C's dial to E's 2222 times out (a firewall dropping it) while E sees no login from C."""
     timed_out = f.find(lambda e: e.get("Detail") == "SSH tunnel failed" and e.get("Reason") == "Connection timed out",
-                       NODES_C)
+                       NODES_C, ("Connection timed out",))
     return timed_out if timed_out and not f.text("Failed password for", nodes=NODES_E) else []
 
 
 def _xcp_refused(f: Facts) -> list[Event]:
     """C's XCP dial to E's 7400 refused while the SSH tunnel is up: E listens for XCP where C cannot reach it."""
-    return f.find(lambda e: e.get("Detail") == "XCP failed" and e.get("Reason") == "Connection refused", NODES_C)
+    return f.find(lambda e: e.get("Detail") == "XCP failed" and e.get("Reason") == "Connection refused", NODES_C,
+                  ("XCP failed",))
 
 
 def _replay_blocked(f: Facts) -> list[Event]:
     blocked = f.find(lambda e: re.search(r"intrusion|[Bb]locked|HTTP proxy authorization failure", e.text[:600])
-                     is not None, NODES_E)
+                     is not None, NODES_E, ("intrusion", "Blocked", "blocked", "HTTP proxy authorization failure"))
     if blocked:
         return blocked
-    if not f.find(lambda e: e.get("Reason") == "Token expired", NODES_C):
+    if not f.find(lambda e: e.get("Reason") == "Token expired", NODES_C, ("Token expired",)):
         return []
     per_ip: dict[str, list[Event]] = {}
     for event in f.field("Status", "401", nodes=NODES_E):
@@ -172,7 +181,8 @@ def _clock_skew(f: Facts) -> list[Event]:
 
 
 def _wrong_password_credentials(f: Facts) -> list[Event]:
-    return f.find(lambda e: e.get("Detail") == "Authentication failed" or "not accepted for user" in e.message)
+    return f.find(lambda e: e.get("Detail") == "Authentication failed" or "not accepted for user" in e.message,
+                  needles=("Authentication failed", "not accepted for user"))
 
 
 def _wrong_password_oauth(f: Facts) -> list[Event]:
@@ -182,7 +192,8 @@ def _wrong_password_oauth(f: Facts) -> list[Event]:
 
 @_once
 def _user_not_found(f: Facts) -> list[Event]:
-    return f.find(lambda e: e.get("Reason") == "User not found" or 'found="false"' in (e.block or ""), NODES_C)
+    return f.find(lambda e: e.get("Reason") == "User not found" or 'found="false"' in (e.block or ""), NODES_C,
+                  ("User not found", 'found="false"'))
 
 
 def _ils_missing(f: Facts) -> list[Event]:
@@ -201,7 +212,8 @@ def _no_home_cluster(f: Facts) -> list[Event]:
 
 
 def _domain(f: Facts) -> list[Event]:
-    refused = f.find(lambda e: "not configured" in e.get("Reason") and "domain" in e.get("Reason"), NODES_E)
+    refused = f.find(lambda e: "not configured" in e.get("Reason") and "domain" in e.get("Reason"), NODES_E,
+                     ("not configured",))
     ce_e = [e for t in f.txns if t.node == EDGE and t.status == 403 and "Server: CE_E" in t.response
             for e in t.events[-1:]]
     return refused + ce_e
@@ -237,7 +249,7 @@ def _imp_realm(f: Facts) -> list[Event]:
 
 
 def _bind_conflict(f: Facts) -> list[Event]:
-    return f.find(lambda e: "<conflict" in e.text and ("bind" in e.text or "409" in e.text))
+    return f.find(lambda e: "<conflict" in e.text and ("bind" in e.text or "409" in e.text), needles=("<conflict",))
 
 
 def _case_mismatch(f: Facts) -> list[Event]:
@@ -263,7 +275,7 @@ def _case_mismatch(f: Facts) -> list[Event]:
 
 def _access_expired(f: Facts) -> list[Event]:
     return f.find(lambda e: e.get("Reason") == "Token expired" and "Access" in (e.get("Type") + e.get("Detail")),
-                  NODES_C)
+                  NODES_C, ("Token expired",))
 
 
 def _cert_san(f: Facts) -> list[Event]:

@@ -19,7 +19,7 @@ FAILED = "Registration state for"
 
 def _sip_domain(f: Facts) -> list[Event]:
     return f.find(lambda e: e.get("Event") == "Request Rejected" and "is not a SIP domain" in e.get("Reason"),
-                  NODES_E)
+                  NODES_E, ("is not a SIP domain",))
 
 
 def _port_mismatch(f: Facts) -> list[Event]:
@@ -32,26 +32,31 @@ def _profile_san(f: Facts) -> list[Event]:
 
 def _mtls_untrusted(f: Facts) -> list[Event]:
     failed = f.find(lambda e: e.get("Event") in ("TLS Negotiation Failed", "Connection Failed")
-                    and e.get("Zone").startswith("CEOAuth"), NODES_C)
+                    and e.get("Zone").startswith("CEOAuth"), NODES_C, ("CEOAuth",))
     return [*failed, *f.text(FAILED + "", nodes=NODES_J)] if failed else []
 
 
 def _too_old(f: Facts) -> list[Event]:
-    return f.find(lambda e: "no credentials for the Bearer scheme" in e.text and FAILED in e.text, NODES_J)
+    return f.find(lambda e: "no credentials for the Bearer scheme" in e.text and FAILED in e.text, NODES_J,
+                  ("no credentials for the Bearer scheme",))
 
 
 def _token_refresh(f: Facts) -> list[Event]:
-    return f.find(lambda e: "token refresh failed; phone services need a new sign-in" in e.text, NODES_J)
+    return f.find(lambda e: "token refresh failed; phone services need a new sign-in" in e.text, NODES_J,
+                  ("token refresh failed; phone services need a new sign-in",))
 
 
 def _zone_down(f: Facts) -> list[Event]:
-    search = f.find(lambda e: e.get("Event") == "Search Failed" and "Traversal zone" in e.get("Reason"), NODES_E)
-    refused = f.find(lambda e: e.get("Event") == "Zone Failed" and "Connection failed" in e.get("Detail"), NODES_C)
+    search = f.find(lambda e: e.get("Event") == "Search Failed" and "Traversal zone" in e.get("Reason"), NODES_E,
+                    ("Search Failed",))
+    refused = f.find(lambda e: e.get("Event") == "Zone Failed" and "Connection failed" in e.get("Detail"), NODES_C,
+                     ("Zone Failed",))
     return [*refused, *search] if refused and search else []
 
 
 def _peer_ip(f: Facts) -> list[Event]:
-    return f.find(lambda e: e.get("Event") == "Zone Failed" and "IP address mismatch" in e.get("Detail"), NODES_C)
+    return f.find(lambda e: e.get("Event") == "Zone Failed" and "IP address mismatch" in e.get("Detail"), NODES_C,
+                  ("IP address mismatch",))
 
 
 def _no_device(f: Facts) -> list[Event]:

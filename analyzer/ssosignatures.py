@@ -21,7 +21,7 @@ SPRING = "Spring Security SAML / OpenSAML error texts (the SAML stack of CUCM's 
 
 def _refused(f: Facts, *needles: str) -> list[Event]:
     return f.find(lambda e: e.get("Detail") == "SAML response refused"
-                  and any(n in e.get("Reason") for n in needles), NODES_C)
+                  and any(n in e.get("Reason") for n in needles), NODES_C, needles)
 
 
 def _accepted_then_not_found(f: Facts, address: bool) -> list[Event]:
@@ -29,7 +29,7 @@ def _accepted_then_not_found(f: Facts, address: bool) -> list[Event]:
     accepted = {e.get("Username"): e for e in f.field("Detail", "SAML response accepted", nodes=NODES_C)}
     out = []
     for event in f.find(lambda e: e.get("Detail") == "Failed authorization" and e.get("Reason") == "User not found",
-                        NODES_C):
+                        NODES_C, ("User not found",)):
         user = event.get("Username")
         if user in accepted and ("@" in user) == address:
             out += [accepted[user], event]
@@ -61,11 +61,13 @@ def _user_unknown(f: Facts) -> list[Event]:
 
 def _sso_off_on_expressway(f: Facts) -> list[Event]:
     refused = f.text("SAML SSO is enabled on this cluster", nodes=NODES_U)
-    return refused + f.find(lambda e: e.get("Detail") == "Failed authorization", NODES_C)[:1] if refused else []
+    return refused + f.find(lambda e: e.get("Detail") == "Failed authorization", NODES_C,
+                            ("Failed authorization",))[:1] if refused else []
 
 
 def _browser_failed(f: Facts) -> list[Event]:
-    return f.find(lambda e: "idp_sso: navigation to" in e.message and "failed" in e.message, NODES_J)
+    return f.find(lambda e: "idp_sso: navigation to" in e.message and "failed" in e.message, NODES_J,
+                  ("idp_sso: navigation to",))
 
 
 def _idp_unreachable(f: Facts) -> list[Event]:
@@ -81,7 +83,7 @@ def _idp_certificate_untrusted(f: Facts) -> list[Event]:
 def _implicit_only(f: Facts) -> list[Event]:
     accepted = f.field("Detail", "SAML response accepted", nodes=NODES_C)
     refused = f.find(lambda e: "unsupported_response_type" in e.get("Reason") and "not supported by CUCM" in
-                     e.get("Reason"), NODES_C)
+                     e.get("Reason"), NODES_C, ("not supported by CUCM",))
     return accepted[:1] + refused if accepted and refused else []
 
 

@@ -23,7 +23,7 @@ JABBER_GUIDE = "Cisco Jabber Planning Guide, 'Mobile and Remote Access' and 'OAu
 def _edge_cert(f: Facts, *reasons: str) -> list[Event]:
     """Jabber refused Expressway-E's certificate for one of ``reasons`` (OpenSSL's verify messages)."""
     refused = f.find(lambda e: "Certificate verification of" in e.message and any(r in e.message for r in reasons),
-                     NODES_J)
+                     NODES_J, ("Certificate verification of",))
     if not refused:
         return []
     return [*refused, *f.text("SSL_CONNECT_ERROR", nodes=NODES_J), *f.text("TLS negotiation failed", nodes=NODES_E)]
@@ -58,7 +58,7 @@ def _tomcat_renewed(f: Facts) -> list[Event]:
 
 def _edge_srv_missing(f: Facts) -> list[Event]:
     result = f.text("FAILED_EDGE_SRV_LOOKUP", nodes=NODES_J)
-    failed = f.find(lambda e: "_collab-edge" in e.message and "has failed" in e.message, NODES_J)
+    failed = f.find(lambda e: "_collab-edge" in e.message and "has failed" in e.message, NODES_J, ("has failed",))
     return [*failed, *result] if result or failed else []
 
 
@@ -66,13 +66,14 @@ def _edge_a_record(f: Facts) -> list[Event]:
     unresolved = f.text("UNRESOLVED_HOST_ERROR", nodes=NODES_J)
     if not unresolved:
         return []
-    return [*f.find(lambda e: "_collab-edge" in e.message and "has succeeded" in e.message, NODES_J), *unresolved]
+    return [*f.find(lambda e: "_collab-edge" in e.message and "has succeeded" in e.message, NODES_J,
+                    ("has succeeded",)), *unresolved]
 
 
 def _peer_unresolvable(f: Facts) -> list[Event]:
     """C cannot resolve the zone's peer address: every link fails before a packet leaves C."""
     return f.find(lambda e: e.get("Detail") in ("SSH tunnel failed", "XCP failed")
-                  and e.get("Reason") == "Name resolution failed", NODES_C)
+                  and e.get("Reason") == "Name resolution failed", NODES_C, ("Name resolution failed",))
 
 
 TRANSPORT_SIGNATURES: tuple[Signature, ...] = (

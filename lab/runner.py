@@ -86,23 +86,23 @@ async def run_login(running: RunningLab, on_entry: Callable[[Entry], None] | Non
         nonlocal mark, number
         number += 1
         hop = "Jabber → IdP" if step.name.startswith("idp_") else "Jabber → E"
-        add(Entry(number, step.name, hop, step.method, _short(step.url), step.status, step.elapsed_ms))
+        add(Entry(number, step.name, hop, step.method, short_url(step.url), step.status, step.elapsed_ms))
         records = list(core_sink.records)[mark:]
         mark = len(core_sink.records)
         for name, method, url, status, elapsed in internal_calls(records):
             hop = "C → validator" if name == "OAuthvalidator" else "C → CUCM"
             if name == step.name:
-                add(Entry(None, name, hop, method, _short(url), status, elapsed))
+                add(Entry(None, name, hop, method, short_url(url), status, elapsed))
             else:
                 number += 1
-                add(Entry(number, name, hop, method, _short(url), status, elapsed))
+                add(Entry(number, name, hop, method, short_url(url), status, elapsed))
 
     client = client or running.jabber(userid, password)
     outcome, _ = await client.login(on_step)
     return outcome, entries
 
 
-def _short(url: str) -> str:
+def short_url(url: str) -> str:
     parsed = URL(url)
     text = parsed.path + (f"?{parsed.query_string}" if parsed.query_string else "")
     for secret in ("username=", "code="):

@@ -1,6 +1,8 @@
 """The phone-service steps of a sign-in, numbered after the XMPP ones in ``mrasim run``'s table.
 
-``{n: cnf.xml}`` is the device configuration through the edge; each ``{n: REGISTER}`` is one REGISTER and its final
+``{n: cnf.xml}`` is the device configuration through the edge, followed by Expressway-C's check of the access token
+it carried (``{n: OAuthvalidator}``, read back from C's log as :func:`lab.runner.internal_calls` reads the HTTP
+steps'); each ``{n: REGISTER}`` is one REGISTER and its final
 answer (407 the Bearer challenge, 200 the registration). Beneath each REGISTER, the hop Jabber cannot see —
 Expressway-C to CUCM over the CEOAuth (or CEtls) zone — is read back from C's log with the format that wrote it.
 """
@@ -13,7 +15,7 @@ from common.logformats.expressway import ExpresswayLine
 from common.logformats.sip import parse_detail
 from jabber.client import JabberClient
 from jabber.sipphone import Registration, SipPhone
-from lab.runner import Entry
+from lab.runner import Entry, internal_calls, short_url
 from lab.running import RunningLab
 
 
@@ -48,7 +50,9 @@ async def register_phone(running: RunningLab, client: JabberClient, entries: lis
     core_sink = running.sinks["expressway-c"]
     mark = len(core_sink.records)
     result = await phone.register()
-    legs = cucm_legs(list(core_sink.records)[mark:])
+    records = list(core_sink.records)[mark:]
+    legs = cucm_legs(records)
+    checks = [call for call in internal_calls(records) if call[0] == "OAuthvalidator"]
     number = max((e.number or 0 for e in entries), default=0)
     timings = iter(phone.timings)
     for name, status in result.steps:
@@ -57,6 +61,10 @@ async def register_phone(running: RunningLab, client: JabberClient, entries: lis
         target = f"/{phone.device}.cnf.xml (TFTP 6970)" if name == "cnf.xml" else f"sip:{phone.device} over TLS 5061"
         add(entries, on_entry, Entry(number, name, "Jabber → E", "GET" if name == "cnf.xml" else "SIP", target,
                                      status, elapsed))
+        if name == "cnf.xml":
+            for call_name, method, url, code, ms in checks:
+                number += 1
+                add(entries, on_entry, Entry(number, call_name, "C → validator", method, short_url(url), code, ms))
         if name == "REGISTER" and legs:
             _, code, ms = legs.pop(0)
             port = running.lab.sip.cucm_zone_port

@@ -1,6 +1,9 @@
 """A whole Jabber sign-in: the HTTP login of :func:`lab.runner.run_login`, then XMPP through the edge.
 
-The XMPP steps are numbered after the HTTP ones (``{14: xmpp stream}`` …). Beneath each, the XCP packets Expressway-C
+The XMPP steps are numbered after the HTTP ones (``{17: xmpp stream}`` …), only those a ladder drawn from the logs
+can show (``NUMBERED``: the stream, SASL and bind, which Jabber or the Expressways log); STARTTLS, the stream opened
+again after it, the restart after SASL and the initial presence are rows of their own without a number, so
+``mrasim run``, ``mrasim ladder`` and docs/flow.md number every step the same (issue 12). Beneath each, the XCP packets Expressway-C
 routed to IM&P's auth component for it are read back from C's log with the format that wrote them — the seed's
 ``xdb`` ``get`` (mechanisms) and ``set`` (the client's ``<auth>``). XMPP has no HTTP status: the status column shows
 ``ok`` for a step that worked and ``failed`` for one the server refused (the SASL failure or stream error is in the
@@ -19,6 +22,9 @@ from jabber.xmppclient import XmppConnection, connect_xmpp
 from jabber.xmppflow import XmppOutcome
 from lab.running import RunningLab
 from lab.runner import Entry, run_login
+
+# The XMPP steps the analyzer's ladder draws (analyzer/xmpp.py: STREAM, SASL, BIND), so the ones that take a number.
+NUMBERED = ("stream", "sasl", "bind")
 
 
 def xcp_routes(records: list[str]) -> list[str]:
@@ -50,10 +56,14 @@ async def run_sign_in(running: RunningLab, on_entry: Callable[[Entry], None] | N
     result, connection = await connect_xmpp(client, outcome)
     routes = xcp_routes(list(core_sink.records)[mark:])
     number = max((e.number or 0 for e in entries), default=0)
+    numbered: set[str] = set()
     for record in connection.records if connection else []:
-        number += 1
-        _add(entries, on_entry, Entry(number, f"xmpp {record.name}", "Jabber → E", "XMPP", record.detail,
-                                      "ok" if record.ok else "failed", record.elapsed_ms))
+        counted = record.name in NUMBERED and record.name not in numbered
+        if counted:
+            number += 1
+            numbered.add(record.name)
+        _add(entries, on_entry, Entry(number if counted else None, f"xmpp {record.name}", "Jabber → E", "XMPP",
+                                      record.detail, "ok" if record.ok else "failed", record.elapsed_ms))
     if connection is None:
         number += 1
         _add(entries, on_entry, Entry(number, f"xmpp {result.failed_step}", "Jabber → E", "XMPP",

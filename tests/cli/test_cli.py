@@ -38,9 +38,30 @@ def test_run_prints_the_seed_sequence_and_writes_its_logs_into_a_folder_of_its_o
     latest = tmp_path / "latest"
     assert {"cucm.log", "expressway-c.log", "expressway-e.log", "jabber.log", "unity.log"} <= {
         p.name for p in latest.iterdir()}
+    _one_numbering(out, latest)
     first = latest.resolve()
     assert main(["run", "--logs", str(tmp_path)]) == 0
     assert latest.resolve() != first and len([p for p in tmp_path.iterdir() if p.is_dir()]) == 3
+
+
+def _one_numbering(out: str, logs: Path) -> None:
+    """Issue 12: `mrasim run`'s table, the ladder of the logs it wrote, and docs/flow.md number the steps alike."""
+    from analyzer.diagnose import analyze
+    from analyzer.ladder import step_numbers
+
+    run = [(int(m.group(1)), m.group(2), line[27:41].strip()) for line in out.splitlines()
+           if (m := re.match(r"\{(\d+): ([^}]+)\}", line))]
+    assert [n for n, _, _ in run] == list(range(1, len(run) + 1)) and len(run) >= 23
+    session = next(s for s in analyze([logs]).sessions if s.kind == "login")
+    ladder = [tag for tag in step_numbers(session) if tag]
+    assert ladder == [f"{{{n}: {name}}}" for n, name, _ in run], "mrasim ladder numbers as mrasim run does"
+    flow = (README.parent / "docs" / "flow.md").read_text()
+    table = flow.split("<!-- step-numbers")[1].split("<!-- /step-numbers -->")[0]
+    rows = [tuple(cell.strip() for cell in line.strip("|").split("|")) for line in table.splitlines()
+            if re.match(r"\| \d+ \|", line)]
+    assert rows == [(str(n), name, hop) for n, name, hop in run], "docs/flow.md's list is what mrasim run prints"
+    for number, name in re.findall(r"\{(\d+): ([A-Za-z_][\w .]*)\}", flow):
+        assert (int(number), name) in {(n, step) for n, step, _ in run}, f"docs/flow.md: {{{number}: {name}}}"
 
 
 def test_the_readme_trackingid_recipe_finds_one_request_after_two_runs(tmp_path: Path) -> None:
