@@ -68,7 +68,7 @@ _OLD_CSF = re.compile(r"^(?P<level>" + LEVELS + r") +\[(?P<thread>[^\]]*)\] +- +
 _LOG4J = re.compile(r"^(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[,.]\d+) +(?P<level>" + LEVELS + r") +"
                     r"\[(?P<thread>[^\]]+)\] +(?P<category>\S+)(?: +\([\w$.]+:\d+\))? +- +(?P<message>.*)$", re.S)
 _SDL = re.compile(r"^\d{8}\.\d{3} +\|(?P<time>[\d:.]+) +\|(?P<level>\w+) *\|(?P<message>.*)$", re.S)
-_LOGLIKE = re.compile(r"\b(?:" + LEVELS + r")\b|\w= ?\"|\[[\w.:\\/ -]+\]|<[a-z:]+[ >/]|\bHTTP/1\.[01] \d{3}|"
+_LOGLIKE = re.compile(r"\b(?:" + LEVELS + r")\b|\w= ?\"|\[[\w.:\\/ -]+\]|<[a-z:]+[ >/]|\bHTTP/1\.[01] \d{3}|\bSIP/2\.0 \d{3} |^Warning: \d{3} |"
                       r"\d\d:\d\d:\d\d|\w::\w|\w(?:Exception|Error)\b|\berror:[0-9A-F]{6,}|\b[A-Z][A-Z0-9]+_[A-Z0-9_]{3,}\b")
 _PROSE_ONLY = re.compile(r"^[A-Z][a-z]+(?: [a-z]+){3,}[^=\[\]<>|]*[.:]?$")
 _EXPRESSWAY_PROCESSES = frozenset(PROCESSES.replace("XCP_[A-Z_]+|", "").split("|"))

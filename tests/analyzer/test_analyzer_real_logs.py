@@ -81,3 +81,29 @@ def test_a_log_without_errors_is_not_given_an_invented_issue(tmp_path: Path) -> 
                    "_collab-edge._tls.example.com. has succeeded.\n")
     report = analyze([log])
     assert report.corpus.events and not report.issues
+
+
+_SYSLOG_PREFIX = re.compile(r"^(?:Line \d+: )?\d{4}-\d\d-\d\dT[\d:.+-]+ \S+ (?:tvcs|traffic_server\[\d+\]|edgeconfigprovisioning):? ?",
+                            re.M)
+_PASTED_AS = {
+    "crlf": lambda text: text.replace("\n", "\r\n"),
+    "one line": lambda text: " ".join(line.strip() for line in text.splitlines() if line.strip()),
+    "no syslog prefix": lambda text: _SYSLOG_PREFIX.sub("", text),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(_PASTED_AS))
+def test_every_real_excerpt_is_still_named_first_when_pasted_in_another_shape(shape: str, tmp_path: Path) -> None:
+    """Signatures match the message, not the excerpt: Windows line endings, the records run together on one line (a web
+    page or PDF), or the log viewer's lines without the syslog timestamp and host all name the same cause first."""
+    missed = []
+    for case in _cases():
+        spec = json.loads((case / "case.json").read_text())
+        for log in sorted(case.glob("*.log")):
+            pasted = tmp_path / f"{case.name}.log"
+            pasted.write_text(_PASTED_AS[shape](log.read_text(encoding="utf-8")), encoding="utf-8")
+            root = analyze([pasted]).root_cause
+            own = f"{root.title}\n{root.root_cause}\n{root.fix}".lower() if root else ""
+            if not any(re.search(k, own) for k in spec["keywords"]):
+                missed.append(f"{case.name}: {root.id if root else None}")
+    assert not missed, missed
