@@ -14,6 +14,7 @@ import asyncio
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,17 +31,36 @@ from lab.running import log_name
 
 
 class LogFileRecords:
-    """A node's log file as the records a :class:`~common.nodelog.LineSink` keeps (the runner reads ``records``)."""
+    """A node's log file as the records a :class:`~common.nodelog.LineSink` keeps (the runner reads ``records``).
 
-    def __init__(self, path: Path) -> None:
+    The node flushes its lines once per turn of its event loop, so its answer can reach Jabber a moment before the
+    last lines it caused reach the file (on a busy machine, more than a moment). A read therefore waits, briefly and
+    boundedly, until the file stops growing; what still comes late is read at the next step
+    (:func:`lab.runner.unanswered_from`). The wait blocks: the runner's step callback is synchronous, and the nodes
+    it waits for are other processes.
+    """
+
+    SETTLE, ROUNDS = 0.02, 10
+
+    def __init__(self, path: Path, settle: bool = False) -> None:
         self.path = path
+        self.settle = settle
+
+    def _text(self) -> str:
+        try:
+            return self.path.read_text(errors="replace")
+        except OSError:
+            return ""
 
     @property
     def records(self) -> list[str]:
-        try:
-            text = self.path.read_text(errors="replace")
-        except OSError:
-            return []
+        text = self._text()
+        for _ in range(self.ROUNDS if self.settle else 0):
+            time.sleep(self.SETTLE)
+            again = self._text()
+            if again == text:
+                break
+            text = again
         return list(split_records(text))
 
 
@@ -98,5 +118,5 @@ async def start_process_run(lab_file: Path, folder: Path, sso: bool = False) -> 
     lab = processes.lab
     sinks: dict[str, LineSink | LogFileRecords] = {
         "jabber": LineSink(folder / log_name("jabber", lab)),
-        "expressway-c": LogFileRecords(folder / log_name("expressway-c", lab))}
+        "expressway-c": LogFileRecords(folder / log_name("expressway-c", lab), settle=True)}
     return ProcessRun(processes, network(lab, state), LabClock(), sinks, state)

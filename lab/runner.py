@@ -42,9 +42,22 @@ class Entry:
 
 def internal_calls(records: list[str]) -> list[tuple[str, str, str, int, float]]:
     """(name, method, url, status, ms) for each Send/Received pair in a slice of Expressway-C's log."""
+    return _pairs(records)[0]
+
+
+def unanswered_from(records: list[str]) -> int:
+    """The index of the first ``Send`` after the slice's last answer whose own answer is not in it yet
+    (``len(records)`` if none): a log written by another process may be read before the rest of a call is flushed, so
+    the next slice starts there."""
+    return _pairs(records)[1]
+
+
+def _pairs(records: list[str]) -> tuple[list[tuple[str, str, str, int, float]], int]:
     calls = []
     pending: dict[str, tuple[str, ExpresswayLine]] = {}
-    for record in records:
+    sent_at: dict[str, int] = {}
+    answered = -1  # the index of the last answer in the slice
+    for index, record in enumerate(records):
         try:
             line = ExpresswayLine.parse(record)
         except ValueError:
@@ -54,11 +67,14 @@ def internal_calls(records: list[str]) -> list[tuple[str, str, str, int, float]]
             url = line.get("Url", "") or ""
             method = (line.block or "GET").split(" ", 1)[0]
             pending[url] = (method, line)
+            sent_at[url] = index
         elif action in ("Received", "Failed"):
             url = line.get("Request-url") or line.get("Url") or ""
             if url not in pending:
                 continue
             method, sent = pending.pop(url)
+            sent_at.pop(url, None)
+            answered = index
             status = 0
             if action == "Received" and line.block:
                 parts = line.block.split(" ", 2)
@@ -66,7 +82,8 @@ def internal_calls(records: list[str]) -> list[tuple[str, str, str, int, float]]
             elapsed = (line.utc_time - sent.utc_time).total_seconds() * 1000
             path = URL(url).path
             calls.append((INTERNAL_NAMES.get(path, path), method, url, status, elapsed))
-    return calls
+    first = min(sent_at.values(), default=len(records))
+    return calls, first if first > answered else len(records)  # a Send never answered is not waited for forever
 
 
 async def run_login(running: RunningLab, on_entry: Callable[[Entry], None] | None = None,
@@ -87,8 +104,9 @@ async def run_login(running: RunningLab, on_entry: Callable[[Entry], None] | Non
         number += 1
         hop = "Jabber → IdP" if step.name.startswith("idp_") else "Jabber → E"
         add(Entry(number, step.name, hop, step.method, short_url(step.url), step.status, step.elapsed_ms))
-        records = list(core_sink.records)[mark:]
-        mark = len(core_sink.records)
+        written = list(core_sink.records)  # read once: C's log may be a file another process is still appending to
+        unanswered = unanswered_from(written[mark:])
+        records, mark = written[mark:mark + unanswered], mark + unanswered
         for name, method, url, status, elapsed in internal_calls(records):
             hop = "C → validator" if name == "OAuthvalidator" else "C → CUCM"
             if name == step.name:

@@ -17,7 +17,9 @@ from common.nodelog import CsfLog, LineSink
 
 from load.client import LoadUser
 from lab.processcontrol import start_process_control
-from lab.processes import ProcessLab, network, read_pids, start_processes, with_free_ports
+from lab.processes import ProcessLab, network, read_pids, with_free_ports
+from lab.processrun import start_process_run
+from lab.runner import run_login
 
 
 async def call(url: str, method: str, path: str) -> tuple[int, dict[str, Any]]:
@@ -42,22 +44,30 @@ async def login_ok(running: ProcessLab) -> bool:
 
 
 async def test_nodes_in_processes_are_restarted_stopped_and_reported_through_the_control_api(tmp_path: Path) -> None:
-    lab_file = tmp_path / "lab.toml"
-    lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
+    """The lab of ``mrasim run --sso --processes``: the SAML IdP is a node process too (issue 14), every login goes
+    through it, and C and the IdP keep their SAML trust across restarts."""
     logs = tmp_path / "logs"
-    running = await start_processes(lab_file, logs, tmp_path / "state")
+    run = await start_process_run(DEFAULT_LAB, logs, sso=True)
+    running = run.processes
     control = await start_process_control(running)
     url = f"http://127.0.0.1:{control.port}"
     watch = asyncio.ensure_future(running.wait_unexpected_exit())
     try:
-        assert await login_ok(running)
+        outcome, entries = await run_login(run)  # type: ignore[arg-type]  # as 'mrasim run --processes' drives it
+        assert outcome.ok and outcome.path == "sso", outcome.reason
+        assert [e.name for e in entries if e.number is not None][2:5] == ["idp_sso", "idp_login", "samlauthz"]
+        assert {"authorize_proxy", "edgeconfigprovision"} <= {e.name for e in entries if e.hop == "C → CUCM"}
+        assert "Login by 'aokanlawon' succeeded" in (logs / "idp.log").read_text()
         core_log = (logs / "expressway-c.log").read_text()
         old_core = running.node("expressway-c").process.pid
 
         status, restarted = await call(url, "POST", "/nodes/expressway-c/restart")
         assert status == 200 and restarted["restarted"] == "expressway-c" and restarted["alive"]
-        assert restarted["pid"] != old_core and read_pids(tmp_path / "state")["expressway-c"] == restarted["pid"]
-        assert await login_ok(running)
+        assert restarted["pid"] != old_core and read_pids(running.state)["expressway-c"] == restarted["pid"]
+        assert await login_ok(running)  # C still trusts the IdP: its imported metadata is under --state
+        status, idp = await call(url, "POST", "/nodes/idp/restart")
+        assert status == 200 and idp["restarted"] == "idp" and idp["alive"]
+        assert await login_ok(running)  # and the IdP still trusts C, and signs with the key C imported
         after = (logs / "expressway-c.log").read_text()
         assert after.startswith(core_log) and len(after) > len(core_log)  # the same log, appended to
 
@@ -72,6 +82,8 @@ async def test_nodes_in_processes_are_restarted_stopped_and_reported_through_the
         assert report["nodes"]["expressway-c"]["pid"] == restarted["pid"]
         listener = running.lab.listeners()["expressway-e"]
         assert report["nodes"]["expressway-e"]["listening"] == f"{listener.address}:{listener.listen_port}"
+        assert report["nodes"]["idp"]["alive"] and report["nodes"]["idp"]["origin"] == "https://idp.lab.example:443"
+        assert "idp" not in report["not_served"]
         assert (await call(url, "POST", "/nodes/cucm:cluster1/stop"))[0] == 409
         assert (await call(url, "POST", "/nodes/nowhere/restart"))[0] == 404
 
@@ -90,7 +102,7 @@ async def test_nodes_in_processes_are_restarted_stopped_and_reported_through_the
     finally:
         watch.cancel()
         await control.stop()
-        await running.stop()
+        await run.stop()
 
 
 def test_free_ports_for_a_lab_in_processes_are_distinct_and_outside_the_ephemeral_range() -> None:
