@@ -32,8 +32,10 @@ class LineSink:
 
     Lines are written at once but flushed once per turn of the event loop, the way syslog daemons batch their writes:
     a relayed request writes several lines per node, and one ``write(2)`` for all of them costs a fraction of one per
-    line. The flush runs before the loop next waits for I/O, so no answer leaves a node before the lines it caused are
-    in the file; outside a running loop every line is flushed as it comes, and closing flushes what is left.
+    line. The flush is the loop's next callback: an answer the node sends in the same turn may reach a peer in another
+    process a moment before the lines it caused are in the file, so a reader of the file (``mrasim run --processes``)
+    reads again rather than assume. Outside a running loop every line is flushed as it comes, and closing flushes
+    what is left.
     """
 
     def __init__(self, path: Path | None = None, keep: int = 100_000) -> None:
