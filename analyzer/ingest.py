@@ -88,7 +88,7 @@ def _chunks(path: Path, corpus: Corpus) -> Iterator[tuple[str, bytes, int]]:
                         yield str(path), data, line
                     return
                 cut = max(data.rfind(b"\n2"), data.rfind(b"\n0"))
-                if cut < len(data) // 2:
+                if cut <= 0:  # no record opens in the piece: cut at a line (a block longer than a piece)
                     cut = data.rfind(b"\n")
                 if cut < 0:
                     rest = data

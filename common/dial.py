@@ -12,23 +12,29 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ssl
 
 from common.faults import Exchange
 from common.resolver import LabResolver
 
 
 async def open_connection(resolver: LabResolver, host: str, port: int, *, source: str,
-                          local_addr: tuple[str, int] | None = None, view: str = "internal"
+                          local_addr: tuple[str, int] | None = None, view: str = "internal",
+                          tls: ssl.SSLContext | None = None, server_hostname: str | None = None,
                           ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Dial ``host:port`` by its lab name on behalf of the node ``source``.
 
     Raises :class:`common.resolver.NameError_` for a name the lab does not know, ``ConnectionRefusedError`` /
     ``ConnectionResetError`` for a refuse / reset fault, ``TimeoutError`` for a black hole, and whatever
-    :func:`asyncio.open_connection` raises otherwise (all ``OSError``).
+    :func:`asyncio.open_connection` raises otherwise (all ``OSError``, ``ssl.SSLError`` for a failed handshake when
+    ``tls`` is given; ``server_hostname`` is the name the peer's certificate must carry, ``host`` by default).
     """
     address, listen_port = resolver.locate(host, port, view)
     await connection_faults(resolver, host, port, source)
-    return await asyncio.open_connection(address, listen_port, local_addr=local_addr)
+    if tls is None:
+        return await asyncio.open_connection(address, listen_port, local_addr=local_addr)
+    return await asyncio.open_connection(address, listen_port, local_addr=local_addr, ssl=tls,
+                                         server_hostname=server_hostname or host, ssl_handshake_timeout=10)
 
 
 async def connection_faults(resolver: LabResolver, host: str, port: int, source: str) -> None:

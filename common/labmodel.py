@@ -32,6 +32,9 @@ class EdgeConfig:
     aliases: tuple[str, ...] = ()
     xmpp: Listener = Listener("expe", 5222, "xmpp", "127.0.0.1", 0)
     max_in_flight: int = 256
+    # XMPP admission (edge/overload.py): concurrent client sessions, and sign-ins not yet authenticated
+    xmpp_max_sessions: int = 25_000
+    xmpp_max_signins: int = 256
     # The traversal zone's server end: the SSH tunnel endpoint (2222) and the XCP listener (7400) Expressway-C dials,
     # and the zone's credentials in E's local authentication database (default: the ones C is configured with).
     tunnel: Listener = Listener("expe", 2222, "ssh", "127.0.0.1", 0)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from common.config import Listener
+from common.serve import TlsAccept, TlsFailure
 from common.tasks import cancel_and_wait
 from common.xmpp.stream import Event, Stanza, StreamClosed, StreamReader
 
@@ -55,8 +57,13 @@ class StreamServer:
 
 
 async def serve_stream(handler: ConnectionHandler, listener: Listener, address: str | None = None,
-                       port: int | None = None) -> StreamServer:
-    """Listen on ``listener`` (or an explicit address and port); ``port`` 0 lets the kernel choose."""
+                       port: int | None = None, tls: ssl.SSLContext | None = None,
+                       on_tls_error: TlsFailure | None = None) -> StreamServer:
+    """Listen on ``listener`` (or an explicit address and port); ``port`` 0 lets the kernel choose.
+
+    With ``tls`` every connection is TLS from its first byte (an XCP link): the handshake is :class:`TlsAccept`'s,
+    which holds the bytes a peer sends before the TLS layer is in (uvloop reads on regardless) and reports a failed
+    handshake to ``on_tls_error`` with OpenSSL's reason; ``handler`` gets the secured stream."""
     holder: list[StreamServer] = []
 
     async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -71,8 +78,16 @@ async def serve_stream(handler: ConnectionHandler, listener: Listener, address: 
 
     where = address or listener.address
     try:
-        server = await asyncio.start_server(tracked, where, listener.listen_port if port is None else port,
-                                            reuse_address=True)
+        if tls is None:
+            server = await asyncio.start_server(tracked, where, listener.listen_port if port is None else port,
+                                                reuse_address=True)
+        else:
+            def secured() -> asyncio.Protocol:
+                return asyncio.StreamReaderProtocol(asyncio.StreamReader(), tracked)
+
+            server = await asyncio.get_running_loop().create_server(
+                lambda: TlsAccept(secured, tls, on_tls_error), where,
+                listener.listen_port if port is None else port, reuse_address=True)
     except OSError as exc:
         raise OSError(exc.errno, f"cannot listen on {where}:{listener.listen_port} for {listener.host}:"
                                  f"{listener.port}: {exc.strerror}; free the port or set its listen port to 0 in the "

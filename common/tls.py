@@ -36,6 +36,7 @@ TLS_VERSION = ssl.TLSVersion.TLSv1_2
 
 # Which certificate each TLS listener presents (listener names are Lab.listeners()'s).
 _ROLE_OF_LISTENER = {"expressway-e": ("expressway-e", "server"), "expressway-e:xmpp": ("expressway-e", "server"),
+                     "expressway-e:xcp": ("expressway-e", "server"),
                      "expressway-c": ("expressway-c", "server"), "unity": ("unity", "tomcat"),
                      "idp": ("idp", "server")}
 
@@ -139,6 +140,8 @@ class LabTls:
         """The certificate (``node role``) a listener presents."""
         if listener in _ROLE_OF_LISTENER:
             return " ".join(_ROLE_OF_LISTENER[listener])
+        if listener.endswith(":xcp"):  # IM&P's XCP router port presents its cup-xmpp certificate
+            return f"{listener[:-4]} cup-xmpp"
         if listener.endswith(":epas"):
             return f"{listener[:-5]} tomcat"
         return f"{listener} tomcat"
@@ -158,7 +161,7 @@ class LabTls:
                 context._msg_callback = _watch_renegotiation
             stem = self.directory / _stem(key)
             context.load_cert_chain(f"{stem}.pem", f"{stem}.key")
-            if listener == "expressway-c":
+            if listener in ("expressway-c", "expressway-e:xcp"):  # the traversal links are mutual TLS
                 context.verify_mode = ssl.CERT_OPTIONAL
                 context.load_verify_locations(cadata=self.ca_pem.decode())
             self._servers[listener] = context

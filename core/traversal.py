@@ -7,7 +7,7 @@ the zone's links are made here:
 * :class:`SshTunnel` logs in to E's SSH daemon on TCP 2222 with the zone's username and password
   (:mod:`asyncssh`) and asks for a reverse port forward (RFC 4254 section 7.1), so each connection E's traffic server
   makes to its end arrives at C's traffic server through the tunnel;
-* :class:`XcpLinks` keeps XCP links open to E's 7400, on which E's XMPP sessions ride (:mod:`core.xcplink`).
+* :class:`XcpLinks` keeps the XCP link open to E's 7400, on which every XMPP session rides (:mod:`core.xcplink`).
 
 A link that fails or drops is retried with exponential backoff (``tunnel_retry_min`` doubling up to
 ``tunnel_retry_max``, modelled), and each state change is logged (``tvcs``, ``Module="network.ssh"`` /
@@ -19,7 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-from collections.abc import Awaitable, Callable
+import ssl
+from collections.abc import Callable
 
 import asyncssh
 
@@ -30,7 +31,10 @@ from common.logformats.expressway import TVCS
 from common.nodelog import ExpresswayLog
 from common.resolver import LabResolver, NameError_
 from common.tasks import cancel_and_wait
+from common.serve import tls_reason
+from common.xcpmux import XcpMux, keep_alive, no_verify_context
 from common.zone import ACTIVE, FAILED, SSH_TUNNEL, TUNNEL_ENCRYPTION, XCP, ZoneStatus
+from core.xcplink import XcpRouter
 
 AUTH_FAILURE = "SSH tunnel authentication failure"
 CONNECT_TIMEOUT = 10.0
@@ -41,6 +45,8 @@ def failure_reason(exc: BaseException) -> str:
     """The reason the zone status page shows for a failed dial, in the words of the product's status page."""
     if isinstance(exc, asyncssh.PermissionDenied):
         return AUTH_FAILURE
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS negotiation failed: {tls_reason(exc)}"
     if isinstance(exc, NameError_):
         return "Name resolution failed"
     if isinstance(exc, ConnectionRefusedError) or getattr(exc, "errno", None) == errno.ECONNREFUSED:
@@ -164,23 +170,17 @@ class SshTunnel(_Retrying):
 
 
 class XcpLinks(_Retrying):
-    """Idle XCP links to E's 7400, ``spare`` of them at all times: each waits for one XMPP session E hands it.
-
-    The real XCP routers share one TCP connection between components; mrasim keeps one link per session (modelled,
-    docs/xmpp.md), so C opens a fresh one as soon as E takes one.
-    """
+    """The one XCP link to E's 7400, on which every XMPP session rides (:mod:`core.xcplink`): over TLS with the lab's
+    certificates (C checks E's, E checks C's), kept alive with whitespace, redialled with backoff when it drops."""
 
     module = "network.xcp"
     link = XCP
 
     def __init__(self, lab: Lab, resolver: LabResolver, log: ExpresswayLog, clock: LabClock, zone: ZoneStatus,
-                 serve: Callable[[asyncio.StreamReader, asyncio.StreamWriter, Callable[[], None]], Awaitable[None]],
-                 spare: int = 2) -> None:
+                 router: XcpRouter, keepalive: float = 30.0) -> None:
         super().__init__(lab, resolver, log, clock, zone)
-        self.serve, self.spare = serve, spare
-        self.idle = 0
-        self.open: set[asyncio.Task[None]] = set()
-        self._need = asyncio.Event()
+        self.router, self.keepalive = router, keepalive
+        self.mux: XcpMux | None = None
         zone.link(XCP, lab.edge.xcp.port)
 
     @property
@@ -188,45 +188,26 @@ class XcpLinks(_Retrying):
         return self.lab.edge.xcp.port
 
     async def attempt(self, established: Callable[[], None]) -> None:
-        reported = False
-        while True:
-            while self.idle < self.spare:
-                reader, writer = await asyncio.wait_for(
-                    open_connection(self.resolver, self.peer, self.port, source="expressway-c",
-                                    local_addr=(self.config.listener.address, 0)), CONNECT_TIMEOUT)
-                self.idle += 1
-                task = asyncio.create_task(self._link(reader, writer), name="expc XCP link to E")
-                self.open.add(task)
-                task.add_done_callback(self.open.discard)
-            if not reported:
-                reported = True
-                self.tvcs("INFO", "XCP link established", {})
-                established()
-            self.zone.set(XCP, ACTIVE, connections=len(self.open), since=self.now())
-            self._need.clear()
-            await self._need.wait()
-            if not self.open:
-                return  # every link went away: E is gone (or restarted); dial again after the backoff
-
-    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        idle = True
-
-        def taken() -> None:
-            nonlocal idle
-            if idle:
-                idle = False
-                self.idle -= 1
-                self._need.set()
-
+        tls = self.resolver.tls
+        context = tls.client_context("expressway-c", self.peer) if tls else None
+        reader, writer = await asyncio.wait_for(
+            open_connection(self.resolver, self.peer, self.port, source="expressway-c",
+                            local_addr=(self.config.listener.address, 0),
+                            tls=(context or no_verify_context()) if tls else None), CONNECT_TIMEOUT)
+        keepalive: asyncio.Task[None] | None = None
         try:
-            await self.serve(reader, writer, taken)
+            self.mux = await self.router.open_link(reader, writer)
+            self.tvcs("INFO", "XCP link established", {})
+            self.zone.set(XCP, ACTIVE, connections=1, since=self.now())
+            established()
+            keepalive = asyncio.create_task(keep_alive(self.mux, self.keepalive), name="expc XCP keep-alive")
+            await self.router.serve_link(self.mux)
         finally:
-            writer.close()
-            if idle:
-                self.idle -= 1
-            self.open.discard(asyncio.current_task())  # type: ignore[arg-type]
-            self._need.set()
+            await cancel_and_wait(keepalive)
+            await self.close()
 
     async def close(self) -> None:
-        await cancel_and_wait(list(self.open))
-        self.idle = 0
+        mux, self.mux = self.mux, None
+        if mux is not None:
+            mux.close()
+        await self.router.close()

@@ -39,9 +39,8 @@ from edge.pages import login_form, oauthcb_page
 from common.streamserve import StreamServer
 from common.zone import ZoneStatus, file_writer
 from edge.tunnel import TunnelServer
-from edge.xcplinks import LinkPool
 from edge.sip import EdgeSip, start_edge_sip
-from edge.xmpp import start_edge_xmpp
+from edge.xmpp import EdgeXmpp, start_edge_xmpp
 from edge.relay import relay_to_core
 
 SERVER = "CE_E"
@@ -121,6 +120,7 @@ class EdgeNode:
     xmpp: StreamServer | None = None
     xcp: StreamServer | None = None
     sip: EdgeSip | None = None
+    xmpp_edge: EdgeXmpp | None = None  # the connection manager: its XCP link to C and its admission counters
 
     async def stop(self) -> None:
         if self.sip is not None:
@@ -188,8 +188,8 @@ async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     node = EdgeNode("expressway-e", state, running, tunnel, zone)
     try:
         resolver.bind(config.tunnel, await tunnel.start())
-        node.xmpp, node.xcp = await start_edge_xmpp(
-            lab, log, resolver, LinkPool(zone, lambda: clock.now().isoformat(timespec="seconds")))
+        node.xmpp, node.xcp, node.xmpp_edge = await start_edge_xmpp(
+            lab, log, resolver, zone, lambda: clock.now().isoformat(timespec="seconds"))
         node.sip = await start_edge_sip(lab, clock, log, resolver, zone)
     except BaseException:
         await node.stop()

@@ -8,6 +8,11 @@ which Jabber, like any HTTP client, treats as "try again later". The middleware 
 shed request still gets its Txn-id, its "Receive Request" line and its "Sending HTTP error response" line: no
 transaction E received ends unlogged. The bound and the Retry-After seconds are modelled (the real Expressway's
 limits are not published); ``[expressway_e] max_in_flight`` sets the bound.
+
+XMPP has its own bound (:class:`XmppAdmission`): beyond ``xmpp_max_sessions`` client sessions, or
+``xmpp_max_signins`` sign-ins not yet authenticated (each holds C's router and IM&P's auth component), E answers a new
+stream with the ``resource-constraint`` stream error (RFC 6120 §4.9.3.17: "the server lacks the system resources
+necessary to service the stream") as soon as the client's stream header arrives, and logs it. The bounds are modelled.
 """
 
 from __future__ import annotations
@@ -58,3 +63,31 @@ def overload_middleware(admission: Admission, log: ExpresswayLog, retry_after: i
             admission.release()
 
     return middleware
+
+
+class XmppAdmission:
+    """Counts E's XMPP client sessions and the sign-ins among them still in progress."""
+
+    def __init__(self, max_sessions: int, max_signins: int) -> None:
+        self.max_sessions, self.max_signins = max_sessions, max_signins
+        self.sessions = self.signing_in = self.shed = 0
+
+    def enter(self) -> str:
+        """Admit a new client stream (it counts as a sign-in in progress), or the reason it is refused."""
+        if self.sessions >= self.max_sessions:
+            self.shed += 1
+            return f"{self.sessions} XMPP sessions (limit {self.max_sessions})"
+        if self.signing_in >= self.max_signins:
+            self.shed += 1
+            return f"{self.signing_in} sign-ins in progress (limit {self.max_signins})"
+        self.sessions += 1
+        self.signing_in += 1
+        return ""
+
+    def signed_in(self) -> None:
+        self.signing_in -= 1
+
+    def leave(self, signing_in: bool) -> None:
+        self.sessions -= 1
+        if signing_in:
+            self.signing_in -= 1

@@ -1,41 +1,45 @@
 """Expressway-E's XMPP client port (5222 in URLs and DNS) on a loopback listener: the shell of
 :class:`edge.xmppsession.EdgeSession`.
 
-For each client the shell takes one of the XCP links Expressway-C opened to E's 7400 (:mod:`edge.xcplinks`; E dials
-nothing inward), opens the link's stream, carries out
-the session's commands, and logs each packet crossing the link the way E's XCP_JABBERD does
+Every client session rides the one XCP link Expressway-C opened to E's 7400 (:mod:`edge.xcplinks`; E dials nothing
+inward): the shell carries out the session's commands, and logs each packet crossing the link the way E's XCP_JABBERD does
 (``CodeLocation="MIOByteSource.cpp:93" Detail="Got Buffer (<n>) <packet>"``, the seed's line; ``<auth>`` payloads as
 ``XXXXXXX``). After SASL success it relays both ways and keeps checking the client's bytes; C going away ends the
 client's stream with ``remote-connection-failed`` (RFC 6120 §4.9.3.16), as a broken traversal link does in the field.
+Beyond E's XMPP bounds a new stream gets ``resource-constraint`` (:class:`edge.overload.XmppAdmission`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
+from collections.abc import Callable
 
 from common.config import Lab
-from common.logformats.expressway import XCP_JABBERD
+from common.logformats.expressway import TVCS, XCP_JABBERD
 from common.nodelog import ExpresswayLog
 from common.resolver import LabResolver
-from common.streamserve import CLOSE_GRACE, READ_SIZE, LinkReader, StreamServer, serve_stream
-from common.tasks import cancel_and_wait
+from common.streamserve import READ_SIZE, StreamServer, serve_stream
 from common.xmpp.stream import StreamError
-from common.xmpp.xcp import BUFFER_AT, Names, Xdb, buffer_detail, link_header, wire
-from edge.xcplinks import LinkPool, PooledLink
+from common.xmpp.xcp import BUFFER_AT, Names, Xdb, buffer_detail, wire
+from common.xmpp.xcpsession import SessionPacket
+from common.zone import ZoneStatus
+from edge.overload import XmppAdmission
+from edge.xcplinks import CoreLink, EdgeLink
 from common.serve import tls_reason
 from common.trafficlog import tls_refused
 from edge.xmppsession import (AskMechanisms, Authenticate, Command, EdgeSession, Hangup, Note, StartTls, ToClient,
                               ToCore)
 
 THREAD = "139821024597760"
+MAX_CLIENT_BACKLOG = 1 << 20  # bytes E holds for a client that does not read (modelled)
 
 
 class EdgeXmpp:
-    def __init__(self, lab: Lab, log: ExpresswayLog, pool: LinkPool, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, lab: Lab, log: ExpresswayLog, link: CoreLink, admission: XmppAdmission,
+                 tls: ssl.SSLContext | None = None) -> None:
         """``tls``: E's certificate for STARTTLS on 5222, required before anything else (None: a plain lab)."""
-        self.lab, self.log, self.pool = lab, log, pool
+        self.lab, self.log, self.link, self.admission = lab, log, link, admission
         self.tls = tls
         self.names = Names(f"{lab.edge.system_name}.{lab.domain}", f"{lab.core.system_name}.{lab.domain}")
 
@@ -44,23 +48,25 @@ class EdgeXmpp:
                        module="Jabber")
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        session = EdgeSession(self.lab.core.mra_domains, self.names.cm, tls=self.tls is not None)
-        core: tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader] | None = None
-        taken: PooledLink | None = None
-        downstream: asyncio.Task[None] | None = None
+        refused = self.admission.enter()
+        if refused:
+            peer = writer.get_extra_info("peername") or ("", 0)
+            self.xcp("WARN", "JabberdConnection.cpp:98", f"XMPP connection from {peer[0]}:{peer[1]} refused: "
+                                                         f"resource-constraint ({refused})")
+        session = EdgeSession(self.lab.core.mra_domains, self.names.cm, tls=self.tls is not None, refuse=refused)
+        riding = Riding(self, session, writer)
+        edge_link: EdgeLink | None = None
+        authenticated = False
         try:
             while data := await reader.read(READ_SIZE):
                 commands = session.receive(data)
                 while commands:
                     command = commands.pop(0)
                     if isinstance(command, (AskMechanisms, Authenticate)):
-                        if core is None:
-                            taken = await self.pool.take()
-                            core = await self._open(taken) if taken is not None else None
-                        if core is None:
-                            commands = self._unreachable(session)
-                            continue
-                        answer = await self._ask(core, command.query if isinstance(command, AskMechanisms)
+                        if edge_link is None and self.link.current is not None:
+                            edge_link = self.link.current
+                            edge_link.sessions[session.txn] = riding
+                        answer = await self._ask(edge_link, command.query if isinstance(command, AskMechanisms)
                                                  else command.packet)
                         if answer is None:
                             commands = self._unreachable(session)
@@ -68,13 +74,17 @@ class EdgeXmpp:
                             commands = session.mechanisms(answer.mechanisms or ()) + commands
                         else:
                             commands = session.auth_result(answer) + commands
+                            if session.state == "relay":
+                                authenticated = True
+                                self.admission.signed_in()
                     elif isinstance(command, ToClient):
                         if any(isinstance(c, StartTls) for c in commands):
                             # <proceed/>: nothing the client sends next may reach the stream reader instead of TLS
                             writer.transport.pause_reading()  # type: ignore[attr-defined]
                         writer.write(command.data)
-                    elif isinstance(command, ToCore) and core is not None:
-                        core[1].write(command.data)
+                    elif isinstance(command, ToCore) and edge_link is not None:
+                        edge_link.mux.send(self._packet(session, command.data))
+                        await edge_link.mux.drain()
                     elif isinstance(command, Note):
                         self.xcp(command.level, "JabberdConnection.cpp:412", command.detail)
                     elif isinstance(command, Hangup):
@@ -84,21 +94,17 @@ class EdgeXmpp:
                         if not await self._secure(writer):
                             return
                 await writer.drain()
-                if session.state == "relay" and core is not None and downstream is None:
-                    downstream = asyncio.create_task(self._downstream(core, writer, session), name="expe C→client")
             if session.state not in ("closed", "closing"):
                 self.xcp("INFO", "JabberdConnection.cpp:611",
                          f"Client {session.jid or '-'} went away without </stream:stream> ({session.state})")
         finally:
-            if core is not None:
-                core[1].close()
-            if downstream is not None:  # let it hand C's last bytes to the client, unless the client stopped reading
-                try:
-                    await asyncio.wait({downstream}, timeout=CLOSE_GRACE)
-                finally:
-                    await cancel_and_wait(downstream)
-            if taken is not None:
-                taken.release()
+            if not refused:
+                self.admission.leave(signing_in=not authenticated)
+            if edge_link is not None and edge_link.sessions.pop(session.txn, None) is not None:
+                edge_link.mux.send(self._packet(session, end=True))
+
+    def _packet(self, session: EdgeSession, data: bytes = b"", end: bool = False) -> bytes:
+        return SessionPacket(session.txn, self.names.connect_auth, self.names.cm, data, end).wire()
 
     async def _secure(self, writer: asyncio.StreamWriter) -> bool:
         """The STARTTLS handshake (RFC 6120 §5.4.3.3); a failure is logged on both ends and closes the connection."""
@@ -111,61 +117,84 @@ class EdgeXmpp:
             return False
         return True
 
-    async def _downstream(self, core: tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader],
-                          writer: asyncio.StreamWriter, session: EdgeSession) -> None:
-        """C → client after SASL: bytes as they come; C closing the link ends the client's stream."""
-        with contextlib.suppress(ConnectionError):
-            while data := await core[0].read(READ_SIZE):
-                writer.write(data)
-                await writer.drain()
-            if session.state == "relay" and not writer.is_closing():
-                self.xcp("ERROR", "JabberdConnection.cpp:540", f"Link to {self.names.connect_auth} lost")
-                writer.write(StreamError("remote-connection-failed", "Expressway-C closed the session").wire())
-        writer.close()
-
-    async def _open(self, taken: PooledLink) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader] | None:
-        try:
-            taken.writer.write(link_header(self.names.connect_auth, self.names.cm))
-            link = LinkReader(taken.reader)
-            await link.next()
-            return taken.reader, taken.writer, link
-        except (OSError, ConnectionError, TimeoutError, StreamError) as exc:
-            self.xcp("ERROR", "JabberdConnection.cpp:233", f"Cannot open link to {self.names.connect_auth}: {exc}")
+    async def _ask(self, edge_link: EdgeLink | None, packet: Xdb) -> Xdb | None:
+        if edge_link is None or edge_link.mux.ended:
             return None
-
-    async def _ask(self, core: tuple[asyncio.StreamReader, asyncio.StreamWriter, LinkReader], packet: Xdb
-                   ) -> Xdb | None:
         data = wire(packet)
         self.xcp("DEBUG", BUFFER_AT, buffer_detail(len(data), packet))
-        core[1].write(data)
         try:
-            stanza = await core[2].stanza(timeout=20)
+            stanza = await edge_link.mux.ask(data, packet.id)
             answer = Xdb.from_element(stanza.element)
         except (ConnectionError, TimeoutError, StreamError, ValueError) as exc:
             self.xcp("ERROR", "JabberdConnection.cpp:301", f"No answer from {self.names.connect_auth}: {exc}")
             return None
-        self.xcp("DEBUG", BUFFER_AT, buffer_detail(core[2].last_read, answer))
+        self.xcp("DEBUG", BUFFER_AT, buffer_detail(stanza.size, answer))
         return answer
 
     def _unreachable(self, session: EdgeSession) -> list[Command]:
-        if not self.pool.idle and not self.pool.busy:
+        if self.link.current is None:
             self.xcp("ERROR", "JabberdConnection.cpp:233", f"No XCP link from {self.names.connect_auth} "
                                                             f"(traversal zone down)")
         return session.fail(StreamError("remote-connection-failed", "Expressway-C cannot be reached"))
 
 
-async def start_edge_xmpp(lab: Lab, log: ExpresswayLog, resolver: LabResolver,
-                          pool: LinkPool) -> tuple[StreamServer, StreamServer]:
-    """E's XMPP client port and its XCP listener for C's links (on ``xcp_bind_address`` if the lab sets one: the
+class Riding:
+    """A client's session on the shared link: what C sends it goes to the client; C ending it, or the link going
+    away, ends the client's stream with ``remote-connection-failed``, as a broken traversal link does in the field."""
+
+    def __init__(self, edge: EdgeXmpp, session: EdgeSession, writer: asyncio.StreamWriter) -> None:
+        self.edge, self.session, self.writer = edge, session, writer
+
+    def from_core(self, packet: SessionPacket) -> None:
+        if not packet.end:
+            if self.writer.is_closing():
+                return
+            if self.writer.transport.get_write_buffer_size() > MAX_CLIENT_BACKLOG:
+                # the shared link cannot wait for one slow reader: the client that does not read is let go
+                self.edge.xcp("WARN", "JabberdConnection.cpp:540", f"Client {self.session.jid or '-'} does not read: "
+                                                                    f"over {MAX_CLIENT_BACKLOG} bytes unsent")
+                self.writer.write(StreamError("resource-constraint", "client does not read").wire())
+                self.session.state = "closed"
+                self.writer.close()
+                return
+            self.writer.write(packet.data)
+            return
+        self.link_lost(closed_by_core=True)
+
+    def link_lost(self, closed_by_core: bool = False) -> None:
+        if self.session.state == "relay" and not self.writer.is_closing():
+            what = "closed the session" if closed_by_core else "link lost"
+            self.edge.xcp("ERROR", "JabberdConnection.cpp:540", f"Link to {self.edge.names.connect_auth} lost")
+            self.writer.write(StreamError("remote-connection-failed", f"Expressway-C {what}").wire())
+        if self.session.state in ("relay", "closing"):
+            self.writer.close()
+
+
+async def start_edge_xmpp(lab: Lab, log: ExpresswayLog, resolver: LabResolver, zone: ZoneStatus,
+                          now: Callable[[], str]) -> tuple[StreamServer, StreamServer, EdgeXmpp]:
+    """E's XMPP client port and its XCP listener for C's link (on ``xcp_bind_address`` if the lab sets one: the
     interface E really listens on, while C reaches the address in the lab's DNS)."""
     tls = resolver.tls.server_context("expressway-e:xmpp") if resolver.tls else None
-    server = await serve_stream(EdgeXmpp(lab, log, pool, tls).handle, lab.edge.xmpp)
+    xcp_tls = resolver.tls.server_context("expressway-e:xcp") if resolver.tls else None
+    names = Names(f"{lab.edge.system_name}.{lab.domain}", f"{lab.core.system_name}.{lab.domain}")
+
+    def xcp_line(level: str, location: str, detail: str) -> None:
+        log.write(XCP_JABBERD, level, {"ThreadID": THREAD, "CodeLocation": location, "Detail": detail},
+                  module="Jabber")
+
+    def zone_line(level: str, detail: str, fields: dict[str, object]) -> None:
+        log.write(TVCS, level, {"Detail": detail, "Zone": zone.name, **fields}, module="network.xcp")
+
+    link = CoreLink(zone, now, names.cm, xcp_line, zone_line)
+    edge = EdgeXmpp(lab, log, link, XmppAdmission(lab.edge.xmpp_max_sessions, lab.edge.xmpp_max_signins), tls)
+    server = await serve_stream(edge.handle, lab.edge.xmpp)
     resolver.bind(lab.edge.xmpp, server.port)
     xcp = lab.edge.xcp
     try:
-        links = await serve_stream(pool.accept, xcp, address=lab.edge.xcp_bind_address or None)
+        links = await serve_stream(link.accept, xcp, address=lab.edge.xcp_bind_address or None, tls=xcp_tls,
+                                   on_tls_error=lambda ip, port, reason: tls_refused(log, ip, port, xcp.port, reason))
     except BaseException:
         await server.stop()
         raise
     resolver.bind(xcp, links.port)
-    return server, links
+    return server, links, edge

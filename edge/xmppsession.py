@@ -68,9 +68,11 @@ Command = AskMechanisms | Authenticate | ToClient | ToCore | Note | Hangup | Sta
 class EdgeSession:
     _ids = itertools.count(10392)
 
-    def __init__(self, domains: tuple[str, ...], cm: str, max_stanza: int = 65536, tls: bool = False) -> None:
-        """``tls``: STARTTLS is required before anything else (RFC 6120 §5), as on Expressway-E's 5222."""
-        self.domains, self.cm = domains, cm
+    def __init__(self, domains: tuple[str, ...], cm: str, max_stanza: int = 65536, tls: bool = False,
+                 refuse: str = "") -> None:
+        """``tls``: STARTTLS is required before anything else (RFC 6120 §5), as on Expressway-E's 5222.
+        ``refuse``: E is over its XMPP bound (why): the stream is answered with ``resource-constraint``."""
+        self.domains, self.cm, self.refuse = domains, cm, refuse
         self.secured = not tls
         self.reader = StreamReader(max_stanza)
         self.state = "header"
@@ -122,6 +124,8 @@ class EdgeSession:
     def _opened(self, event: StreamOpened) -> list[Command]:
         self.domain = (event.get("to") or "").lower()
         self._ours = header("", self.domain, self.txn)
+        if self.refuse:  # RFC 6120 §4.9.3.17, before any work is spent on the stream
+            return self.fail(StreamError("resource-constraint", self.refuse))
         if self.state != "header":
             return self.fail(StreamError("not-well-formed", "unexpected stream header"))
         if event.default_ns != CLIENT:

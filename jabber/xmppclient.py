@@ -94,15 +94,17 @@ async def secure(client: JabberClient, writer: asyncio.StreamWriter) -> None:
         await writer.start_tls(context, server_hostname=client.lab.domain)  # type: ignore[arg-type]
 
 
-async def connect_xmpp(client: JabberClient, outcome: Outcome, resource: str = "jabber_1"
+async def connect_xmpp(client: JabberClient, outcome: Outcome, resource: str = "jabber_1", presence: bool = True
                        ) -> tuple[XmppOutcome, XmppConnection | None]:
-    """Sign in over XMPP after a successful HTTP login; the connection is returned open when it worked."""
+    """Sign in over XMPP after a successful HTTP login; the connection is returned open when it worked
+    (``presence`` False: without announcing available presence, as benchmarks/xmppsessions.py signs in)."""
     config = outcome.edge_config
     if config is None or not config.xmpp_edge:
         return XmppOutcome(False, failed_step="xmpp", reason="no xmppEdgeServer in the edge config"), None
     server = config.xmpp_edge[0]
     otp = "" if outcome.access_token else await epas_otp(client, outcome)
-    creds = XmppCredentials(client.userid, client.lab.domain, outcome.access_token, otp, client.password, resource)
+    creds = XmppCredentials(client.userid, client.lab.domain, outcome.access_token, otp, client.password, resource,
+                            presence)
     records: list[XmppStepRecord] = []
     try:
         reader, writer = await open_connection(client.resolver, server.address, server.port, source="jabber",

@@ -39,6 +39,7 @@ class XmppCredentials:
     otp: str = ""
     password: str = ""
     resource: str = "jabber_1"
+    presence: bool = True  # False: sign in without announcing presence (a benchmark of idle sessions)
 
     @property
     def bare(self) -> str:
@@ -93,12 +94,19 @@ def gloox_text(node: etree._Element) -> str:
     return etree.tostring(etree.fromstring(render(node, CLIENT)), encoding="unicode")
 
 
+def _condition(stanza: Stanza) -> str:
+    """`` (resource-constraint)`` for a stream error (RFC 6120 §4.9.3), so a caller can tell "come back later"."""
+    if stanza.local != "error" or not len(stanza.element):
+        return ""
+    return f" ({etree.QName(stanza.element[0]).localname})"
+
+
 def xmpp_login(creds: XmppCredentials, log: CsfLog) -> XmppFlow:
     opening = header(creds.domain, creds.bare, "").encode()
     stanza = yield XmppStep("stream", opening)
     features = _received(stanza, log)
     if features.local != "features":
-        return _fail(log, "stream", f"expected stream features, got <{features.local}>")
+        return _fail(log, "stream", f"expected stream features, got <{features.local}>{_condition(features)}")
     if features.element.find(f"{{{TLS}}}starttls") is not None:
         log.write("INFO", points.XMPP_SEND, f"{SDK}Send:<starttls xmlns=\"{TLS}\"/>")
         stanza = yield XmppStep("starttls", stanzas.STARTTLS)
@@ -132,7 +140,8 @@ def xmpp_login(creds: XmppCredentials, log: CsfLog) -> XmppFlow:
     if bound.element.get("type") != "result" or not jid:
         code, _, condition = stanzas.read_error(bound.element)
         return _fail(log, "bind", f"resource binding refused: {code} {condition}".strip(), mechanism, offered)
-    yield XmppStep("presence", stanzas.presence(show="", status="Available"), expect=False)
+    if creds.presence:
+        yield XmppStep("presence", stanzas.presence(show="", status="Available"), expect=False)
     log.write("INFO", points.XMPP_STATE, f"XMPP connection state: Connected as {jid} (SASL {mechanism})")
     return XmppOutcome(True, mechanism, offered, jid)
 

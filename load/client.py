@@ -32,6 +32,7 @@ from jabber.flow import Flow, Outcome, Reply, Settings, Step, edge_config, login
 from jabber.xmppclient import XmppConnection, connect_xmpp
 
 SESSIONS = ("xmpp", "http")
+SHED_STATUS = 503  # how a shed XMPP sign-in is counted, beside HTTP's 503s
 PING = "urn:xmpp:ping"
 
 
@@ -141,7 +142,11 @@ class LoadUser:
         elapsed = (time.perf_counter() - started) * 1000
         await self.hop.close()
         kind = "" if result.ok else f"xmpp {result.failed_step}"
-        step = StepTime("xmpp_sign_in", 200 if result.ok else 0, elapsed, kind)
+        # E's resource-constraint stream error is XMPP's 503 + Retry-After: shed, not failed (edge/overload.py)
+        shed = not result.ok and "(resource-constraint)" in result.reason
+        if shed:
+            kind = "xmpp resource-constraint"
+        step = StepTime("xmpp_sign_in", 200 if result.ok else SHED_STATUS if shed else 0, elapsed, kind)
         return Attempt(Outcome(result.ok, "xmpp", result.failed_step, result.reason), (step,), kind)
 
     async def keepalive(self) -> Attempt:

@@ -91,6 +91,7 @@ class StormStats:
     ok: int = 0
     failed: int = 0
     shed: int = 0
+    xmpp_shed: int = 0  # XMPP sign-ins E refused with resource-constraint (the login itself counted as ok)
     requests: int = 0
     answered: int = 0
     first_arrival: float = 0.0
@@ -107,6 +108,8 @@ class StormStats:
             self.per_step[step.name].append(step.ms)
         if not attempt.outcome.ok:
             self.errors[attempt.error_kind] += 1
+            if attempt.steps and attempt.steps[-1].status == 503:
+                self.xmpp_shed += 1
 
     def record(self, attempt: Attempt) -> None:
         self.last_done = time.perf_counter()
@@ -217,7 +220,8 @@ class Storm:
         s = self.stats
         elapsed = time.perf_counter() - start
         recent = Summary.of(s.totals[-500:])
-        return (f"t={elapsed:6.1f}s started {s.started:>6} ok {s.ok:>6} shed {s.shed:>4} failed {s.failed:>4} "
+        return (f"t={elapsed:6.1f}s started {s.started:>6} ok {s.ok:>6} shed {s.shed + s.xmpp_shed:>4} "
+                f"failed {s.failed:>4} "
                 f"in-flight {s.in_flight:>4} connected {self.connected:>6} "
                 f"login p50 {recent.median:6.1f} ms p99 {recent.p99:7.1f} ms  lab {self.memory.take() / 2**20:5.0f} MiB")
 
@@ -272,6 +276,7 @@ def report_data(storm: Storm, target: str, lost: list[str], client_peak: int) ->
     return {"target": target, "plan": {"rate": plan.rate, "ramp": plan.ramp, "users": plan.users,
                                        "duration": plan.duration, "seed": plan.seed, "session": plan.session},
             "logins": {"started": s.started, "ok": s.ok, "shed": s.shed, "failed": s.failed},
+            "xmpp_sign_ins_shed": s.xmpp_shed,
             "achieved_rate": s.achieved_rate, "errors": dict(s.errors), "requests": s.requests,
             "answered": s.answered, "full_login_ms": summary(s.totals) if total.count else None,
             "per_step_ms": {step: summary(values) for step, values in s.per_step.items() if values},
@@ -286,10 +291,11 @@ def render_report(storm: Storm, target: str, lost: list[str], client_peak: int) 
     keep_errors = ", ".join(f"{kind}: {n}" for kind, n in s.keepalive_errors.most_common()) or "none"
     per_client = (storm.connected_memory - mem.baseline) / storm.connected if storm.connected else 0
     total = Summary.of(s.totals)
+    xmpp_shed = f" ({s.xmpp_shed} XMPP sign-ins shed: resource-constraint)" if plan.session == "xmpp" else ""
     lines = [
         f"storm against {target}: target {plan.rate:g} logins/s, ramp {plan.ramp:g} s, {limit}, seed {plan.seed}",
         f"session kept: {plan.session}; logins: {s.started} started, {s.ok} ok, {s.shed} shed (503 Retry-After), "
-        f"{s.failed} failed; arrivals {s.arrival_rate:.1f}/s, "
+        f"{s.failed} failed{xmpp_shed}; arrivals {s.arrival_rate:.1f}/s, "
         f"achieved {s.achieved_rate:.1f} logins/s ({s.rate_after(plan.ramp):.1f}/s after the ramp)",
         f"errors by kind: {errors}",
         f"requests: {s.requests} sent, {s.answered} answered by the lab",

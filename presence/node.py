@@ -1,6 +1,7 @@
 """An IM&P node on sockets: XMPP for clients (5222), the auth component on the XCP link (7400), EPAS SOAP (8443).
 
-The shells here only move bytes and execute the actions the sans-IO parts return (:mod:`presence.session`,
+The XCP port carries every session of Expressway-C's router on one link (:mod:`common.xcpmux`). The shells here only
+move bytes and execute the actions the sans-IO parts return (:mod:`presence.session`,
 :mod:`presence.xcpauth`, :mod:`presence.epas`). The node receives the cluster's AuthZ keys from the CUCM
 publisher when it starts (``GET /ssosp/token/authz_keys`` with the cluster's application user), as IM&P's Cisco XCP
 Authentication Service loads them at start (mra-facts §5: after a key regeneration it must be restarted).
@@ -21,18 +22,25 @@ from common.nodelog import LineSink, Log4jLog
 from common.resolver import LabResolver
 from common.serve import Running, serve
 from common.tomcatlog import tomcat_tls_refused
-from common.streamserve import StreamServer, read_some, serve_stream
+from common.streamserve import LinkReader, StreamServer, read_some, serve_stream
 from common.tokens import KeyRing
-from common.xmpp.xcp import component_host
+from common.xcpmux import LINK_MAX_PACKET, XcpMux
+from common.xmpp.stream import Stanza, StreamError, StreamOpened
+from common.xmpp.xcp import component_host, link_header
+from common.xmpp.xcpsession import is_session, read_session
 from common.directory import Directory
 from presence.auth import ImpAuthenticator
 from presence.epas import epas_app
 from presence.session import Action, ClientSession, Close, Deliver, Hub, Log, Send
+from presence.routed import RoutedEndpoint
 from presence.xcpauth import AuthComponent, Authenticated
 from common.keyfetch import fetch_authz_keys
 
 C2S = "xcp.c2s"
 AUTH = "xcp.auth"
+
+
+Endpoint = asyncio.StreamWriter | RoutedEndpoint
 
 
 @dataclass
@@ -72,14 +80,14 @@ async def start_imp(lab: Lab, imp: ImpConfig, clock: LabClock, resolver: LabReso
     hub: Hub[object] = Hub()
     hostnames = lab.cluster(imp.cluster).imp_hosts
 
-    def execute(actions: list[Action], writer: asyncio.StreamWriter, thread: str, category: str) -> bool:
+    def execute(actions: list[Action], writer: Endpoint, thread: str, category: str) -> bool:
         """Carry out a session's actions; False once the connection is to close."""
         for action in actions:
             if isinstance(action, Send):
                 writer.write(action.data)
             elif isinstance(action, Deliver):
                 target = hub.bound.get(action.to)
-                if isinstance(target, asyncio.StreamWriter) and not target.is_closing():
+                if isinstance(target, (asyncio.StreamWriter, RoutedEndpoint)) and not target.is_closing():
                     target.write(action.data)
             elif isinstance(action, Log):
                 log.write(action.level, thread, category, action.message)
@@ -105,22 +113,62 @@ async def start_imp(lab: Lab, imp: ImpConfig, clock: LabClock, resolver: LabReso
         await pump(session, reader, writer, f"c2s-{session.number}")
 
     async def router_link(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """The one link from Expressway-C's router: every session's packets (docs/xmpp.md, "The shared XCP link")."""
         component = AuthComponent(lab.domain, f"auth-1.{component_host(imp.host)}", hostnames, auth)
-        thread = "xcp-auth-1"
-        while data := await read_some(reader):
-            actions = component.receive(data)
-            done = next((a for a in actions if isinstance(a, Authenticated)), None)
-            if not execute([a for a in actions if not isinstance(a, Authenticated)], writer, thread, AUTH):
+        link = LinkReader(reader, LINK_MAX_PACKET)
+        try:
+            opened = await link.next(timeout=10)
+        except (ConnectionError, TimeoutError, StreamError) as exc:
+            log.write("WARN", "xcp-auth-1", AUTH, f"XCP link not opened: {exc}")
+            return
+        if not isinstance(opened, StreamOpened):
+            return
+        writer.write(link_header(opened.get("from"), component.component))
+        routed: dict[str, tuple[ClientSession, RoutedEndpoint]] = {}
+
+        def end(sid: str) -> None:
+            session, endpoint = routed.pop(sid)
+            execute(session.connection_lost(), endpoint, f"c2s-{session.number}", C2S)
+
+        def packet(stanza: Stanza) -> None:
+            if is_session(stanza.element):
+                try:
+                    routed_packet = read_session(stanza.element)
+                except ValueError as exc:
+                    log.write("WARN", "xcp-auth-1", AUTH, f"XCP link: {exc}")
+                    return
+                if routed_packet.sid not in routed:
+                    return
+                if routed_packet.end:
+                    end(routed_packet.sid)
+                    return
+                session, endpoint = routed[routed_packet.sid]
+                if not execute(session.receive(routed_packet.data), endpoint, f"c2s-{session.number}", C2S):
+                    end(routed_packet.sid)
+                    endpoint.end()
                 return
-            await writer.drain()
-            if done is not None:
-                session = ClientSession(lab.domain, auth, hub, writer, authenticated=done.jid)
-                await pump(session, reader, writer, f"c2s-{session.number}")
-                return
+            actions = component.packet(stanza)
+            execute([a for a in actions if not isinstance(a, Authenticated)], writer, "xcp-auth-1", AUTH)
+            for done in (a for a in actions if isinstance(a, Authenticated)):
+                endpoint = RoutedEndpoint(mux, done.sid, component.component, connect_auth)
+                if done.sid in routed:
+                    end(done.sid)
+                routed[done.sid] = (ClientSession(lab.domain, auth, hub, endpoint, authenticated=done.jid), endpoint)
+
+        connect_auth = opened.get("from")
+        mux = XcpMux(link, writer, packet)
+        reason = await mux.run()
+        if routed:
+            log.write("WARN", "xcp-auth-1", AUTH, f"XCP link from {connect_auth or 'router'} closed ({reason}); "
+                                                  f"{len(routed)} sessions end")
+        for sid in list(routed):
+            end(sid)
 
     xmpp = await serve_stream(client, imp.xmpp)
     resolver.bind(imp.xmpp, xmpp.port)
-    xcp = await serve_stream(router_link, imp.xcp)
+    xcp_tls = resolver.tls.server_context(f"{imp.name}:xcp") if resolver.tls else None
+    xcp = await serve_stream(router_link, imp.xcp, tls=xcp_tls, on_tls_error=lambda ip, port, reason: log.write(
+        "ERROR", "xcp-router", AUTH, f"TLS handshake with {ip}:{port} on the XCP port failed: {reason}"))
     resolver.bind(imp.xcp, xcp.port)
     tls = resolver.tls
     epas = await serve(epas_app(lab, imp, auth, clock, log), imp.epas,

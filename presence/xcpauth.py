@@ -9,9 +9,9 @@ Expressway-C's XCP router reaches IM&P over TCP 7400 (mra-facts §1, §7). On th
 * ``set`` carrying the client's ``<auth>`` — verified with the same authenticator as the client port, answered with a
   ``result`` holding ``<success/>`` or ``<failure/>`` (*modelled*).
 
-After a success the link carries the client's own restarted stream (*modelled*: the real XCP multiplexes sessions on
-one component connection); :class:`Authenticated` tells the shell to hand the connection to a
-:class:`~presence.session.ClientSession` that starts in its ``restart`` state.
+The link is shared by every session (:mod:`common.xmpp.xcpsession`). After a success the session's packets carry the
+client's own restarted stream; :class:`Authenticated` tells the shell to start a
+:class:`~presence.session.ClientSession` for that session id (the ``xdb``'s ``id``), in its ``restart`` state.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from presence.session import Action, Close, Log, Send
 @dataclass(frozen=True)
 class Authenticated:
     jid: Jid
+    sid: str = ""
 
 
 class AuthComponent:
@@ -45,7 +46,7 @@ class AuthComponent:
                 elif isinstance(event, StreamClosed):
                     actions += [Send(b"</stream:stream>"), Close("link closed by router")]
                 else:
-                    actions += self._packet(event)
+                    actions += self.packet(event)
                 if any(isinstance(a, (Close, Authenticated)) for a in actions):
                     break
         except StreamError as exc:
@@ -53,7 +54,8 @@ class AuthComponent:
                         Close(exc.condition)]
         return actions
 
-    def _packet(self, stanza: Stanza) -> list[Action | Authenticated]:
+    def packet(self, stanza: Stanza) -> list[Action | Authenticated]:
+        """One packet read off the link: the ``xdb`` get or set, answered."""
         try:
             packet = read_packet(stanza.element)
         except SaslFailure as exc:
@@ -75,7 +77,7 @@ class AuthComponent:
                 return [*actions, Send(wire(Xdb(self.domain, xdb.id, xdb.from_, "result", failure=exc)))]
             actions.append(Log("INFO", f"SASL {xdb.auth.mechanism} via XCP succeeded for {jid}"))
             return [*actions, Send(wire(Xdb(self.domain, xdb.id, xdb.from_, "result", success=True))),
-                    Authenticated(jid)]
+                    Authenticated(jid, xdb.id)]
         return [*actions, Send(wire(Xdb(self.domain, xdb.id, xdb.from_, "result",
                                         failure=SaslFailure("malformed-request", "xdb without a query"))))]
 
