@@ -29,5 +29,5 @@ def test_a_node_process_imports_its_node_and_nothing_of_the_others(node: str, ow
 
 
 def test_every_servable_node_has_its_module() -> None:
-    assert [node_module(n) for n in ("expressway-e", "expressway-c", "cucm:c1:sub", "imp:imp", "unity")] == [
-        "edge.node", "core.node", "cucm_stub.app", "presence.node", None]
+    assert [node_module(n) for n in ("expressway-e", "expressway-c", "cucm:c1:sub", "imp:imp", "idp", "unity")] == [
+        "edge.node", "core.node", "cucm_stub.app", "presence.node", "idp.node", None]
