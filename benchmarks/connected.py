@@ -97,8 +97,9 @@ async def worker_main(args: argparse.Namespace) -> int:
     def progress(line: str) -> None:
         stats = storm.stats
         unconnected = sum(n for kind, n in stats.errors.items() if kind.startswith("xmpp"))  # signed in, no stream
-        print(f"connected {storm.connected} ok {stats.ok} failed {stats.failed + stats.shed + unconnected}",
-              flush=True)
+        kinds = ",".join(f"{kind.replace(' ', '_')}={n}" for kind, n in stats.errors.most_common(4)) or "none"
+        print(f"connected {storm.connected} ok {stats.ok} failed {stats.failed + stats.shed + unconnected} "
+              f"kinds {kinds}", flush=True)
 
     storm = Storm(lab, network(lab, args.state), log, plan, MemoryWatch(lambda: 0), args.users, progress)
     await storm.run()
@@ -119,6 +120,7 @@ class LoadProcess:
     def __init__(self, process: asyncio.subprocess.Process, count: int) -> None:
         self.process, self.count = process, count
         self.connected = self.finished = 0
+        self.kinds = "none"  # the failures so far, by kind
         self.changed = asyncio.get_running_loop().time()
         self.reader = asyncio.create_task(self._read())
 
@@ -127,6 +129,7 @@ class LoadProcess:
         while line := await self.process.stdout.readline():
             fields = line.split()
             connected, finished = int(fields[1]), int(fields[1]) + int(fields[5])
+            self.kinds = fields[7].decode() if len(fields) > 7 else "none"
             if (connected, finished) != (self.connected, self.finished):
                 self.changed = asyncio.get_running_loop().time()
             self.connected, self.finished = connected, finished
@@ -175,6 +178,8 @@ async def measure(session: str, steps: list[int], args: argparse.Namespace) -> l
             await asyncio.sleep(2.0)  # let the last sign-ins settle in the nodes
             connected = sum(p.connected for p in workers)
             lines.append(render(session, idle, sample(pids, connected), target))
+            if connected < target:
+                lines[-1] += "\n       failures by kind: " + "; ".join(p.kinds for p in workers)
             print(lines[-1], flush=True)
             if connected < target:
                 break

@@ -100,4 +100,6 @@ def test_cucm_local_time_is_moved_onto_utc(lab_logs: dict[str, Path]) -> None:
     corpus = load([lab_logs["healthy-login"]])
     c_times = [e.time for e in corpus.events if e.node == CORE and e.time]
     cucm = [e.time for e in corpus.events if e.node == CUCM and e.time]
-    assert cucm and min(c_times) - 1 <= min(cucm) and max(cucm) <= max(c_times) + 1
+    # Within a minute of C's window: a local time left unconverted is hours off; CUCM's start-up lines precede C's
+    # first line by the lab's start-up, which on a loaded machine took more than a second.
+    assert cucm and min(c_times) - 60 <= min(cucm) and max(cucm) <= max(c_times) + 60

@@ -48,3 +48,19 @@ def test_mrasim_storm_runs_from_the_command_line_and_reports(tmp_path: Path, cap
     assert "6 started, 6 ok, 0 shed (503 Retry-After), 0 failed" in out and "errors by kind: none" in out
     assert "expressway-e: 48 Txn-ids received, 48 answered, none lost" in out
     assert "full login: n=6" in out and "memory: lab" in out
+
+
+def test_the_connected_benchmark_raises_its_descriptor_limit_and_counts_descriptors() -> None:
+    import os
+    import resource
+
+    from benchmarks.connected import descriptors, raise_descriptor_limit
+
+    before = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        limit = raise_descriptor_limit()
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        assert limit == soft and (soft == hard or hard == resource.RLIM_INFINITY)
+        assert descriptors(os.getpid()) >= 3  # stdin, stdout, stderr at least
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, before)

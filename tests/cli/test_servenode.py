@@ -1,0 +1,33 @@
+"""A node process of ``mrasim up --processes`` imports its own node only (cli.servenode), not the whole command line:
+that import was most of each node process's start-up (issue 18)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.servenode import node_module
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("analyzer.diagnose", "cli.main", "core.samlsp", "ui.trainer")
+
+
+@pytest.mark.parametrize("node, own, others", [
+    ("cucm:cluster1", "cucm_stub.app", ("edge.node", "core.node", "presence.node", "asyncssh")),
+    ("expressway-e", "edge.node", ("core.node", "cucm_stub.app", "presence.node")),
+])
+def test_a_node_process_imports_its_node_and_nothing_of_the_others(node: str, own: str,
+                                                                   others: tuple[str, ...]) -> None:
+    script = ("import sys, cli.servenode as n; n.preload(['--lab', 'x', 'serve', sys.argv[1]]); "
+              "print(' '.join(m for m in sys.argv[2:] if m in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", script, node, own, *others, *HEAVY], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    assert found == [own]
+
+
+def test_every_servable_node_has_its_module() -> None:
+    assert [node_module(n) for n in ("expressway-e", "expressway-c", "cucm:c1:sub", "imp:imp", "idp", "unity")] == [
+        "edge.node", "core.node", "cucm_stub.app", "presence.node", "idp.node", None]
