@@ -29,6 +29,20 @@ def dial_from(namespace: str, address: str, port: int) -> str:
     return done.stdout.strip()
 
 
+async def _zone_settled(path: Path, deadline: float = 30) -> dict | None:
+    """C's zone status once every link of the zone has reported (the SIP link settles after the tunnel and XCP,
+    which start_processes waits for); polled until ``deadline`` seconds, for a loaded machine."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + deadline
+    while True:
+        zone = read_file(path)
+        links = zone.get("links", {}) if zone else {}
+        if all(links.get(link, {}).get("state") == "Active" for link in ("SSH tunnel", "XCP", "SIP")) \
+                or loop.time() > end:
+            return zone
+        await asyncio.sleep(0.2)
+
+
 async def _tcp_connects(address: str, port: int, wait: float = 5) -> bool:
     """From the host (the internet side): does a TCP connect succeed within ``wait`` seconds? (A dropped SYN gets no
     answer at all; on a local veth an accepted one is answered at once.)"""
@@ -81,7 +95,7 @@ async def test_in_namespaces_c_dials_e_a_client_signs_in_and_e_cannot_reach_cucm
         running = await start_processes(lab_file, tmp_path / "logs", tmp_path / "state", netns=topology)
         try:
             lab = running.lab
-            zone = read_file(tmp_path / "state" / "zone-expressway-c.json")
+            zone = await _zone_settled(tmp_path / "state" / "zone-expressway-c.json")
             assert zone is not None, "C wrote its zone status"
             assert {zone["links"][link]["state"] for link in ("SSH tunnel", "XCP", "SIP")} == {"Active"}, zone
             user = lab.user(lab.jabber.userid)
