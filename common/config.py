@@ -96,6 +96,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         max_in_flight=e.int("max_in_flight", 256, low=1, high=100_000),
         xmpp_max_sessions=e.int("xmpp_max_sessions", 25_000, low=1, high=1_000_000),
         xmpp_max_signins=e.int("xmpp_max_signins", 256, low=1, high=100_000),
+        xmpp_signin_timeout=e.float("xmpp_signin_timeout", 60.0, low=0.1, high=3600),
         # The traversal zone's listeners are on E's internal interface (dual NIC: LAN1, ``internal_address``).
         tunnel=_stream_listener(e, _fqdn(e.str("host", "expe"), domain), "ssh", 2222,
                                 e.str("internal_address", e.str("address", "127.0.0.1")), address_key=""),

@@ -35,6 +35,7 @@ class EdgeConfig:
     # XMPP admission (edge/overload.py): concurrent client sessions, and sign-ins not yet authenticated
     xmpp_max_sessions: int = 25_000
     xmpp_max_signins: int = 256
+    xmpp_signin_timeout: float = 60.0  # seconds a client stream may take to sign in (modelled)
     # The traversal zone's server end: the SSH tunnel endpoint (2222) and the XCP listener (7400) Expressway-C dials,
     # and the zone's credentials in E's local authentication database (default: the ones C is configured with).
     tunnel: Listener = Listener("expe", 2222, "ssh", "127.0.0.1", 0)

@@ -19,17 +19,26 @@ from common.config import Lab
 from common.logformats.expressway import TVCS, XCP_JABBERD
 from common.nodelog import ExpresswayLog
 from common.resolver import LabResolver
+from common.serve import tls_reason
 from common.streamserve import READ_SIZE, StreamServer, serve_stream
+from common.trafficlog import tls_refused
 from common.xmpp.stream import StreamError
 from common.xmpp.xcp import BUFFER_AT, Names, Xdb, buffer_detail, wire
 from common.xmpp.xcpsession import SessionPacket
 from common.zone import ZoneStatus
 from edge.overload import XmppAdmission
 from edge.xcplinks import CoreLink, EdgeLink
-from common.serve import tls_reason
-from common.trafficlog import tls_refused
-from edge.xmppsession import (AskMechanisms, Authenticate, Command, EdgeSession, Hangup, Note, StartTls, ToClient,
-                              ToCore)
+from edge.xmppsession import (
+    AskMechanisms,
+    Authenticate,
+    Command,
+    EdgeSession,
+    Hangup,
+    Note,
+    StartTls,
+    ToClient,
+    ToCore,
+)
 
 THREAD = "139821024597760"
 MAX_CLIENT_BACKLOG = 1 << 20  # bytes E holds for a client that does not read (modelled)
@@ -57,8 +66,19 @@ class EdgeXmpp:
         riding = Riding(self, session, writer)
         edge_link: EdgeLink | None = None
         authenticated = False
+        # A stream must sign in within xmpp_signin_timeout of its connect, however it dribbles its bytes: a client
+        # that never does would hold a sign-in slot for ever (RFC 6120 4.9.3.4 connection-timeout).
+        signin_deadline = asyncio.get_running_loop().time() + self.lab.edge.xmpp_signin_timeout
         try:
-            while data := await reader.read(READ_SIZE):
+            while (data := await self._read(reader, None if authenticated or refused else signin_deadline)) != b"":
+                if data is None:
+                    for command in session.fail(StreamError(
+                            "connection-timeout", f"no sign-in within {self.lab.edge.xmpp_signin_timeout:g} s")):
+                        if isinstance(command, Note):
+                            self.xcp(command.level, "JabberdConnection.cpp:412", command.detail)
+                        elif isinstance(command, ToClient):
+                            writer.write(command.data)
+                    return
                 commands = session.receive(data)
                 while commands:
                     command = commands.pop(0)
@@ -102,6 +122,17 @@ class EdgeXmpp:
                 self.admission.leave(signing_in=not authenticated)
             if edge_link is not None and edge_link.sessions.pop(session.txn, None) is not None:
                 edge_link.mux.send(self._packet(session, end=True))
+
+    @staticmethod
+    async def _read(reader: asyncio.StreamReader, deadline: float | None) -> bytes | None:
+        """The client's next bytes (``b""`` at its end); None once ``deadline`` (loop time) has passed."""
+        if deadline is None:
+            return await reader.read(READ_SIZE)
+        try:
+            async with asyncio.timeout_at(deadline):
+                return await reader.read(READ_SIZE)
+        except TimeoutError:
+            return None
 
     def _packet(self, session: EdgeSession, data: bytes = b"", end: bool = False) -> bytes:
         return SessionPacket(session.txn, self.names.connect_auth, self.names.cm, data, end).wire()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 
 import pytest
 
+from common.config import Lab
 from common.logformats.expressway import parse_log
 from common.logformats.log4j import parse_log as parse_log4j
 from common.streamserve import LinkReader
@@ -15,7 +17,7 @@ from common.xmpp import sasl, stanzas
 from common.xmpp.stream import Stanza, StreamClosed, StreamOpened, header
 from common.xmpp.xml import render
 from jabber.flow import Outcome
-from lab.running import RunningLab
+from lab.running import RunningLab, start_lab
 from lab.xmpprun import run_sign_in
 
 USER, OTHER = "aokanlawon@lab.example", "ntanborgeson@lab.example"
@@ -210,3 +212,21 @@ async def test_a_second_bind_of_the_same_full_jid_is_409_conflict(running: Runni
     assert b"<error code='409' type='cancel'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error>" \
         in render(refused.element).encode()
     assert any("bind conflict: aokanlawon@lab.example/desk" in m for m in imp_messages(running))
+
+
+async def test_a_stream_that_never_signs_in_is_ended_with_connection_timeout(lab: Lab) -> None:
+    """A client that connects and then dribbles or says nothing holds a sign-in slot only until its deadline."""
+    quick = dataclasses.replace(lab, edge=dataclasses.replace(lab.edge, xmpp_signin_timeout=0.5))
+    running = await start_lab(quick)
+    try:
+        silent = await Raw.edge(running)
+        await silent.features()
+        silent.send(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='OAUTH")  # and never the rest
+        error = await asyncio.wait_for(silent.stanza(), 10)
+        assert error.local == "error" and condition(error) == "connection-timeout"
+        assert await silent.closed()
+        assert any("Stream error connection-timeout" in d for d in e_details(running))
+        assert running.edge.xmpp_edge is not None and running.edge.xmpp_edge.admission.signing_in == 0
+        await healthy(running)  # a client that signs in at once is not affected
+    finally:
+        await running.stop()
