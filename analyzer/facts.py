@@ -59,6 +59,19 @@ def _notable(event: Event) -> bool | int:
 
 
 @dataclass
+
+def records_holding(joined: str, offsets: list[int], needle: str) -> list[int]:
+    """Indexes of the records of ``joined`` (records starting at ``offsets``) that hold ``needle``, each once, in
+    order: ``str.find`` over the whole text, skipping to the next record after each hit."""
+    holding = []
+    at = joined.find(needle)
+    while at >= 0:
+        index = bisect.bisect_right(offsets, at) - 1
+        holding.append(index)
+        following = offsets[index + 1] if index + 1 < len(offsets) else len(joined)
+        at = joined.find(needle, following)
+    return holding
+
 class Facts:
     corpus: Corpus
     txns: list[Txn]
@@ -136,13 +149,7 @@ class Facts:
         for needle in needles:
             holding = self._by_needle.get(needle)
             if holding is None:
-                holding = self._by_needle[needle] = []
-                at = joined.find(needle)
-                while at >= 0:
-                    index = bisect.bisect_right(offsets, at) - 1
-                    holding.append(index)
-                    following = offsets[index + 1] if index + 1 < len(offsets) else len(joined)
-                    at = joined.find(needle, following)
+                holding = self._by_needle[needle] = records_holding(joined, offsets, needle)
             found.update(holding)
         return [self.notable[i] for i in sorted(found)]
 
@@ -186,14 +193,9 @@ class Facts:
         self._blob = "\x00".join(self._texts)
 
     def _holding(self, needles: list[str]) -> set[int]:
-        blob, offsets, out = self._blob or "", self._offsets, set()
+        out: set[int] = set()
         for needle in needles:
-            at = blob.find(needle)
-            while at >= 0:
-                index = bisect.bisect_right(offsets, at) - 1
-                out.add(index)
-                following = offsets[index + 1] if index + 1 < len(offsets) else len(blob)
-                at = blob.find(needle, following)
+            out.update(records_holding(self._blob or "", self._offsets, needle))
         return out
 
     def field(self, name: str, *values: str, nodes: Iterable[str] | None = None) -> list[Event]:
