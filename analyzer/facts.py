@@ -58,8 +58,6 @@ def _notable(event: Event) -> bool | int:
     return fields.get("Response-code", "200")[:1] in "45"
 
 
-@dataclass
-
 def records_holding(joined: str, offsets: list[int], needle: str) -> list[int]:
     """Indexes of the records of ``joined`` (records starting at ``offsets``) that hold ``needle``, each once, in
     order: ``str.find`` over the whole text, skipping to the next record after each hit."""
@@ -72,6 +70,8 @@ def records_holding(joined: str, offsets: list[int], needle: str) -> list[int]:
         at = joined.find(needle, following)
     return holding
 
+
+@dataclass
 class Facts:
     corpus: Corpus
     txns: list[Txn]
