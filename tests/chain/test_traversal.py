@@ -4,7 +4,6 @@ state is what the control API reports."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import aiohttp
@@ -15,17 +14,9 @@ from common.resolver import NameError_
 from lab.control import start_control
 from lab.running import RunningLab, start_lab
 from lab.xmpprun import run_sign_in
+from tests.probes import wait_for
 
-
-async def wait_for(predicate, timeout: float = 60.0) -> bool:  # type: ignore[no-untyped-def]
-    """Poll ``predicate`` until it holds (the zone changes on its own, as C retries); False after ``timeout``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
+ZONE_WAIT = 60.0  # s: the zone changes on its own, as C retries; a loaded machine only waits longer
 
 
 async def test_expressway_e_reaches_c_only_through_the_tunnel_c_opened(running: RunningLab) -> None:
@@ -58,7 +49,7 @@ async def test_the_tunnel_is_encrypted_with_aes_gcm_both_ways(running: RunningLa
 
 async def test_with_c_stopped_e_answers_502_holds_no_tunnel_and_c_comes_back_on_its_own(running: RunningLab) -> None:
     await running.nodes.pop("expressway-c").stop()
-    assert await wait_for(lambda: not running.edge.tunnel.connections)
+    assert await wait_for(lambda: not running.edge.tunnel.connections, ZONE_WAIT)
     assert running.edge.zone.links["SSH tunnel"].text == "Failed: Connection lost"
     assert not running.edge.tunnel.forwards
     outcome, _ = await running.jabber().login()
@@ -92,7 +83,8 @@ async def test_wrong_traversal_credentials_are_refused_logged_and_blocked(lab: L
     try:
         assert running.core.zone.links["SSH tunnel"].text == "Failed: SSH tunnel authentication failure"
         # the SSH tunnel's detection (the zone's SIP link counts its own failures under "sip-auth")
-        assert await wait_for(lambda: 'Category="ssh-tunnel-auth-failure"' in running.log_text("expressway-e"))
+        assert await wait_for(lambda: 'Category="ssh-tunnel-auth-failure"' in running.log_text("expressway-e"),
+                              ZONE_WAIT)
         e_text = running.log_text("expressway-e")
         assert "Failed password for traversal from 127.0.0.1 port" in e_text
         assert 'Category="ssh-tunnel-auth-failure" Src-ip="127.0.0.1"' in e_text
@@ -100,7 +92,8 @@ async def test_wrong_traversal_credentials_are_refused_logged_and_blocked(lab: L
         assert 'Detail="SSH tunnel failed" Zone="UC Traversal" Peer="expe.lab.example:2222" Reason="SSH tunnel ' \
                'authentication failure"' in running.log_text("expressway-c")
         assert await wait_for(lambda: 'Event="Connection dropped" Category="ssh-tunnel-auth-failure"'
-                              in running.log_text("expressway-e")), "a blocked C is dropped before it logs in"
+                              in running.log_text("expressway-e"), ZONE_WAIT), \
+            "a blocked C is dropped before it logs in"
         outcome, _ = await running.jabber().login()
         assert not outcome.ok and "502" in outcome.reason
         assert running.edge.zone.state == "Failed"

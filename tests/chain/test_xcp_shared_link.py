@@ -8,51 +8,28 @@ import asyncio
 import dataclasses
 import itertools
 import os
-from pathlib import Path
 
 import pytest
 
 from common.config import Lab
 from common.labtransport import CertStaging, TlsConfig
 from common.logformats.expressway import parse_log
+from jabber.flow import Outcome
 from jabber.xmppclient import XmppConnection, connect_xmpp
 from lab.running import RunningLab, start_lab
 from lab.xmpprun import run_login
-from jabber.flow import Outcome
 from load.client import Attempt, StepTime
 from load.storm import StormStats
+from tests.probes import ESTABLISHED, tcp_sockets, wait_for
 
 SESSIONS = 6
 RESOURCES = itertools.count(1)
 
 
-async def wait_for(predicate, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            return False
-        await asyncio.sleep(0.02)
-    return True
-
-
 def established_on(port: int) -> int:
     """TCP sockets of this process (every node runs in it) with ``port`` at either end, from /proc."""
-    inodes = set()
-    for fd in Path("/proc/self/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    count = 0
-    for line in Path("/proc/self/net/tcp").read_text().splitlines()[1:]:
-        parts = line.split()
-        local, remote = (int(parts[i].split(":")[1], 16) for i in (1, 2))
-        if parts[3] == "01" and parts[9] in inodes and port in (local, remote):
-            count += 1
-    return count
+    return sum(1 for state, local, remote in tcp_sockets(os.getpid())
+               if state == ESTABLISHED and port in (local, remote))
 
 
 async def sessions(running: RunningLab, count: int) -> list[XmppConnection]:

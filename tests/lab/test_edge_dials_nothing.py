@@ -5,7 +5,6 @@ holds none, and a client's login and XMPP attempt make it open none."""
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 
 import aiohttp
@@ -13,26 +12,7 @@ import aiohttp
 from common.config import DEFAULT_LAB
 from lab.processcontrol import start_process_control
 from lab.processes import ProcessLab, start_processes, with_free_ports
-
-LISTEN, ESTABLISHED = "0A", "01"
-
-
-def tcp_sockets(pid: int) -> list[tuple[str, int, int]]:
-    """(state, local port, remote port) of each IPv4 TCP socket the process holds, from /proc."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    found = []
-    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
-        parts = line.split()
-        if parts[9] in inodes:
-            found.append((parts[3], int(parts[1].split(":")[1], 16), int(parts[2].split(":")[1], 16)))
-    return found
+from tests.probes import ESTABLISHED, LISTEN, tcp_sockets
 
 
 def outward(pid: int) -> list[tuple[str, int, int]]:
