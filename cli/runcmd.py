@@ -101,6 +101,7 @@ async def run(args: argparse.Namespace, lab: Lab) -> int:
     finally:
         await running.stop()
     logs = [str(folder / log_name(n, lab)) for n in ("jabber", *reversed(node_names(lab)))]
+    logs += [str(p) for p in sorted(folder.glob("sdl-*.txt"))]  # CUCM's SIP traces, one per node that ran SIP
     lines = [""]
     if outcome.ok:
         lines.append(f"login succeeded ({outcome.path} path) in {total:.1f} ms; devices: {', '.join(outcome.devices)}")

@@ -38,6 +38,8 @@ def test_run_prints_the_seed_sequence_and_writes_its_logs_into_a_folder_of_its_o
     latest = tmp_path / "latest"
     assert {"cucm.log", "expressway-c.log", "expressway-e.log", "jabber.log", "unity.log"} <= {
         p.name for p in latest.iterdir()}
+    listed = " ".join(out.split("logs in ")[1].split("Next:")[0].split())
+    assert "sdl-cucm.txt" in listed and (latest / "sdl-cucm.txt").is_file(), "CUCM's SIP trace is named with the logs"
     _one_numbering(out, latest)
     first = latest.resolve()
     assert main(["run", "--logs", str(tmp_path)]) == 0
