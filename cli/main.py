@@ -112,7 +112,7 @@ def _dispatch(args: argparse.Namespace, lab: Lab) -> int:
     if args.action == "bundle":
         return asyncio.run(bundlecli.run(args, lab))
     if args.action == "up" and (args.processes or args.netns):
-        return asyncio.run(stormcli.up(args, lab))
+        return stormcli.up(args, lab)
     if args.action == "up":
         return asyncio.run(servecli.up(with_storm_users(lab, args.storm_users), args.logs, args.state, args.json))
     if args.action == "serve":

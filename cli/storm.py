@@ -22,6 +22,7 @@ from common.nodelog import CsfLog, LineSink
 from lab.running import log_name, node_names, start_lab
 from common.stormusers import STORM_PREFIX, with_storm_users
 from load.stats import proc_memory, self_peak
+from lab.forkserver import ForkServer
 from lab.processcontrol import up_processes
 from lab.processes import network, read_pids, start_processes
 from lab.runfolder import LATEST, new_run_folder
@@ -90,8 +91,12 @@ def main(args: argparse.Namespace, lab: Lab) -> int:
     return asyncio.run(storm(args, lab, plan, debug))
 
 
-async def up(args: argparse.Namespace, lab: Lab) -> int:
-    return await up_processes(args.lab, new_run_folder(args.logs), args.state, args.storm_users, netns=args.netns)
+def up(args: argparse.Namespace, lab: Lab) -> int:
+    """``mrasim up --processes``: the fork server is forked first, from this process that has imported every node,
+    before the event loop or any thread exists (lab/forkserver.py)."""
+    forks = None if args.netns else ForkServer.fork_here()
+    return asyncio.run(up_processes(args.lab, new_run_folder(args.logs), args.state, args.storm_users,
+                                    netns=args.netns, forks=forks))
 
 
 def _progress(quiet: bool) -> Callable[[str], None] | None:

@@ -81,13 +81,15 @@ def hold(fd: int = 0) -> bool:
     return True
 
 
-def gated(main: Callable[[list[str]], int], argv: list[str]) -> int:
+def gated(main: Callable[[list[str]], int], argv: list[str], forked: bool = False) -> int:
     """A node process of ``up --processes``: wait for the supervisor's start line on stdin, then run ``main``.
 
     End of file instead of the line means the supervisor died while this node was starting: exit without serving.
+    A ``forked`` child (lab/forkserver.py) sets its death signal only after the line: until then its parent is the
+    fork server's intermediate process, whose exit would send it.
     """
     supervised = supervisor_pid() is not None
-    if supervised:
+    if supervised and not forked:
         set_death_signal()
     line = b""
     while not line.endswith(b"\n"):

@@ -30,7 +30,8 @@ from aiohttp import web
 from common.serve import Running, serve
 from common.zone import read_file as read_zone
 from common.config import load_lab
-from lab.lifeline import child_env, hold
+from lab.forkserver import ForkedProcess, ForkServer
+from lab.lifeline import START_LINE, child_env
 from lab.netns import DMZ_INSIDE, DMZ_OUTSIDE, INSIDE_NODE, new_topology, unavailable
 from lab.processes import READY_TIMEOUT, ProcessLab, _default_sigint, start_processes
 
@@ -122,19 +123,31 @@ async def start_process_control(lab: ProcessLab) -> Running:
 
 
 class ControlProcess:
-    """The control API's own process: it serves the control port and relays each request to the supervisor."""
+    """The control API's own process: it serves the control port and relays each request to the supervisor.
 
-    def __init__(self, lab_file: Path, socket_path: Path) -> None:
-        self.lab_file, self.socket_path = lab_file, socket_path
-        self.process: asyncio.subprocess.Process | None = None
+    Forked from the lab's fork server when it has one (lab/forkserver.py), else a fresh interpreter."""
+
+    def __init__(self, lab: ProcessLab, socket_path: Path) -> None:
+        self.lab, self.socket_path = lab, socket_path
+        self.process: asyncio.subprocess.Process | ForkedProcess | None = None
         self.restarts = 0
 
     async def start(self) -> None:
         if self.process is not None and self.process.stdin is not None:
             self.process.stdin.close()  # the lifeline of the process that died
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", _RELAY, str(self.lab_file), str(self.socket_path),
-            stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.PIPE, preexec_fn=_default_sigint, env=child_env())
+        argv = [str(self.lab.lab_file), str(self.socket_path)]
+        process: asyncio.subprocess.Process | ForkedProcess | None = None
+        if self.lab.forks is not None:
+            try:
+                process = await self.lab.forks.start("control", argv)
+                process.stdin.write(START_LINE)  # and held open: its lifeline
+            except OSError:
+                await self.lab.close_forks()
+        if process is None:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", _RELAY, *argv, stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.PIPE,
+                preexec_fn=_default_sigint, env=child_env())
+        self.process = process
         assert self.process.stdout is not None
         line = await asyncio.wait_for(self.process.stdout.readline(), READY_TIMEOUT)
         if b"serving" not in line:
@@ -160,13 +173,13 @@ class ControlProcess:
             self.process.stdin.close()
 
 
-_RELAY = "import sys, lab.processcontrol as p; sys.exit(p.relay_main(sys.argv[1:]))"
+# Its lifelines first: it ends with the supervisor, however the supervisor ends (lab/lifeline.py).
+_RELAY = "import sys, lab.lifeline as life, lab.processcontrol as p; life.hold(); sys.exit(p.relay_main(sys.argv[1:]))"
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host"})
 
 
 def relay_main(argv: list[str]) -> int:
-    """The control API process: ``<lab file> <supervisor socket>``; serves until Ctrl-C."""
-    hold()  # it ends with the supervisor, however the supervisor ends (lab/lifeline.py)
+    """The control API process: ``<lab file> <supervisor socket>``; serves until Ctrl-C (its lifelines are held)."""
     lab = load_lab(argv[0])
     socket_path = argv[1]
 
@@ -209,13 +222,15 @@ async def _serve_unix(app: web.Application, path: Path) -> web.AppRunner:
     return runner
 
 
-async def up_processes(lab_file: Path, logs: Path, state: Path, storm_users: int = 0, netns: bool = False) -> int:
+async def up_processes(lab_file: Path, logs: Path, state: Path, storm_users: int = 0, netns: bool = False,
+                       forks: ForkServer | None = None) -> int:
     """``mrasim up --processes``: start, serve the control API, describe, and supervise until Ctrl-C.
 
     A node that exits on its own is reported and left stopped — the others keep serving — until
     ``mrasim start <node>``; the control API's process is started again at once. Only Ctrl-C ends the lab.
     ``netns``: the nodes in network namespaces behind the MRA firewall (:mod:`lab.netns`); where that cannot be done,
-    say why and run on loopback.
+    say why and run on loopback. ``forks``: the fork server this process forked before its event loop
+    (lab/forkserver.py), which the lab then owns.
     """
     topology = None
     if netns:
@@ -226,13 +241,13 @@ async def up_processes(lab_file: Path, logs: Path, state: Path, storm_users: int
             topology = new_topology()
             topology.create(load_lab(lab_file))
     try:
-        running = await start_processes(lab_file, logs, state, storm_users=storm_users, netns=topology)
+        running = await start_processes(lab_file, logs, state, storm_users=storm_users, netns=topology, forks=forks)
     except BaseException:
         if topology is not None:
             topology.destroy()
         raise
     app = process_control_app(running)
-    relay = ControlProcess(running.lab_file, state / CONTROL_SOCKET)
+    relay = ControlProcess(running, state / CONTROL_SOCKET)
     app[SUPERVISOR] = relay
     inner: web.AppRunner | None = None
     try:

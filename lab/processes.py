@@ -37,6 +37,7 @@ from pathlib import Path
 from common.resolver import LabResolver
 from common.tls import LabTls
 from common.config import Lab, load_lab
+from lab.forkserver import ForkedProcess, ForkServer
 from lab.lifeline import START_LINE, child_env
 from lab.netns import Topology, rewrite_addresses
 from lab.nodenames import log_name, node_names, servable
@@ -49,7 +50,7 @@ READY_TIMEOUT = 60.0  # every node interpreter imports at once: on a busy 2-core
 @dataclass
 class NodeProcess:
     name: str
-    process: asyncio.subprocess.Process
+    process: asyncio.subprocess.Process | ForkedProcess
     banner: str = ""
     stopping: bool = False  # set before the lab ends it on purpose, so its exit does not stop the whole lab
 
@@ -69,6 +70,7 @@ class ProcessLab:
     ready_ms: float = 0.0
     netns: Topology | None = None  # ``up --netns``: each node runs in its zone's namespace
     sso: bool = False  # every node runs the lab with SAML SSO on (``--sso``)
+    forks: ForkServer | None = None  # where node processes are forked from (lab/forkserver.py); None: exec each
     # One node operation at a time: a restart racing a stop of the same node would leave two processes on one port.
     _operating: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Set whenever a node's process is replaced, so ``wait_unexpected_exit`` watches the new one.
@@ -135,7 +137,7 @@ class ProcessLab:
         old = self.node(name).process
         if old.stdin is not None:
             old.stdin.close()  # the lifeline of a process that died on its own
-        node = await _spawn(name, self.lab_file, self.logs, self.state, self.netns, self.sso)
+        node = await self.spawn(name)
         self.nodes[self.nodes.index(self.node(name))] = node
         self._changed.set()
         _release(node)
@@ -147,6 +149,23 @@ class ProcessLab:
             raise
         (self.state / PIDS_FILE).write_text(json.dumps(self.pids(), indent=2))
 
+    async def spawn(self, name: str) -> NodeProcess:
+        """A new process for node ``name``, waiting for its start line: forked where there is a fork server, else a
+        fresh interpreter (also when the fork server has gone)."""
+        argv = ["--lab", str(self.lab_file), "serve", name, "--into", str(self.logs), "--state", str(self.state),
+                *(["--sso"] if self.sso else [])]
+        if self.forks is not None:
+            try:
+                return NodeProcess(name, await self.forks.start("serve", argv))
+            except OSError:
+                await self.close_forks()
+        return await _spawn(name, argv, self.netns)
+
+    async def close_forks(self) -> None:
+        forks, self.forks = self.forks, None
+        if forks is not None:
+            await forks.close()
+
     async def stop(self) -> None:
         """Ctrl-C to every node (each closes its listener and its log), then kill what is still there."""
         for node in reversed(self.nodes):
@@ -156,6 +175,7 @@ class ProcessLab:
                     node.process.send_signal(signal.SIGINT)
         for node in reversed(self.nodes):
             await _end(node)
+        await self.close_forks()
         (self.state / PIDS_FILE).unlink(missing_ok=True)
 
     def describe(self) -> str:
@@ -250,35 +270,49 @@ def _free_fixed_port(chosen: set[int]) -> int:
 
 async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_users: int = 0,
                           debug: bool | None = None, fresh_logs: bool = False,
-                          netns: Topology | None = None, sso: bool = False) -> ProcessLab:
+                          netns: Topology | None = None, sso: bool = False,
+                          forks: ForkServer | None = None) -> ProcessLab:
     """Start every servable node of the lab in its own process and wait until each serves; with an IdP, exchange
     the SAML metadata once all serve.
 
     With ``netns`` (already created) each node runs in its zone's namespace, from a copy of the lab file whose
-    addresses are the zones' (:func:`lab.netns.rewrite_addresses`)."""
+    addresses are the zones' (:func:`lab.netns.rewrite_addresses`). The nodes are forked from ``forks``
+    (:meth:`ForkServer.fork_here`) or, without one, from a fork server started here; with ``netns``, or where forking
+    cannot be done, each is a fresh interpreter. The lab owns the fork server from here on."""
     started = time.perf_counter()
-    file = derived_lab_file(lab_file, state, storm_users, debug)
-    if netns is not None:
-        state.mkdir(parents=True, exist_ok=True)
-        placed = state / f"{lab_file.stem}-netns.toml"
-        placed.write_text(rewrite_addresses(file.read_text()))
-        file = placed
-    lab = load_lab(file).with_sso() if sso else load_lab(file)
+    if netns is not None and forks is not None:
+        await forks.close()
+        forks = None
+    elif forks is None and netns is None:
+        forks = await ForkServer.spawn()  # it imports the nodes while the lab file and the PKI are read here
+    try:
+        file = derived_lab_file(lab_file, state, storm_users, debug)
+        if netns is not None:
+            state.mkdir(parents=True, exist_ok=True)
+            placed = state / f"{lab_file.stem}-netns.toml"
+            placed.write_text(rewrite_addresses(file.read_text()))
+            file = placed
+        lab = load_lab(file).with_sso() if sso else load_lab(file)
+    except BaseException:
+        if forks is not None:
+            await forks.close()
+        raise
     names = node_names(lab)
-    logs.mkdir(parents=True, exist_ok=True)
-    if fresh_logs:
-        for name in ("jabber", *names):
-            (logs / log_name(name, lab)).unlink(missing_ok=True)
     running = ProcessLab(lab, file, logs, state, skipped=tuple(n for n in names if not servable(n)), netns=netns,
-                         sso=sso)
-    LabTls.prepare(lab, state)  # once, here: every node process then finds the same certificates in the state folder
+                         sso=sso, forks=forks)
     publishers = [c.node_name(c.listener) for c in lab.clusters]
     waves = [[*publishers, "expressway-e"],
              [n for n in names if (n.startswith("cucm:") and n not in publishers) or n.startswith("imp:")],
              ["expressway-c"], ["idp"] if "idp" in names else []]
     try:
-        # Every interpreter starts and imports at once; each wave is then released in turn (see _GATE).
-        spawned = [[await _spawn(name, file, logs, state, netns, sso) for name in wave] for wave in waves]
+        logs.mkdir(parents=True, exist_ok=True)
+        if fresh_logs:
+            for name in ("jabber", *names):
+                (logs / log_name(name, lab)).unlink(missing_ok=True)
+        LabTls.prepare(lab, state)  # once, here: every node process then finds the same certificates in --state
+        # Every process is started (forked, or a fresh interpreter importing) at once; each wave is then released in
+        # turn (see _GATE), so the start order, and every node's log, is as if they started one by one.
+        spawned = [[await running.spawn(name) for name in wave] for wave in waves]
         running.nodes += [node for wave in spawned for node in wave]
         for wave in spawned:
             for node in wave:
@@ -301,12 +335,10 @@ _GATE = ("import sys, lab.lifeline as life, cli.servenode as node; node.preload(
          "sys.exit(life.gated(node.main, sys.argv[1:]))")
 
 
-async def _spawn(name: str, lab_file: Path, logs: Path, state: Path, netns: Topology | None = None,
-                 sso: bool = False) -> NodeProcess:
+async def _spawn(name: str, argv: list[str], netns: Topology | None = None) -> NodeProcess:
     prefix = netns.exec_prefix(name) if netns is not None else []
     process = await asyncio.create_subprocess_exec(
-        *prefix, sys.executable, "-c", _GATE, "--lab", str(lab_file), "serve", name, "--into", str(logs),
-        "--state", str(state), *(["--sso"] if sso else []), stdout=asyncio.subprocess.PIPE,
+        *prefix, sys.executable, "-c", _GATE, *argv, stdout=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.PIPE, preexec_fn=_default_sigint, env=child_env())
     return NodeProcess(name, process)
 

@@ -1,4 +1,5 @@
-"""What tests look at from outside the lab: a condition polled until a deadline, and a process's TCP sockets."""
+"""What tests look at from outside the lab: a condition polled until a deadline, a process's parent and children,
+and its TCP sockets."""
 
 from __future__ import annotations
 
@@ -19,6 +20,17 @@ async def wait_for(predicate: Callable[[], object], timeout: float = 15.0) -> bo
             return False
         await asyncio.sleep(0.02)
     return True
+
+
+def parent_of(pid: int) -> int:
+    """The pid of the process's parent, from /proc."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+
+
+def children_of(pid: int) -> set[int]:
+    """The pids of the process's children (every thread's), from /proc."""
+    return {int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()}
 
 
 def tcp_sockets(pid: int) -> list[tuple[str, int, int]]:

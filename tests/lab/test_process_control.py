@@ -4,6 +4,7 @@ while they are, and a plain 501 for what only the single-process lab can do."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 from pathlib import Path
@@ -16,10 +17,12 @@ from common.config import DEFAULT_LAB
 from common.nodelog import CsfLog, LineSink
 
 from load.client import LoadUser
+from lab.forkserver import ForkedProcess
 from lab.processcontrol import start_process_control
 from lab.processes import ProcessLab, network, read_pids, with_free_ports
 from lab.processrun import start_process_run
 from lab.runner import run_login
+from tests.probes import parent_of
 
 
 async def call(url: str, method: str, path: str) -> tuple[int, dict[str, Any]]:
@@ -64,6 +67,9 @@ async def test_nodes_in_processes_are_restarted_stopped_and_reported_through_the
         status, restarted = await call(url, "POST", "/nodes/expressway-c/restart")
         assert status == 200 and restarted["restarted"] == "expressway-c" and restarted["alive"]
         assert restarted["pid"] != old_core and read_pids(running.state)["expressway-c"] == restarted["pid"]
+        # forked (lab/forkserver.py), and still this supervisor's own child
+        assert isinstance(running.node("expressway-c").process, ForkedProcess)
+        assert parent_of(restarted["pid"]) == os.getpid()
         assert await login_ok(running)  # C still trusts the IdP: its imported metadata is under --state
         status, idp = await call(url, "POST", "/nodes/idp/restart")
         assert status == 200 and idp["restarted"] == "idp" and idp["alive"]

@@ -22,6 +22,7 @@ from common.domain import encode_segment
 from common.nodelog import CsfLog, LineSink
 from lab.processes import network, with_free_ports
 from load.client import LoadUser
+from tests.probes import children_of, parent_of
 
 READY = 60.0  # seconds a readiness wait may take on a slow machine before the test says what it saw
 
@@ -105,14 +106,20 @@ async def test_a_killed_node_or_control_api_leaves_the_lab_serving_and_comes_bac
         code, out = await mrasim(lab_file, "start", "cucm:cluster1")
         assert code == 0 and "cucm:cluster1 started" in out, out
         assert await login_ok(lab_file, tmp_path / "state")
+        # forked from the supervisor's fork server (lab/forkserver.py), the new node too is the supervisor's child
+        report = await status(lab_file)
+        assert {parent_of(node["pid"]) for node in report["nodes"].values()} == {up.pid}
 
         os.kill(report["control"]["pid"], signal.SIGKILL)
         report = await status(lab_file, lambda report: report["control"]["restarts"] >= 1)  # the new control API
         assert report["control"]["restarts"] == 1 and all(n["alive"] for n in report["nodes"].values())
         assert up.returncode is None, "the supervisor must not stop"
 
-        # kill -9 of the supervisor itself: no clean-up runs in it, yet every node and the control API end too
+        # kill -9 of the supervisor itself: no clean-up runs in it, yet every node, the control API and the fork server
+        # end too
         children = [node["pid"] for node in report["nodes"].values()] + [report["control"]["pid"]]
+        assert set(children) < children_of(up.pid), "and one more: the fork server"
+        children = sorted(children_of(up.pid))
         up.kill()
         assert await ended(children) == [], "children outlived their supervisor"
     finally:
