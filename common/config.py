@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from common.labmodel import (
     User,
     default_idp,
 )
-from common.stormusers import storm_users
+from common.stormusers import UserTable
 from common.tomltable import ConfigError, TomlTable
 from common.transportconfig import parse_dns, parse_tls
 
@@ -193,7 +193,7 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         users.append(User(userid, ut.str("password"), cluster, ut.str("display_name", userid),
                           ut.bool("mra_enabled", True), tuple(devices), ut.bool("home_cluster", True)))
         ut.done()
-    users.extend(storm_users(storm_count, clusters[0].name))
+    table = UserTable(users, storm_count, clusters[0].name)  # storm users are made when looked up
 
     j = root.table("jabber")
     first_client = clients[0].client_id if clients else ""
@@ -216,14 +216,14 @@ def parse_lab(data: Mapping[str, Any], source: str = "<lab>") -> Lab:
         srv.append(SrvRecord(f"_collab-edge._tls.{domain}", edge.listener.host, edge.listener.port, 1, 10))
     imps = _imps(root, clusters, domain, tls_enabled)
     unity = _unity(root, domain, names, tls_enabled)
-    idp = _idp(root, domain, tuple(users), tls_enabled)
+    idp = _idp(root, domain, table, tls_enabled)
     sip = _sip(root, domain, edge, clusters[0].listener, core.mra_domains)
     certified = {"expressway-e", "expressway-c", *(c.node_name(n) for c in clusters for n in c.nodes),
                  *(i.name for i in imps), *(["unity"] if unity else []), *(["idp"] if idp else [])}
     tls = parse_tls(root, certified)
     dns = parse_dns(root)
     root.done()
-    return Lab(source, domain, utc_offset, debug, edge, core, tuple(clusters), tuple(users), tuple(clients), jabber,
+    return Lab(source, domain, utc_offset, debug, edge, core, tuple(clusters), table, tuple(clients), jabber,
                tuple(srv), control, imps, unity, idp, sip, tls, dns)
 
 
@@ -234,7 +234,7 @@ def _enabled(t: TomlTable, key: str) -> bool:
     return value == "Enabled"
 
 
-def _idp(root: TomlTable, domain: str, users: tuple[User, ...], tls_enabled: bool) -> IdpConfig | None:
+def _idp(root: TomlTable, domain: str, users: Sequence[User], tls_enabled: bool) -> IdpConfig | None:
     """``[idp]``: the SAML identity provider; its directory is the lab's users plus ``[[idp.users]]``."""
     if "idp" not in root.data:
         root.seen.add("idp")

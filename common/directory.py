@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 
 from common.config import ClusterConfig, Lab, User
+from common.stormusers import find_user
 
 _NO_PASSWORD = "\x00no such user\x00"
 
@@ -58,14 +59,13 @@ class Directory:
         self._domain = lab.domain
         self._clusters = {c.name: c for c in lab.clusters}
         # Rows are built when first looked up: a lab with 20,000 storm users starts as fast as one with three.
-        self._rows: dict[str, User] = {user.userid: user for user in lab.users}
+        self._find = find_user(lab.users)
         self._users: dict[str, EndUser] = {}
-        self._passwords: dict[str, str] = {u.userid: u.password for u in lab.users if u.cluster == cluster.name}
 
     def _row(self, userid: str) -> EndUser | None:
         user = self._users.get(userid)
         if user is None:
-            row = self._rows.get(userid)
+            row = self._find(userid)
             if row is None:
                 return None
             home = self._clusters[row.cluster]
@@ -90,9 +90,11 @@ class Directory:
 
     def check_end_user(self, userid: str, password: str) -> EndUser | None:
         """The local user whose password this is, or None (unknown users cost a comparison too)."""
-        expected = self._passwords.get(userid, _NO_PASSWORD)
+        row = self._find(userid)
+        local = row is not None and row.cluster == self.cluster.name
+        expected = row.password if row is not None and local else _NO_PASSWORD
         matched = hmac.compare_digest(expected.encode(), password.encode())
-        return self.local_user(userid) if matched and userid in self._passwords else None
+        return self.local_user(userid) if matched and local else None
 
     def check_app_user(self, name: str, password: str) -> bool:
         """The cluster's application user with the AXL role, as configured on Expressway-C and Unity Connection."""

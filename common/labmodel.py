@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 # Parts defined in their own modules, named here too: a lab file becomes one model.
@@ -249,7 +250,7 @@ class Lab:
     edge: EdgeConfig
     core: CoreConfig
     clusters: tuple[ClusterConfig, ...]
-    users: tuple[User, ...]
+    users: Sequence[User]  # a tuple, or the lab file's common.stormusers.UserTable (storm users made on lookup)
     clients: tuple[OAuthClient, ...]
     jabber: JabberConfig
     srv: tuple[SrvRecord, ...]
@@ -265,7 +266,8 @@ class Lab:
         return next((i for i in self.imps if i.host == host.lower()), None)
 
     def user(self, userid: str) -> User | None:
-        return next((u for u in self.users if u.userid == userid), None)
+        find = getattr(self.users, "find", None)  # a UserTable's, in constant time
+        return find(userid) if find is not None else next((u for u in self.users if u.userid == userid), None)
 
     def cluster(self, name: str) -> ClusterConfig:
         return next(c for c in self.clusters if c.name == name)
@@ -384,7 +386,7 @@ class Lab:
 DEFAULT_IDP_PORT = 18448
 
 
-def default_idp(domain: str, users: tuple[User, ...], extra: tuple[IdpUser, ...] = (),
+def default_idp(domain: str, users: Sequence[User], extra: tuple[IdpUser, ...] = (),
                 listener: Listener | None = None, https: bool = True) -> IdpConfig:
     """An IdP at ``https://idp.<domain>:443`` (``http`` in a plain lab) whose directory holds the lab's users (mail
     ``<userid>@<domain>``), listening on 18448 beside the default lab's other fixed ports (``mrasim serve idp``)."""

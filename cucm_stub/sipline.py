@@ -23,6 +23,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from common.config import ClusterConfig, Lab
+from common.stormusers import device_owner, find_user
 from common.sip import auth
 from common.sip.message import NameAddr, SipMessage, response_to
 from common.tokens import KeyRing, TokenError, read_access_token
@@ -83,16 +84,23 @@ class SipLine:
         self.sip = lab.sip
         self.node = cluster.listener.host.split(".")[0]
         self.state = state or LineState()
-        self.owners = {d.name: u.userid for u in lab.users if u.cluster == cluster.name for d in u.devices}
-        self.passwords = {u.userid: u.password for u in lab.users}
+        self.cluster = cluster.name
+        self.owner_of = device_owner(lab.users)  # looked up per REGISTER: storm users are made only when asked for
+        self.find_user = find_user(lab.users)
         self.expressway_c = (lab.core.listener.host, *lab.sip.c_san)
         self.server = f"Cisco-CUCM{'.'.join(cluster.version.split('.')[:2])}"
+
+    def _password(self, userid: str) -> str:
+        user = self.find_user(userid)
+        return user.password if user is not None else ""
 
     def decide(self, req: SipMessage, arrival: Arrival, ring: KeyRing, now: float) -> Decision:
         if req.method != "REGISTER":
             return self._answer(req, 405, ["method not served by the lab's line side"], [("Allow", "REGISTER")])
         device = device_of(req)
-        owner = self.owners.get(device)
+        found = self.owner_of(device) if device else None
+        owner = found.userid if found is not None and found.cluster == self.cluster and any(
+            d.name == device for d in found.devices) else None
         if owner is None:
             return self._answer(req, 404, [f"device {device or '(none)'} not found in the database"])
         oauth = self.sip.oauth_mode and self.sip.profile_oauth
@@ -140,7 +148,7 @@ class SipLine:
         if self.sip.digest_auth:
             nonce = self.state.nonces.get(device)
             given = req.get("Authorization")
-            if nonce is None or not auth.check_digest(given, "REGISTER", owner, self.passwords.get(owner, ""),
+            if nonce is None or not auth.check_digest(given, "REGISTER", owner, self._password(owner),
                                                       nonce):
                 nonce = self.state.nonces[device] = secrets.token_hex(16)
                 note = f"{device}: digest credentials {'refused' if given else 'missing'}, challenging"

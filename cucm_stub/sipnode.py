@@ -21,6 +21,7 @@ from common.config import ClusterConfig, Lab, Listener
 from common.nodelog import SdlLog
 from common.serve import Running, serve
 from common.sip import trace
+from common.stormusers import device_owner
 from common.sip.link import SipLink, SipServer, peer_names, serve_sip
 from common.tls import LabTls
 from common.tokens import KeyRing
@@ -47,17 +48,17 @@ class CucmSip:
 
 def device_config(lab: Lab, device: str, cluster: ClusterConfig | None = None) -> DeviceConfig | None:
     """The device's configuration file, from ``cluster``'s database (any cluster's when None)."""
-    for user in lab.users:
-        if cluster is not None and user.cluster != cluster.name:
-            continue
-        for index, dev in enumerate(user.devices):
-            if dev.name.upper() == device.upper():
-                cluster = lab.cluster(user.cluster)
-                sip = lab.sip
-                return DeviceConfig(dev.name, dev.model, cluster.listener.host, cluster.name, 5060, sip.secure.port,
-                                    sip.oauth.port, sip.mra_oauth.port, sip.oauth_mode and sip.profile_oauth,
-                                    sip.profile_name if not sip.profile_oauth else "OAuth Secure Profile",
-                                    str(1000 + lab.users.index(user) * 10 + index))
+    user = device_owner(lab.users)(device)
+    if user is None or (cluster is not None and user.cluster != cluster.name):
+        return None
+    for index, dev in enumerate(user.devices):
+        if dev.name.upper() == device.upper():
+            cluster = lab.cluster(user.cluster)
+            sip = lab.sip
+            return DeviceConfig(dev.name, dev.model, cluster.listener.host, cluster.name, 5060, sip.secure.port,
+                                sip.oauth.port, sip.mra_oauth.port, sip.oauth_mode and sip.profile_oauth,
+                                sip.profile_name if not sip.profile_oauth else "OAuth Secure Profile",
+                                str(1000 + lab.users.index(user) * 10 + index))
     return None
 
 
