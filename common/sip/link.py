@@ -18,6 +18,7 @@ from typing import cast
 from common.config import Listener
 from common.dial import open_connection
 from common.resolver import LabResolver
+from common.serve import _feed as feed_tls  # the hand-over of early bytes the HTTPS listeners use
 from common.sip.message import SipMessage
 from common.sip.stream import PONG, Frame, SipReader
 from common.tasks import cancel_and_wait
@@ -81,15 +82,23 @@ async def serve_sip(listener: Listener, context: ssl.SSLContext | None, handler:
     loop = asyncio.get_running_loop()
     holder: list[SipServer] = []
 
-    async def accept(transport: asyncio.Transport) -> None:
+    async def accept(transport: asyncio.Transport, waiting: Waiting) -> None:
         local = transport.get_extra_info("sockname")[:2]
         remote = transport.get_extra_info("peername")[:2]
         reader = asyncio.StreamReader(limit=max_bytes)
         protocol = asyncio.StreamReaderProtocol(reader)
         if context is not None:
             try:
-                upgraded = await loop.start_tls(transport, protocol, context, server_side=True,
-                                                ssl_handshake_timeout=10)
+                starting = asyncio.ensure_future(loop.start_tls(transport, protocol, context, server_side=True,
+                                                                ssl_handshake_timeout=10))
+                for _ in range(1000):  # start_tls puts its TLS layer in as the transport's protocol, then waits
+                    if transport.get_protocol() is not waiting or starting.done():
+                        break
+                    await asyncio.sleep(0)
+                if waiting.early and not starting.done():
+                    feed_tls(transport.get_protocol(), bytes(waiting.early))
+                    waiting.early.clear()
+                upgraded = await starting
             except (ssl.SSLError, OSError, TimeoutError) as exc:
                 if on_handshake_failure is not None:
                     on_handshake_failure(local, remote, tls_reason(exc))
@@ -103,6 +112,9 @@ async def serve_sip(listener: Listener, context: ssl.SSLContext | None, handler:
             transport.set_protocol(protocol)
             transport.resume_reading()
         protocol.connection_made(transport)
+        if context is None and waiting.early:
+            protocol.data_received(bytes(waiting.early))
+            waiting.early.clear()
         writer = asyncio.StreamWriter(transport, protocol, reader, loop)
         link = SipLink(reader, writer, local, remote, max_bytes)
         holder[0].links.add(link)
@@ -115,15 +127,23 @@ async def serve_sip(listener: Listener, context: ssl.SSLContext | None, handler:
             writer.close()
 
     class Waiting(asyncio.Protocol):
-        """Holds a new connection still, so no byte of the TLS ClientHello is read before the handshake starts."""
+        """Holds a new connection still until the handshake starts, keeping what is read before: uvloop reads on
+        despite a ``pause_reading`` in ``connection_made``, and a ClientHello dropped there left the handshake
+        waiting for its 10 s timeout (Expressway-C's SIP zone then came up only on its retry, seconds later)."""
+
+        def __init__(self) -> None:
+            self.early = bytearray()
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
             # A stream transport, asyncio's or uvloop's (whose TCPTransport is not an asyncio.Transport subclass).
             transport = cast(asyncio.Transport, transport)
             transport.pause_reading()
-            task = loop.create_task(accept(transport), name=f"sip accept {listener.host}:{listener.port}")
+            task = loop.create_task(accept(transport, self), name=f"sip accept {listener.host}:{listener.port}")
             tasks.add(task)
             task.add_done_callback(tasks.discard)
+
+        def data_received(self, data: bytes) -> None:
+            self.early += data
 
     tasks: set[asyncio.Task[None]] = set()
     try:
