@@ -47,7 +47,13 @@ class SigningKey:
 
     @classmethod
     def from_pem(cls, cluster_uuid: str, pem: str) -> SigningKey:
-        loaded = serialization.load_pem_private_key(pem.encode(), None) if "PRIVATE" in pem else None
+        """The key a cluster generated and stored (its database under ``--state``), or a public key it exported.
+
+        OpenSSL's consistency check of an RSA private key (primality tests of both factors) is skipped: the key is
+        the cluster's own, written by :meth:`generate`, and the check cost 130–200 ms of every CUCM start on a busy
+        machine (issue 18, docs/performance.md "Ready time (round 4)")."""
+        loaded = (serialization.load_pem_private_key(pem.encode(), None, unsafe_skip_rsa_key_validation=True)
+                  if "PRIVATE" in pem else None)
         if loaded is not None:
             assert isinstance(loaded, rsa.RSAPrivateKey)
             return cls(_kid(cluster_uuid, _der(loaded.public_key())), loaded.public_key(), loaded)
