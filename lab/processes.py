@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.resolver import LabResolver
+from common.tasks import cancel_and_wait
 from common.tls import LabTls
 from common.config import Lab, load_lab
 from lab.forkserver import ForkedProcess, ForkServer
@@ -310,14 +311,22 @@ async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_user
             for name in ("jabber", *names):
                 (logs / log_name(name, lab)).unlink(missing_ok=True)
         LabTls.prepare(lab, state)  # once, here: every node process then finds the same certificates in --state
-        # Every process is started (forked, or a fresh interpreter importing) at once; each wave is then released in
-        # turn (see _GATE), so the start order, and every node's log, is as if they started one by one.
-        spawned = [[await running.spawn(name) for name in wave] for wave in waves]
-        running.nodes += [node for wave in spawned for node in wave]
-        for wave in spawned:
-            for node in wave:
-                _release(node)
-            await asyncio.gather(*(_ready(node) for node in wave))
+        # The first wave is started and released at once; every later process is started while it comes up (a fork
+        # takes milliseconds; a fresh interpreter imports meanwhile), and each wave is released only once the one
+        # before serves (see _GATE), so the start order, and every node's log, is as if they started one by one.
+        first = [await running.spawn(name) for name in waves[0]]
+        running.nodes += first
+        for node in first:
+            _release(node)
+        later = asyncio.ensure_future(_spawn_waves(running, waves[1:]))
+        try:
+            await asyncio.gather(*(_ready(node) for node in first))
+            for wave in await later:
+                for node in wave:
+                    _release(node)
+                await asyncio.gather(*(_ready(node) for node in wave))
+        finally:
+            await cancel_and_wait(later)
         await exchange_metadata(lab, network(lab, state))
     except BaseException:
         await running.stop()
@@ -325,6 +334,19 @@ async def start_processes(lab_file: Path, logs: Path, state: Path, *, storm_user
     running.ready_ms = (time.perf_counter() - started) * 1000
     (state / PIDS_FILE).write_text(json.dumps(running.pids(), indent=2))
     return running
+
+
+async def _spawn_waves(running: ProcessLab, waves: list[list[str]]) -> list[list[NodeProcess]]:
+    """Start (not release) each node of ``waves``, in order; each is listed in ``running`` as soon as it exists."""
+    spawned = []
+    for names in waves:
+        wave = []
+        for name in names:
+            node = await running.spawn(name)
+            running.nodes.append(node)
+            wave.append(node)
+        spawned.append(wave)
+    return spawned
 
 
 # ``mrasim serve`` itself, entered only when the parent says so: the imports (most of a Python start-up) overlap
