@@ -126,7 +126,7 @@ class ClientSession:
     def __init__(self, domain: str, auth: ImpAuthenticator, hub: Hub[object], endpoint: object,
                  authenticated: Jid | None = None, max_stanza: int = 65536) -> None:
         self.domain, self.auth, self.hub, self.endpoint = domain, auth, hub, endpoint
-        self.reader = StreamReader(max_stanza)
+        self.reader = StreamReader(max_stanza, release_idle=True)  # no parser held between stanzas
         self.jid: Jid | None = authenticated
         self.state = "restart" if authenticated else "header"
         self.stream_from = ""
