@@ -25,6 +25,7 @@ from common.logformats.shibboleth import ShibbolethLine
 from common.logformats.sip import SdlLine
 
 EventDict = dict[str, Any]
+RING = 100_000  # records a sink keeps in memory for readers in the same process (the runner, the training page)
 
 
 class LineSink:
@@ -36,9 +37,14 @@ class LineSink:
     process a moment before the lines it caused are in the file, so a reader of the file (``mrasim run --processes``)
     reads again rather than assume. Outside a running loop every line is flushed as it comes, and closing flushes
     what is left.
+
+    ``keep`` bounds the in-memory ring (the newest records; :data:`RING` by default). A node alone in its process
+    (``mrasim serve``) keeps none: nothing in that process reads it, the file is the record, and 100,000 records of
+    300 bytes were about 40 MB in each node process of a large storm (docs/performance.md, issue 18 round 4).
     """
 
-    def __init__(self, path: Path | None = None, keep: int = 100_000) -> None:
+    def __init__(self, path: Path | None = None, keep: int = RING) -> None:
+        self.keep = keep
         self.records: deque[str] = deque(maxlen=keep)
         self._file: IO[str] | None = None
         self._flush_due = False

@@ -27,6 +27,12 @@ def storm_userid(number: int) -> str:
     return f"{STORM_PREFIX}{number:05d}"
 
 
+def is_storm_userid(userid: str) -> bool:
+    """Whether ``userid`` (or a bare JID's local part) names a generated storm user."""
+    number = userid.partition("@")[0][len(STORM_PREFIX):]
+    return userid.startswith(STORM_PREFIX) and len(number) >= 5 and number.isdigit()
+
+
 def storm_password(number: int) -> str:
     return f"Storm!{number:05d}"
 

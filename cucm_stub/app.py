@@ -206,7 +206,8 @@ async def start_cucm(
 async def _start_sip(lab: Lab, cluster: ClusterConfig, clock: LabClock, sink: LineSink, holder: ClusterKeys,
                      resolver: LabResolver, tls: LabTls | None) -> CucmSip:
     """The CallManager SIP line side of a cluster's publisher, with its SDL trace next to the node's log."""
-    sdl_sink = LineSink(sink.path.with_name(f"sdl-{cluster.listener.host.split('.')[0]}.txt") if sink.path else None)
+    sdl_sink = LineSink(sink.path.with_name(f"sdl-{cluster.listener.host.split('.')[0]}.txt") if sink.path else None,
+                        keep=sink.keep)
     return await start_cucm_sip(lab, cluster, clock, SdlLog(clock, sdl_sink, lab.utc_offset), tls,
                                 lambda: holder.ring, resolver.bind)
 CERT_CATEGORY = "com.cisco.security.certmgmt.CertificateMonitor"

@@ -74,7 +74,7 @@ class EdgeSession:
         ``refuse``: E is over its XMPP bound (why): the stream is answered with ``resource-constraint``."""
         self.domains, self.cm, self.refuse = domains, cm, refuse
         self.secured = not tls
-        self.reader = StreamReader(max_stanza)
+        self.reader = StreamReader(max_stanza, release_idle=True)  # no parser held between stanzas
         self.state = "header"
         self.domain = self.jid = ""
         self.txn = f"jtx_{next(self._ids)}"

@@ -22,6 +22,7 @@ from common.nodelog import LineSink, Log4jLog
 from common.resolver import LabResolver
 from common.serve import Running, serve
 from common.tomcatlog import tomcat_tls_refused
+from common.stormusers import is_storm_userid
 from common.streamserve import LinkReader, StreamServer, read_some, serve_stream
 from common.tokens import KeyRing
 from common.xcpmux import LINK_MAX_PACKET, XcpMux
@@ -77,7 +78,7 @@ async def start_imp(lab: Lab, imp: ImpConfig, clock: LabClock, resolver: LabReso
     log = Log4jLog(clock, sink, lab.utc_offset, debug=lab.debug)
     ring = await fetch_keys(lab, imp, resolver, log)
     auth = ImpAuthenticator(lab.domain, Directory(lab, lab.cluster(imp.cluster)), ring, clock)
-    hub: Hub[object] = Hub()
+    hub: Hub[object] = Hub(shares=lambda bare: not is_storm_userid(bare))  # storm users: empty contact lists
     hostnames = lab.cluster(imp.cluster).imp_hosts
 
     def execute(actions: list[Action], writer: Endpoint, thread: str, category: str) -> bool:

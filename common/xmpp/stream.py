@@ -16,6 +16,11 @@ shell only writes ``error.wire()`` and closes:
 * anything after ``</stream:stream>`` → ``not-well-formed``.
 
 After SASL success both sides restart the stream (§6.4.6) and the reader is :meth:`StreamReader.reset`.
+
+A reader made with ``release_idle=True`` lets its parser go whenever a read ends exactly between two stanzas, and makes
+a new one, primed with the stream's opening tag, when the next bytes come. libxml2's push parser costs about 10 KiB
+a stream; a signed-in Jabber sends a ping a minute, so Expressway-E and IM&P, which read every client's stream, held
+20,000 parsers for nothing (issue 18, round 4). The events are the same either way (``tests/common/test_stream_release``).
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ _BAD_TAG_OPEN = re.compile(rb"<(?=[^A-Za-z_:/?!\x80-\xff])")
 _BAD_REFERENCE = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});)")
 _CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.S)
 _LONGEST_REFERENCE = 11  # "&#x10FFFF;" and one more: a shorter "&…" at the end of a read may still be completed
+# The last markup of a read, when it is a whole end tag or a whole empty-element tag (attribute values quoted, no "<"
+# inside them, XML 1.0 §3.1): libxml2 has then parsed every byte it was given, and nothing of a stanza is pending.
+_WHOLE_LAST_TAG = re.compile(rb"</[^\s<>]+\s*>|<[^\s<>/!?]+(?:\s+[^\s=<>/]+\s*=\s*(?:'[^'<]*'|\"[^\"<]*\"))*\s*/>")
 
 
 class StreamError(Exception):
@@ -91,11 +99,13 @@ class StreamReader:
     """Incremental reader of one direction of an XMPP stream (lxml's pull parser underneath)."""
 
     max_stanza: int = MAX_STANZA
-    _parser: etree.XMLPullParser = field(init=False, repr=False)
+    release_idle: bool = False
+    _parser: etree.XMLPullParser | None = field(init=False, repr=False, default=None)
     _depth: int = field(init=False, default=0)
     _pending: int = field(init=False, default=0)
     _closed: bool = field(init=False, default=False)
     _held: bytes = field(init=False, default=b"")
+    _opening: bytes = field(init=False, repr=False, default=b"")
     opened: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
@@ -103,11 +113,23 @@ class StreamReader:
 
     def reset(self) -> None:
         """Start afresh, as after SASL success (RFC 6120 §6.4.6) or resource binding on a new stream."""
-        self._parser = etree.XMLPullParser(events=("start", "end", "comment", "pi"), resolve_entities=False,
-                                           no_network=True, load_dtd=False, huge_tree=False)
+        self._parser = _new_parser()
         self._depth = self._pending = 0
         self._closed = self.opened = False
-        self._held = b""
+        self._held = self._opening = b""
+
+    @property
+    def resting(self) -> bool:
+        """Whether the reader holds no parser now (between stanzas, ``release_idle``)."""
+        return self._parser is None
+
+    def _parse(self, part: bytes) -> None:
+        if self._parser is None:  # wake up inside the stream, as the released parser was
+            self._parser = _new_parser()
+            self._parser.feed(self._opening)
+            for _ in self._parser.read_events():
+                pass
+        self._parser.feed(part)
 
     def feed(self, data: bytes) -> list[Event]:
         events: list[Event] = []
@@ -131,7 +153,7 @@ class StreamReader:
                         if self._depth <= 1:  # CDATA between stanzas would swallow the stream in silence
                             raise StreamError("not-well-formed", "character data outside a stanza")
                         part = b"<![CDATA[" + part
-                    self._parser.feed(part)
+                    self._parse(part)
                     events.extend(self._drain())
             except etree.XMLSyntaxError as exc:
                 raise StreamError("not-well-formed", str(exc).split(", line")[0]) from None
@@ -140,7 +162,15 @@ class StreamReader:
                 raise StreamError("policy-violation", f"stanza larger than {self.max_stanza} bytes")
             if self._depth <= 1:
                 self._pending = 0
+        if self.release_idle and self._between_stanzas(data):
+            self._parser = None
         return events
+
+    def _between_stanzas(self, data: bytes) -> bool:
+        if self._depth != 1 or self._closed or self._held or not self._opening:
+            return False
+        tail = data.rstrip()
+        return tail.endswith(b">") and _WHOLE_LAST_TAG.fullmatch(tail, tail.rfind(b"<")) is not None
 
     def _check_references(self, data: bytes) -> bytes:
         """``data`` less an unfinished reference at its end (kept for the next read); an undefined entity,
@@ -161,6 +191,7 @@ class StreamReader:
 
     def _drain(self) -> list[Event]:
         events: list[Event] = []
+        assert self._parser is not None
         for kind, node in self._parser.read_events():
             if kind in ("comment", "pi"):
                 raise StreamError("restricted-xml", "comments and processing instructions are not allowed")
@@ -172,6 +203,7 @@ class StreamReader:
                     if node.tag != _STREAM_TAG:
                         raise StreamError("invalid-namespace", f"expected <stream:stream>, got <{node.tag}>")
                     self.opened = True
+                    self._opening = _opening_tag(node)
                     events.append(StreamOpened(dict(node.attrib), node.nsmap.get(None, "")))
                 continue
             self._depth -= 1
@@ -185,6 +217,20 @@ class StreamReader:
                 self._closed = True
                 events.append(StreamClosed())
         return events
+
+
+def _new_parser() -> etree.XMLPullParser:
+    return etree.XMLPullParser(events=("start", "end", "comment", "pi"), resolve_entities=False, no_network=True,
+                               load_dtd=False, huge_tree=False)
+
+
+def _opening_tag(root: etree._Element) -> bytes:
+    """The stream's opening tag with its namespace declarations: what a new parser needs to read the stanzas that
+    follow exactly as the first one did (their namespaces are the stream's, RFC 6120 §4.8)."""
+    tag = f"{root.prefix}:stream" if root.prefix else "stream"
+    declared = " ".join(f"xmlns:{prefix}='{escape_attr(uri)}'" if prefix else f"xmlns='{escape_attr(uri)}'"
+                        for prefix, uri in root.nsmap.items())
+    return f"<{tag} {declared}>".encode()
 
 
 def header(to: str, from_: str, stream_id: str, ns: str = CLIENT, version: str = "1.0") -> str:

@@ -31,3 +31,15 @@ def test_a_node_process_imports_its_node_and_nothing_of_the_others(node: str, ow
 def test_every_servable_node_has_its_module() -> None:
     assert [node_module(n) for n in ("expressway-e", "expressway-c", "cucm:c1:sub", "imp:imp", "idp", "unity")] == [
         "edge.node", "core.node", "cucm_stub.app", "presence.node", "idp.node", None]
+
+
+def test_a_node_process_writes_its_log_file_and_keeps_no_ring_in_memory(tmp_path: Path) -> None:
+    from cli.servenode import node_sink
+    from common.config import DEFAULT_LAB, load_lab
+
+    sink = node_sink(tmp_path, "expressway-e", load_lab(DEFAULT_LAB))
+    for n in range(3):
+        sink.msg(f"line {n}")
+    sink.close()
+    assert sink.path is not None and sink.path.read_text() == "line 0\nline 1\nline 2\n"
+    assert sink.keep == 0 and not sink.records
