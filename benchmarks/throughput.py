@@ -1,6 +1,6 @@
 """Sustained login rate: the highest rate the lab in processes carries with zero failures and p99 below 1 s.
 
-    .venv/bin/python -m benchmarks.throughput [--rates 50,100,150,200,250] [--seconds 10] [--debug off]
+    .venv/bin/python -m benchmarks.throughput [--rates 50,100,150,200,250] [--seconds 10] [--debug off] [--loop uvloop]
 
 One ``mrasim up --processes`` lab (every node its own process) serves a series of open-model storms
 (:mod:`load.storm`, Poisson arrivals after a 2 s ramp), one per rate, lowest first; the load client runs here, in
@@ -12,8 +12,9 @@ failing rates: beyond them the lab is overloaded and each further step only cost
 ``--no-overload``) it storms at twice the highest passing rate and, at once after, at half of it: overload must be
 shed (``503``), nothing lost, and the lower rate must pass as soon as the backlog has drained.
 
-The figure is this machine's: the client shares the two cores with the lab, so read it beside the CPU cost per login
-in docs/performance.md, never as an absolute promise.
+The load client runs on the event loop ``mrasim storm`` uses (uvloop; ``--loop asyncio`` for the standard one) and
+keeps no Jabber log (:class:`load.client.UnwrittenLog`). The figure is this machine's: the client shares the two cores
+with the lab, so read it beside the CPU cost per login in docs/performance.md, never as an absolute promise.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.clock import LabClock
+from cli.servenode import use_fast_loop
 from common.config import DEFAULT_LAB
-from common.nodelog import CsfLog, LineSink
 from lab.processes import network, start_processes, with_free_ports
+from load.client import UnwrittenLog
 from load.stats import Summary
 from load.storm import MemoryWatch, Storm, StormPlan
 from load.txncheck import check_logs
@@ -80,8 +81,7 @@ async def measure(rates: list[float], seconds: float, debug: bool, tls: bool = T
     running = await start_processes(lab_file, work / "logs", work / "state", storm_users=users, debug=debug,
                                     fresh_logs=True)
     try:
-        sink = LineSink(None)
-        log = CsfLog(LabClock(), sink, debug=False)
+        log = UnwrittenLog()  # no Jabber log is kept: render none
         users_seen = 0
 
         async def step_at(rate: float, duration: float) -> tuple[Step, float]:
@@ -140,11 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--debug", choices=("on", "off"), default="off", help="[lab] debug (%(default)s)")
     parser.add_argument("--transport", choices=("tls", "plain"), default="tls",
                         help="TLS on every hop (the lab's default) or the plain-HTTP lab kept for comparison")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="the load client's event loop: uvloop as in 'mrasim storm' (%(default)s), or asyncio's own")
     parser.add_argument("--no-overload", action="store_true",
                         help="skip the overload step (twice the highest passing rate, then half of it at once)")
     args = parser.parse_args(argv)
     rates = sorted(float(r) for r in args.rates.split(","))
-    print(f"sustained logins on {os.cpu_count()} cores, lab in processes, {args.transport}, debug {args.debug}; "
+    if args.loop == "uvloop":
+        use_fast_loop()
+    print(f"sustained logins on {os.cpu_count()} cores, lab in processes, {args.transport}, debug {args.debug}, "
+          f"load client on {type(asyncio.get_event_loop_policy()).__module__.split('.')[0]}; "
           f"pass = all ok, p99 < {P99_LIMIT_MS:.0f} ms, nothing shed, failed or lost; load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     steps = asyncio.run(measure(rates, args.seconds, args.debug == "on", args.transport == "tls",

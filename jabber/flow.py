@@ -15,6 +15,7 @@ back through the edge (``samlauthz``) to the same ``/OAuthcb#code=…`` (docs/ss
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode, urljoin, urlsplit
@@ -321,15 +322,51 @@ def _browser_fail(log: CsfLog, step: str, reply: Reply, reason: str) -> Outcome:
 
 
 def _login_form(body: bytes) -> tuple[str, dict[str, str]]:
-    page = lxml.html.fromstring(body)
-    forms = page.forms
+    action, fields = _first_form(body)
+    if "username" not in fields or "password" not in fields or not action:
+        raise ValueError("the login form lacks username, password or action")
+    return action, fields
+
+
+_HTML = lxml.etree.HTMLParser()
+_WHOLE_DOCUMENT = re.compile(rb"\s*<(?:html|!doctype)", re.IGNORECASE)  # lxml.html's own test (_looks_like_full_html)
+_FIRST_FORM = lxml.etree.XPath("(descendant-or-self::form)[1]")
+_CONTROLS = ("select", "input", "textarea")
+
+
+def _first_form(body: bytes) -> tuple[str | None, dict[str, str]]:
+    """The action and fields of a page's first form, as ``lxml.html``'s ``page.forms[0]`` gives them
+    (``form.action``, ``form.fields`` with ``None`` as ``""``).
+
+    Every login reads Expressway-E's login form, and ``lxml.html`` looks each field up by name among all of the
+    form's controls, building a proxy object for each element it touches: the largest cost of the load client's
+    parsing. A whole document whose first form holds only plain ``<input>`` elements (no select, textarea, checkbox
+    or radio, whose values lxml works out by their own rules) is read here from the plain lxml tree with the same
+    rules: names in document order, the first of a repeated name wins, the ``value`` attribute or nothing. Anything
+    else goes to ``lxml.html``.
+    """
+    if not _WHOLE_DOCUMENT.match(body):  # lxml.html reads a fragment by other rules
+        return _lxml_form(body)
+    root = lxml.etree.fromstring(body, _HTML)
+    found = _FIRST_FORM(root) if root is not None else []
+    if not found:
+        return _lxml_form(body)
+    form = found[0]
+    fields: dict[str, str] = {}
+    for control in form.iter(*_CONTROLS):
+        if control.tag != "input" or control.get("type", "text").lower() in ("checkbox", "radio"):
+            return _lxml_form(body)
+        name = control.get("name")
+        if name is not None and name not in fields:
+            fields[name] = control.get("value") or ""
+    return form.get("action"), fields
+
+
+def _lxml_form(body: bytes) -> tuple[str | None, dict[str, str]]:
+    forms = lxml.html.fromstring(body).forms
     if not forms:
         raise ValueError("the authorize page has no login form")
-    form = forms[0]
-    fields = {name: value or "" for name, value in form.fields.items()}
-    if "username" not in fields or "password" not in fields or not form.action:
-        raise ValueError("the login form lacks username, password or action")
-    return form.action, fields
+    return forms[0].action, {name: value or "" for name, value in forms[0].fields.items()}
 
 
 def _xauth_cookie(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> tuple[str, str]:

@@ -24,7 +24,9 @@ from urllib.parse import urlencode
 
 from common.config import Lab
 from common.hop import HopClient, HopError
-from common.nodelog import CsfLog
+from common.clock import LabClock
+from common.logformats.csf import LogPoint
+from common.nodelog import CsfLog, LineSink
 from common.resolver import LabResolver
 from common.xmpp.xml import element, render
 from jabber.client import JabberClient
@@ -99,6 +101,18 @@ def _headers(step: Step) -> dict[str, str]:
     if step.form is None:
         return step.headers
     return {**step.headers, "Content-Type": "application/x-www-form-urlencoded"}
+
+
+class UnwrittenLog(CsfLog):
+    """Jabber's log for a load run that keeps no Jabber log (``benchmarks.throughput``): the lines are neither
+    rendered nor kept. A ``LineSink(None)`` would still render each line and keep the last 100,000 in memory, CPU and
+    memory the load client spends on the lab's cores for nothing; ``mrasim storm`` writes the real file instead."""
+
+    def __init__(self) -> None:
+        super().__init__(LabClock(), LineSink(None, keep=0), debug=False)
+
+    def write(self, level: str, point: LogPoint, message: str) -> None:
+        return None
 
 
 class LoadUser:

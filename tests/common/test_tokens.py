@@ -28,6 +28,7 @@ from common.tokens import (
     read_access_token,
     read_refresh_token,
     refresh_claims,
+    sign_rs256,
     token_digest,
 )
 
@@ -146,6 +147,21 @@ def test_refresh_token_claims_are_exactly_the_six_in_order(minted: Minted) -> No
     assert claims == {"exp": ISSUED + 5_184_000, "iss": CLUSTER, "typ": "user", "tid": TOKEN_ID, "ctyp": "refresh",
                       "ccid": CLIENT_ID}
     assert _segments(minted.refresh)[0]["kid"] == minted.keys.signing.kid
+
+
+def test_tokens_are_byte_for_byte_what_pyjwt_signs(minted: Minted) -> None:
+    """CUCM signs without PyJWT's per-call machinery; RS256 (PKCS#1 v1.5) is deterministic, so PyJWT's own
+    ``jwt.encode`` of the same claims under the same key must give the very same string."""
+    payload = json.loads(b64url_decode(minted.access.split(".")[1]))
+    assert minted.access == _sign(minted.keys, payload)
+    assert minted.refresh == _sign(minted.keys, minted.refresh_claims)
+    odd = {"iss": CLUSTER, "sub": "usér \"quoted\" \u2603", "n": [1, 2.5, None, True], "exp": ISSUED}
+    assert sign_rs256(odd, minted.keys.signing) == _sign(minted.keys, odd)
+    with pytest.raises(TypeError, match="Issuer"):
+        sign_rs256({"iss": 1}, minted.keys.signing)
+    public_only = AuthzKeys.from_export(minted.keys.export())
+    with pytest.raises(ValueError, match="owns the signing key"):
+        sign_rs256(odd, public_only.signing)
 
 
 def test_issue_refresh_token_refuses_other_claim_sets(minted: Minted) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from multidict import CIMultiDict
 
 from common.clock import LabClock
@@ -95,3 +96,59 @@ def test_state_mismatch_in_the_redirect_is_refused() -> None:
     replies["localauthentication"] = reply(302, Location="/OAuthcb#code=abc&state=999")
     outcome, _, _ = drive(replies)
     assert outcome.failed_step == "OAuthcb"
+
+
+# --- the login form, read without lxml.html's per-field proxies --------------------------------------------------
+
+def _edge_page(message: str = "", email: str = "u1@lab.example") -> bytes:
+    from common.oauthparams import AuthorizeRequest
+    from edge.pages import login_form
+
+    request = AuthorizeRequest("code", "C" + "a" * 64, "local", "1771145038", "dev-1", email)
+    return login_form("bGFiLmV4YW1wbGU", request, message)
+
+
+PAGES = [
+    FORM,
+    b'<!DOCTYPE html><html><body><form action="/a"><input name="username" value="x"><input name="username" value="y">'
+    b'<input value="nameless"><INPUT NAME="password" TYPE="PASSWORD"><button name="go" value="1">Go</button>'
+    b'<input type="submit" name="s" value="Sign In"><input type="hidden" name="e" value=""></form>'
+    b'<form action="/second"><input name="other"></form></body></html>',
+    b'<html><body><form action="/a"><input name="username"><input name="password">'
+    b'<input type="checkbox" name="keep" value="1" checked><input type="RADIO" name="r" value="a"></form></html>',
+    b'<html><body><form action="/a"><input name="username"><input name="password"><select name="s">'
+    b'<option value="1">one</option><option value="2" selected>two</option></select>'
+    b'<textarea name="t">text</textarea></form></html>',
+    b'<form action="/fragment"><input name="username" value="u"><input name="password"></form>',
+    b"  \n<html><body><p>no form here</p></body></html>",
+    b"<html><body><form><input name='username'><input name='password'></form></body></html>",
+]
+
+
+def test_the_login_form_is_read_as_lxml_html_reads_it() -> None:
+    """The fast reader gives exactly lxml.html's ``forms[0].action`` and ``fields`` (None as "") for E's own
+    pages and for the cases it hands to lxml.html: repeats, nameless inputs, checkboxes, radios, selects,
+    textareas, fragments, no form at all."""
+    import lxml.html
+
+    from jabber.flow import _first_form
+
+    pages = [_edge_page(), _edge_page("Authentication failed"), _edge_page(email="o'brien+x@lab.example"), *PAGES]
+    for page in pages:
+        forms = lxml.html.fromstring(page).forms
+        if not forms:
+            with pytest.raises(ValueError, match="no login form"):
+                _first_form(page)
+            continue
+        expected = (forms[0].action, {name: value or "" for name, value in forms[0].fields.items()})
+        assert _first_form(page) == expected, page
+    assert _first_form(_edge_page())[1]["state"] == "1771145038"
+    assert _first_form(PAGES[1])[1] == {"username": "x", "password": "", "s": "Sign In", "e": ""}
+    assert _first_form(PAGES[2])[1]["keep"] == "1" and _first_form(PAGES[3])[1]["s"] == "2"
+
+
+def test_a_login_form_without_action_fails_the_authorize_step() -> None:
+    replies = dict(OAUTH_REPLIES)
+    replies["authorize"] = reply(body=PAGES[-1])
+    outcome, steps, _ = drive(replies)
+    assert not outcome.ok and outcome.failed_step == "authorize" and "lacks" in outcome.reason

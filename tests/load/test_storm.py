@@ -144,3 +144,14 @@ async def test_the_lab_in_processes_serves_a_storm_user_over_http_and_xmpp_and_s
     assert all(node.process.returncode is not None for node in running.nodes)
     edge, core = check_logs(tmp_path / "logs")
     assert (edge.received, edge.lost, core.received, core.lost) == (LOGIN_REQUESTS, 0, RELAYED_REQUESTS, 0)
+
+
+def test_the_unwritten_log_of_a_load_run_renders_and_keeps_no_line() -> None:
+    """``benchmarks.throughput`` keeps no Jabber log: its log object takes every line of a login and keeps none."""
+    from jabber import points
+    from load.client import UnwrittenLog
+
+    log = UnwrittenLog()
+    log.write("INFO", points.TOKEN_REUSE, "TokenReuse enabled for 1001")
+    log.write("ERROR", points.FAILURE, "authorize failed: HTTP 500")
+    assert log.sink.text() == "" and not log.sink.records and log.sink.path is None
