@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 
 from common.concealpath import conceal_path
 
@@ -153,15 +154,37 @@ def shorten_token(token: str) -> str:
 _FORM = re.compile(r"[^\s=&;]*=[^\s&;]*(?:[&;][^\s=&;]*(?:=[^\s&;]*)?)*")
 
 
+MEMO_BODY_LIMIT = 8192
+"""Bodies up to this many characters have their concealed text remembered (:func:`conceal_body`)."""
+
+
 def conceal_body(body: str, content_type: str = "", *, response: bool = False) -> str:
     """Conceal a request or response body for a ``HTTPMSG``/``MSGBODY`` block, whatever its type.
 
     JSON, XML, forms and multipart bodies are concealed member by member, whatever ``Content-Type`` claims; HTML pages
     (ours: the login form, ``/OAuthcb``, failure pages) have their form values concealed. Any other body is concealed
     whole, except, in a ``response``, a short line of plain words (``Unauthorized: no credentials``).
+
+    The text is a pure function of its three arguments, and with DEBUG on many bodies recur from one login to the
+    next whoever logs in (CUCM's ``/cucm-uds/servers`` answer, the edge configuration of a cluster, the
+    OAuthvalidator's request, the login page): in a storm of different users, 54 % of Expressway-C's and 33 % of
+    Expressway-E's bodies were one already concealed (issue 18, fourth round). So the result for a body of up to
+    :data:`MEMO_BODY_LIMIT` characters is remembered, a few hundred at most, least recently used first out; the text
+    is the same either way.
     """
     if not body:
         return body
+    if len(body) <= MEMO_BODY_LIMIT:
+        return _remembered(body, content_type, response)
+    return _conceal_body(body, content_type, response)
+
+
+@lru_cache(maxsize=256)
+def _remembered(body: str, content_type: str, response: bool) -> str:
+    return _conceal_body(body, content_type, response)
+
+
+def _conceal_body(body: str, content_type: str, response: bool) -> str:
     kind = content_type.lower()
     stripped = body.strip()
     if "multipart/" in kind or stripped.startswith("--"):

@@ -29,7 +29,8 @@ DROPPED_RESPONSE = HOP_BY_HOP | {"date"}
 
 def forward_headers(request: web.Request, via: str) -> CIMultiDict[str]:
     headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP)
-    headers.setdefault(TRACKING_HEADER, new_tracking_id())
+    if TRACKING_HEADER not in headers:
+        headers[TRACKING_HEADER] = new_tracking_id()
     headers.add("Via", via)
     client_ip, _ = peer(request)
     headers["X-Forwarded-For"] = ", ".join(filter(None, [request.headers.get("X-Forwarded-For"), client_ip]))

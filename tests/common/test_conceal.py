@@ -257,3 +257,27 @@ def test_a_uds_uri_attribute_is_concealed_as_a_url() -> None:
     body = ('<clusterUser uri="https://cucm:8443/cucm-uds/clusterUser?username=aokanlawon">'
             '<result found="true" uri="https://cucm:8443/cucm-uds/user/aokanlawon"/></clusterUser>')
     assert conceal_body(body, "application/xml") == body.replace("username=aokanlawon", "username=<CONCEALED>")
+
+
+def test_a_remembered_body_is_concealed_as_a_fresh_one_for_each_type_and_direction() -> None:
+    """The memo behind conceal_body (issue 18, fourth round) keys on the body, its type and the direction: the same
+    text asked for again, or asked for as another type or direction, gets what the unremembered function gives."""
+    from common.conceal import MEMO_BODY_LIMIT, _conceal_body, _remembered
+
+    bodies = [
+        (json.dumps({"access_token": ACCESS, "token_type": "Bearer"}), "application/json"),
+        (f"grant_type=authorization_code&code={ACCESS}", "application/x-www-form-urlencoded"),
+        ("<user><userName>alice</userName><password>hunter2</password></user>", "application/xml"),
+        ("Unauthorized: no credentials", "text/plain"),
+    ]
+    for body, content_type in bodies:
+        for response in (False, True):
+            fresh = _conceal_body(body, content_type, response)
+            assert conceal_body(body, content_type, response=response) == fresh
+            assert conceal_body(body, content_type, response=response) == fresh  # now from the memo
+    assert conceal_body("Unauthorized: no credentials", "text/plain") == CONCEALED  # a request body: not shown
+    assert conceal_body("Unauthorized: no credentials", "text/plain", response=True) == "Unauthorized: no credentials"
+    large = json.dumps({"access_token": ACCESS, "pad": "x" * MEMO_BODY_LIMIT})
+    before = _remembered.cache_info().currsize
+    assert ACCESS not in conceal_body(large, "application/json")
+    assert _remembered.cache_info().currsize == before  # a large body is concealed, not kept

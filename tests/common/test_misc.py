@@ -449,3 +449,17 @@ def test_csf_and_log4j_logs_render_their_formats() -> None:
     assert (csf_line.thread, csf_line.location, csf_line.message) == ("0x00002b04", "x\\SingleSignOn.cpp(206)", "hi")
     assert len(l4j_sink.records) == 1
     assert Log4jLine.parse(l4j_sink.records[0]).message == "Issuing Refresh Token"
+
+
+def test_tracking_ids_are_distinct_random_version_4_uuids() -> None:
+    """TrackingIDs are drawn from os.urandom in batches (issue 18, fourth round): each is still a version-4 UUID in
+    its canonical text, and batches never repeat an id."""
+    import uuid
+
+    from common.txn import new_tracking_id
+
+    ids = [new_tracking_id() for _ in range(1000)]  # several batches of 256
+    assert len(set(ids)) == len(ids)
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
