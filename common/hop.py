@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,8 +60,10 @@ class HopClient:
 
     def __init__(self, resolver: LabResolver, local_address: str = "127.0.0.1", timeout: float = 10.0,
                  name: str = "", keepalive: float = 15.0, verify_name: str | None = None,
-                 view: str = "internal", verify: bool = True) -> None:
+                 view: str = "internal", verify: bool = True,
+                 connector: Callable[..., aiohttp.TCPConnector] = aiohttp.TCPConnector) -> None:
         """``keepalive``: how long an idle connection stays open for reuse (a storm client holds its own longer).
+        ``connector``: the pool's class (Expressway-E's opens its connections to C as SSH channels, :mod:`edge.tunnel`).
 
         Over TLS the peer's certificate must carry the host name of the URL, or ``verify_name`` when given (Jabber
         checks Expressway-E against the services domain it discovered it through, RFC 6125 §6.2.1). ``verify`` False:
@@ -76,12 +78,13 @@ class HopClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._keepalive = keepalive
         self._session: aiohttp.ClientSession | None = None
+        self._connector = connector
 
     async def start(self) -> None:
         if self._session is None:
             # The lab's resolver has already turned the name into an address: no DNS resolver is needed, and the
             # default one (aiodns, when installed) left a ``DNSResolver.__del__`` traceback at a node's exit.
-            connector = aiohttp.TCPConnector(limit=POOL_LIMIT, local_addr=(self._local, 0), force_close=False,
+            connector = self._connector(limit=POOL_LIMIT, local_addr=(self._local, 0), force_close=False,
                                              keepalive_timeout=self._keepalive, resolver=aiohttp.ThreadedResolver())
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
                                                   skip_auto_headers=("User-Agent",), auto_decompress=True)

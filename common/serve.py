@@ -21,6 +21,7 @@ from typing import Any, cast
 from aiohttp import web
 
 from common.config import Listener
+from common.sshstream import ChannelSession, ChannelTransport, start_tls
 
 _HANDSHAKES: set[asyncio.Task[None]] = set()  # running handshakes, referenced until done
 STOP_GRACE = 5.0
@@ -39,6 +40,15 @@ class Running:
     address: str
     port: int
     server: asyncio.Server | None = None
+    protocol_factory: Callable[[], asyncio.BaseProtocol] | None = None
+    """What the listener runs on each accepted connection (TLS first when the listener is TLS)."""
+
+    def channel_session(self, orig_host: str, orig_port: int) -> ChannelSession:
+        """Serve one SSH channel as if it were a connection accepted from ``orig_host:orig_port`` (the tunnel's
+        ``forwarded-tcpip`` channels, :mod:`common.sshstream`): same TLS, same handshake logging, same handler."""
+        assert self.protocol_factory is not None
+        return ChannelSession(self.protocol_factory(), {"peername": (orig_host, orig_port),
+                                                        "sockname": (self.address, self.port)})
 
     async def stop(self) -> None:
         if self.server is not None:
@@ -102,8 +112,12 @@ class TlsAccept(asyncio.Protocol):
         # The whole handshake must end within the timeout, however the bytes come: a client that never finishes it,
         # or dribbles its ClientHello a byte at a time, holds a connection no longer than this (slowloris over TLS).
         timeout = getattr(self.context, "handshake_timeout", HANDSHAKE_TIMEOUT)
-        starting = asyncio.ensure_future(loop.start_tls(transport, self, self.context, server_side=True,
-                                                        ssl_handshake_timeout=timeout))
+        if isinstance(transport, ChannelTransport):  # an SSH channel of the traversal tunnel, not a socket
+            starting = asyncio.ensure_future(start_tls(transport, self, self.context, server_side=True,
+                                                       handshake_timeout=timeout))
+        else:
+            starting = asyncio.ensure_future(loop.start_tls(transport, self, self.context, server_side=True,
+                                                            ssl_handshake_timeout=timeout))
         try:
             for _ in range(1000):  # start_tls puts its TLS layer in as the transport's protocol, then waits
                 if transport.get_protocol() is not self or starting.done():
@@ -201,16 +215,19 @@ async def serve(app: web.Application, listener: Listener, *, ssl_context: ssl.SS
             f"cannot listen on {listener.address}:{listener.listen_port} for {listener.host}: {exc.strerror}; "
             "free the port or set listen_port = 0 in the lab file",
         ) from None
+    factory = runner.server
+    assert factory is not None
     if ssl_context is None:
         site = web.SockSite(runner, sock)
         await site.start()
-        return Running(runner, listener.address, sock.getsockname()[1])
-    factory = runner.server
-    assert factory is not None
+        return Running(runner, listener.address, sock.getsockname()[1], protocol_factory=factory)
     sock.listen(128)
-    server = await asyncio.get_running_loop().create_server(
-        lambda: TlsAccept(factory, ssl_context, on_tls_error, on_foreign_name), sock=sock)
-    return Running(runner, listener.address, sock.getsockname()[1], server)
+
+    def accept() -> TlsAccept:
+        return TlsAccept(factory, ssl_context, on_tls_error, on_foreign_name)
+
+    server = await asyncio.get_running_loop().create_server(accept, sock=sock)
+    return Running(runner, listener.address, sock.getsockname()[1], server, accept)
 
 
 def quiet_logger(name: str) -> logging.Logger:

@@ -184,7 +184,7 @@ async def start_core(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
     zone = core_zone(lab, status_dir)
     node = CoreNode("expressway-c", state, traffic, validator, hop, zone, unfetched=tuple(unfetched))
     try:
-        node.tunnel = SshTunnel(lab, resolver, log, clock, zone, (config.listener.address, traffic.port))
+        node.tunnel = SshTunnel(lab, resolver, log, clock, zone, traffic.channel_session)
         node.xcp = XcpLinks(lab, resolver, log, clock, zone, XcpRouter(state, xcp_settings, resolver))
         await asyncio.gather(node.tunnel.start(), node.xcp.start())
         node.sip = CoreSip(lab, log, clock, resolver, status_page=zone,

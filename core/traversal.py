@@ -6,7 +6,8 @@ the zone's links are made here:
 
 * :class:`SshTunnel` logs in to E's SSH daemon on TCP 2222 with the zone's username and password
   (:mod:`asyncssh`) and asks for a reverse port forward (RFC 4254 section 7.1), so each connection E's traffic server
-  makes to its end arrives at C's traffic server through the tunnel;
+  makes to its end arrives at C's traffic server through the tunnel: each ``forwarded-tcpip`` channel is served by
+  C's HTTPS listener's own TLS and HTTP protocol, with no loopback connection between (:mod:`common.sshstream`);
 * :class:`XcpLinks` keeps the XCP link open to E's 7400, on which every XMPP session rides (:mod:`core.xcplink`).
 
 A link that fails or drops is retried with exponential backoff (``tunnel_retry_min`` doubling up to
@@ -134,15 +135,20 @@ class SshTunnel(_Retrying):
     """The SSH connection to E's 2222 and the reverse forward that carries E's requests to C's traffic server."""
 
     def __init__(self, lab: Lab, resolver: LabResolver, log: ExpresswayLog, clock: LabClock, zone: ZoneStatus,
-                 target: tuple[str, int]) -> None:
+                 serve_channel: Callable[[str, int], asyncssh.SSHTCPSession[bytes]]) -> None:
+        """``serve_channel(orig_host, orig_port)``: the session that serves one channel E opens (C's traffic server,
+        :meth:`common.serve.Running.channel_session`)."""
         super().__init__(lab, resolver, log, clock, zone)
-        self.target = target
+        self.serve_channel = serve_channel
         self.conn: asyncssh.SSHClientConnection | None = None
         zone.link(SSH_TUNNEL, lab.edge.tunnel.port)
 
     @property
     def port(self) -> int:
         return self.lab.edge.tunnel.port
+
+    def _serve(self, orig_host: str, orig_port: int) -> asyncssh.SSHTCPSession[bytes]:
+        return self.serve_channel(orig_host, orig_port)  # looked up per channel: benchmarks.tunnel swaps it
 
     async def attempt(self, established: Callable[[], None]) -> None:
         address, listen_port = self.resolver.locate(self.peer, self.port)
@@ -153,7 +159,7 @@ class SshTunnel(_Retrying):
             keepalive_interval=15, local_addr=(self.config.listener.address, 0),
             encryption_algs=list(TUNNEL_ENCRYPTION)), CONNECT_TIMEOUT)
         try:
-            await self.conn.forward_remote_port("127.0.0.1", 0, *self.target)
+            await self.conn.create_server(self._serve, "127.0.0.1", 0)
             self.tvcs("INFO", "SSH tunnel established", {})
             self.zone.set(SSH_TUNNEL, ACTIVE, connections=1, since=self.now())
             established()

@@ -38,7 +38,7 @@ from edge.overload import Admission, overload_middleware
 from edge.pages import login_form, oauthcb_page
 from common.streamserve import StreamServer
 from common.zone import ZoneStatus, file_writer
-from edge.tunnel import TunnelServer
+from edge.tunnel import TunnelServer, tunnel_connector
 from edge.sip import EdgeSip, start_edge_sip
 from edge.xmpp import EdgeXmpp, start_edge_xmpp
 from edge.relay import relay_to_core
@@ -158,7 +158,10 @@ async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
         else:
             reach.bind(core_end, port)
 
-    hop = HopClient(reach, config.listener.address, name="expressway-e")
+    tunnel = TunnelServer(config, log, clock, zone, IntrusionProtection(
+        config.intrusion_trigger, config.intrusion_window, config.intrusion_block) if config.intrusion_protection
+        else None, tunnel_port)
+    hop = HopClient(reach, config.listener.address, name="expressway-e", connector=tunnel_connector(tunnel))
     await hop.start()
     state = EdgeState(lab, log, hop, f"http/1.1 vcs[{uuid.uuid5(uuid.NAMESPACE_DNS, config.listener.host)}] (ATS)",
                       clock)
@@ -182,9 +185,6 @@ async def start_edge(lab: Lab, clock: LabClock, resolver: LabResolver, sink: Lin
                           max_field_size=config.max_header_bytes,
                           max_line_size=config.max_header_bytes, logger=parser_logger("expe", log))
     resolver.bind(config.listener, running.port)
-    tunnel = TunnelServer(config, log, clock, zone, IntrusionProtection(
-        config.intrusion_trigger, config.intrusion_window, config.intrusion_block) if config.intrusion_protection
-        else None, tunnel_port)
     node = EdgeNode("expressway-e", state, running, tunnel, zone)
     try:
         resolver.bind(config.tunnel, await tunnel.start())

@@ -7,6 +7,12 @@ back through the tunnel to C's traffic server (RFC 4254 section 7.2). The SSH is
 decides who may log in, keeps the zone status and logs in the products' words: OpenSSH's ``Accepted password for …``
 / ``Failed password for …`` on E's ``sshd``, the zone's state on ``tvcs``.
 
+E's own traffic server does not go through that loopback port: its HTTP client (:class:`TunnelConnector`) opens
+each of its pooled connections to C as a ``forwarded-tcpip`` channel of the tunnel itself and runs its TLS to C
+over the channel (:mod:`common.sshstream`). The same channel opens, the same TLS records inside them, two loopback
+sockets fewer per request (issue 18, docs/performance.md "The tunnel crossing"). The loopback port stays: it is the
+forward C asked for, and anything else on E that dials it still reaches C.
+
 A wrong password is refused, logged and counted by intrusion protection (category "SSH tunnel authentication
 failure", modelled on Expressway's automated detection categories), so a C with stale credentials retrying on its own
 ends up blocked, as on the real product.
@@ -17,19 +23,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-from collections.abc import Callable
+import itertools
+import random
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+import aiohttp
 import asyncssh
+from aiohttp.client_exceptions import ClientConnectorCertificateError, ClientConnectorError, ClientConnectorSSLError
 
 from common.clock import LabClock
 from common.labmodel import EdgeConfig
 from common.logformats.expressway import FAIL2BAN, SSHD, TVCS
 from common.nodelog import ExpresswayLog
+from common.sshstream import open_channel
 from common.zone import ACTIVE, FAILED, SSH_TUNNEL, TUNNEL_ENCRYPTION, ZoneStatus
 from edge.intrusion import IntrusionProtection
 
 CATEGORY = "ssh-tunnel-auth-failure"
 MODULE = "network.ssh"
+HANDSHAKE_TIMEOUT = 30.0  # s: a TLS handshake to C inside the tunnel, as the listeners bound theirs (common.serve)
+Opener = Callable[[Callable[[], asyncio.BaseProtocol], "ssl.SSLContext | None", "str | None"],
+                  Awaitable[tuple[asyncio.Transport, asyncio.BaseProtocol]]]
 
 
 class TunnelServer:
@@ -43,8 +59,12 @@ class TunnelServer:
         self.host_key = asyncssh.generate_private_key("ssh-ed25519")
         self.connections: dict[asyncssh.SSHServerConnection, tuple[str, int]] = {}
         self.forwards: dict[asyncssh.SSHServerConnection, asyncssh.SSHListener] = {}
+        self.forward_hosts: dict[asyncssh.SSHServerConnection, str] = {}
         self._server: asyncssh.SSHAcceptor | None = None
         self.port = 0
+        # originator ports of E's channels (RFC 4254 section 7.2), from the Linux ephemeral range as a socket's would be
+        self.direct_channels = True  # False: E's client dials the loopback port instead (benchmarks.tunnel compares)
+        self._origin_ports = itertools.cycle(range(32768 + random.randrange(28000), 61000))
 
     async def start(self) -> int:
         listener = self.config.tunnel
@@ -110,14 +130,25 @@ class TunnelServer:
             return False
         listener = await conn.forward_local_port("127.0.0.1", 0, host, port)
         self.forwards[conn] = listener
+        self.forward_hosts[conn] = host  # the listen address C asked for names the forward in each channel open
         self.on_forward(listener.get_port())
         self.zone.set(SSH_TUNNEL, ACTIVE, connections=len(self.forwards), since=self._now())
         self.tvcs("INFO", "SSH tunnel established", {"Peer": _peer_text(self.connections.get(conn))})
         return listener
 
+    def opener(self, host: str, port: int) -> Opener | None:
+        """How E's HTTP client reaches ``host:port`` when it is a tunnel's loopback end: a channel of that tunnel."""
+        for conn, listener in self.forwards.items() if self.direct_channels else ():
+            if listener.get_port() == port and host == "127.0.0.1":
+                return lambda factory, context, hostname: open_channel(
+                    conn, factory, (self.forward_hosts.get(conn, "127.0.0.1"), port),
+                    ("127.0.0.1", next(self._origin_ports)), context, hostname, HANDSHAKE_TIMEOUT)
+        return None
+
     def lost(self, conn: asyncssh.SSHServerConnection, exc: Exception | None) -> None:
         peer = self.connections.pop(conn, None) or ("?", 0)
         listener = self.forwards.pop(conn, None)
+        self.forward_hosts.pop(conn, None)
         if listener is None:
             return
         listener.close()
@@ -171,3 +202,42 @@ class _Daemon(asyncssh.SSHServer):
     def server_requested(self, listen_host: str, listen_port: int):  # type: ignore[no-untyped-def]
         assert self.conn is not None
         return self.server.forward(self.conn, listen_host, listen_port)
+
+
+def tunnel_connector(tunnel: TunnelServer) -> Callable[..., aiohttp.TCPConnector]:
+    """The connector class of E's HTTP client (:class:`common.hop.HopClient`): connections to the tunnel's loopback
+    end become channels of the tunnel (:meth:`TunnelServer.opener`); any other address is dialled as usual."""
+
+    def make(**kwargs: Any) -> aiohttp.TCPConnector:
+        return TunnelConnector(tunnel, **kwargs)
+
+    return make
+
+
+class TunnelConnector(aiohttp.TCPConnector):
+    """aiohttp's pooled connector, whose new connections to C are SSH channels instead of loopback sockets."""
+
+    def __init__(self, tunnel: TunnelServer, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tunnel = tunnel
+
+    async def _wrap_create_connection(self, *args: Any, addr_infos: list[Any], req: Any, timeout: Any,
+                                      client_error: type[Exception] = ClientConnectorError,
+                                      **kwargs: Any) -> tuple[asyncio.Transport, Any]:
+        host, port = addr_infos[0][4][:2]
+        opener = self.tunnel.opener(host, port)
+        if opener is None:
+            return await super()._wrap_create_connection(*args, addr_infos=addr_infos, req=req, timeout=timeout,
+                                                         client_error=client_error, **kwargs)
+        context = kwargs.get("ssl") if isinstance(kwargs.get("ssl"), ssl.SSLContext) else None
+        try:
+            async with asyncio.timeout(timeout.sock_connect):
+                return await opener(args[0], context, kwargs.get("server_hostname"))  # type: ignore[return-value]
+        except ssl.CertificateError as exc:  # what aiohttp's own connector raises for each (connector.py)
+            raise ClientConnectorCertificateError(req.connection_key, exc) from exc
+        except ssl.SSLError as exc:
+            raise ClientConnectorSSLError(req.connection_key, exc) from exc
+        except OSError as exc:
+            if exc.errno is None and isinstance(exc, asyncio.TimeoutError):
+                raise
+            raise client_error(req.connection_key, exc) from exc
