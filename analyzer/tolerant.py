@@ -268,6 +268,9 @@ def _log4j_node(category: str, text: str) -> str:
     return CUCM
 
 
+# The Jabber / Webex app for iOS and macOS writes its UI layer's lines beside the csf ones (doc 223101's current_log.txt):
+# ``2024-02-01T05:48:33.551Z <Error> [0x84953][]WebViewController.swift:358 webView(…)``.
+_CLIENT_APP = re.compile(r"^\S+ <(?:error|warning|info|debug|notice)> \[0x[0-9a-f]+\]\[[^\]]*\]\w+\.(?:swift|mm?):\d+ ")
 _IDP_WORDS = re.compile(r"\bmsis\d{4}\b|microsoft\.identityserver|\bad fs\b|\badfs\b|\bid\d{4}: |okta|pingfederate|"
                         r"net\.shibboleth|relying party trust")
 
@@ -278,7 +281,7 @@ def place(text: str) -> str:
     low = text.lower()
     if _IDP_WORDS.search(low):
         return IDP
-    if "csf." in low or "xmppsdk" in low or "jabber" in low and ("[0x" in low or ".cpp" in low):
+    if "csf." in low or "xmppsdk" in low or "jabber" in low and ("[0x" in low or ".cpp" in low) or _CLIENT_APP.search(low):
         return JABBER
     if "|appinfo" in low or "sipstation" in low or "ccm" in low and "|" in low:
         return CUCM
