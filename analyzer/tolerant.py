@@ -69,7 +69,7 @@ _LOG4J = re.compile(r"^(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[,.]\d+) +(?P<leve
                     r"\[(?P<thread>[^\]]+)\] +(?P<category>\S+)(?: +\([\w$.]+:\d+\))? +- +(?P<message>.*)$", re.S)
 _SDL = re.compile(r"^\d{8}\.\d{3} +\|(?P<time>[\d:.]+) +\|(?P<level>\w+) *\|(?P<message>.*)$", re.S)
 _LOGLIKE = re.compile(r"\b(?:" + LEVELS + r")\b|\w= ?\"|\[[\w.:\\/ -]+\]|<[a-z:]+[ >/]|\bHTTP/1\.[01] \d{3}|\bSIP/2\.0 \d{3} |^Warning: \d{3} |"
-                      r"\d\d:\d\d:\d\d|\w::\w|\w(?:Exception|Error)\b|\berror:[0-9A-F]{6,}|\b[A-Z][A-Z0-9]+_[A-Z0-9_]{3,}\b")
+                      r"\d\d:\d\d:\d\d|\w::\w|\w(?:Exception|Error)\b|\b(?:MSIS|ID)\d{4}: |\berror:[0-9A-F]{6,}|\b[A-Z][A-Z0-9]+_[A-Z0-9_]{3,}\b")
 _PROSE_ONLY = re.compile(r"^[A-Z][a-z]+(?: [a-z]+){3,}[^=\[\]<>|]*[.:]?$")
 _EXPRESSWAY_PROCESSES = frozenset(PROCESSES.replace("XCP_[A-Z_]+|", "").split("|"))
 _C_PORTS = {"6970", "6972", "5090", "5091", "2445", "3804", "8191"}
