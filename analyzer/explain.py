@@ -87,17 +87,17 @@ def nothing_fits(events: list[Event], nodes: set[str]) -> Finding | None:
     error = first_error(events)
     if error is None:
         return None
-    product = error.node or "a product that could not be placed"
+    product = f"{error.node} log" if error.node else "log of a product that could not be placed"
     reached = stage(events) or "an unknown step"
     close = close_entries(error)
     missing = [n for n in (JABBER, EDGE, CORE, CUCM) if n not in nodes]
     settle = NEXT_LOG.get(error.node, "Expressway-C")
     cause = (f"No entry of the knowledge base fits. The sign-in got as far as {reached}. The first error is in the "
-             f"{product} log and means {meaning(error)}.")
+             f"{product} and means {meaning(error)}.")
     if close:
         cause += " Entries that came close: " + "; ".join(f"{e.title} [{e.id}]" for e in close) + "."
     fix = (f"The {settle} log for the same minute would settle it" +
            (f" (not given: {', '.join(missing)})" if missing else "") +
            "; read the line quoted below and the lines around it.")
-    return Finding("nothing-fits", ISSUE, f"Unexplained error in the {product} log at {reached}", cause, fix,
+    return Finding("nothing-fits", ISSUE, f"Unexplained error in the {product} at {reached}", cause, fix,
                    "mrasim analyzer: no matching entry (see docs/analyzer.md for the knowledge base)", 5, [error])

@@ -28,7 +28,7 @@ from common.logformats.sip import SdlLine, is_sdl_head
 
 from analyzer import clocks, fastpath, hosts, tolerant
 from analyzer.model import CORE, CUCM, IDP, IMP, JABBER, UNITY, Corpus, Event
-from analyzer.normalize import lines_of, repair
+from analyzer.normalize import lines_of, repair, unpaste
 
 MAX_LINE = 1 << 20
 STREAM_AT = 64 << 20  # files larger than this are read a piece at a time
@@ -194,6 +194,7 @@ def read_text(corpus: Corpus, name: str, data: bytes, first_line: int = 1) -> No
     if not text.strip():
         corpus.files[name] = "empty"
         return
+    text = unpaste(text)
     if _has_long_line(text):
         corpus.problems.append(f"{name}: lines longer than {MAX_LINE} characters were cut")
         text = "\n".join(line[:MAX_LINE] for line in text.split("\n"))

@@ -151,3 +151,61 @@ def lines_of(records: list[str], first: int = 1) -> Iterator[tuple[int, str]]:
     for record in records:
         yield number, record
         number += record.count("\n") + 1
+
+
+# What a mail client, a chat or a ticket does to pasted lines, undone before any format is tried (:func:`unpaste`).
+_QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.M)
+_NUMBERED = re.compile(r"^[ \t]*\d{1,6}[.:][ \t]", re.M)
+# A continuation cannot be a line that opens a record (a time, an SDL sequence number, a level and thread) or a
+# header/field line of a SIP or HTTP message (``Via:``, ``Content-Length:``), a block marker or an indented line.
+_OPENS = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d|\d{8}\.\d{3} +\||(?:TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL) +\[|\s"
+                    r"|SIP/2\.0 |HTTP/1\.[01] |[A-Z]+ \S+ (?:SIP/2\.0|HTTP/1\.[01])|(?:Via|From|To|Call-ID|CSeq|Contact|"
+                    r"Content-(?:Type|Length|Disposition|Encoding)|Max-Forwards|Expires|Allow|Supported|Require|User-Agent|"
+                    r"Server|Date|Host|Accept|Cookie|Set-Cookie|Authorization|WWW-Authenticate|Proxy-Authenticate|"
+                    r"Proxy-Authorization|Record-Route|Route|Warning|Reason|Retry-After|Session-Expires|Mime-Version|"
+                    r"P-Asserted-Identity|Remote-Party-ID|Location|Connection|Cache-Control|Transfer-Encoding|Event|"
+                    r"Subscription-State|Refer-To|Referred-By|Call-Info|Diversion|TrackingID|Client-ip|X-[\w-]+): ")
+WRAP_MAX = 100      # mail clients wrap at 72-80 columns; a product's own log always has longer lines than this
+
+
+def unpaste(text: str) -> str:
+    """The text as the product wrote it, from a paste that a mail client or chat reshaped (issue: field pastes).
+
+    * every line quoted with ``>`` (a reply) or numbered ``12:``/``12.`` (a pastebin or an editor's copy): the marks
+      are taken off, when they stand before nearly every line;
+    * lines wrapped at a fixed width (72-80 columns; no line with a space longer than :data:`WRAP_MAX`): a line is
+      joined to the one before by the space the wrap took when its first word would not have fitted after it,
+      unless it opens a record or is a header line of a SIP/HTTP message.
+
+    Only a text whose every line is short can have been wrapped, so a product's own file (Expressway, Jabber and CUCM
+    lines run past 100 characters) is returned as it is after one look at its first lines."""
+    head = text[:20000]
+    lines = [line for line in head.split("\n") if line.strip()]
+    if not lines:
+        return text
+    quoted = sum(1 for line in lines if line.lstrip().startswith(">"))
+    if quoted >= 0.8 * len(lines):
+        text = _QUOTE.sub("", text)
+        lines = [line for line in text[:20000].split("\n") if line.strip()]
+    numbered = sum(1 for line in lines if _NUMBERED.match(line))
+    if numbered >= 0.8 * len(lines) and len(lines) >= 2:
+        text = _NUMBERED.sub("", text)
+        lines = [line for line in text[:20000].split("\n") if line.strip()]
+    # a word longer than the width (a URL, a Java class name) stays whole on a line of its own: not a measure
+    width = max((len(line.rstrip()) for line in lines if " " in line.strip()), default=0)
+    if width > WRAP_MAX or width < 50 or len(lines) < 2:
+        return text
+    if sum(1 for line in lines if len(line.rstrip()) >= width - 24) < 0.3 * len(lines):
+        return text
+    out: list[str] = []
+    previous = 0    # length of the last physical line, 0 after a blank one
+    for line in text.split("\n"):
+        body = line.rstrip()
+        first_word = len(body.split(None, 1)[0]) if body.strip() else 0
+        # the wrap moved this line's first word down because it did not fit after the previous line
+        if previous and body and previous + 1 + first_word > width - 2 and not _OPENS.match(body):
+            out[-1] += " " + body
+        else:
+            out.append(body)
+        previous = len(body)
+    return "\n".join(out)

@@ -69,7 +69,7 @@ _LOG4J = re.compile(r"^(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[,.]\d+) +(?P<leve
                     r"\[(?P<thread>[^\]]+)\] +(?P<category>\S+)(?: +\([\w$.]+:\d+\))? +- +(?P<message>.*)$", re.S)
 _SDL = re.compile(r"^\d{8}\.\d{3} +\|(?P<time>[\d:.]+) +\|(?P<level>\w+) *\|(?P<message>.*)$", re.S)
 _LOGLIKE = re.compile(r"\b(?:" + LEVELS + r")\b|\w= ?\"|\[[\w.:\\/ -]+\]|<[a-z:]+[ >/]|\bHTTP/1\.[01] \d{3}|\bSIP/2\.0 \d{3} |^Warning: \d{3} |"
-                      r"\d\d:\d\d:\d\d|\w::\w|\w(?:Exception|Error)\b|\berror:[0-9A-F]{6,}|\b[A-Z][A-Z0-9]+_[A-Z0-9_]{3,}\b")
+                      r"\d\d:\d\d:\d\d|\w::\w|\w(?:Exception|Error)\b|\b(?:MSIS|ID)\d{4}: |\berror:[0-9A-F]{6,}|\b[A-Z][A-Z0-9]+_[A-Z0-9_]{3,}\b")
 _PROSE_ONLY = re.compile(r"^[A-Z][a-z]+(?: [a-z]+){3,}[^=\[\]<>|]*[.:]?$")
 _EXPRESSWAY_PROCESSES = frozenset(PROCESSES.replace("XCP_[A-Z_]+|", "").split("|"))
 _C_PORTS = {"6970", "6972", "5090", "5091", "2445", "3804", "8191"}
@@ -268,6 +268,9 @@ def _log4j_node(category: str, text: str) -> str:
     return CUCM
 
 
+# The Jabber / Webex app for iOS and macOS writes its UI layer's lines beside the csf ones (doc 223101's current_log.txt):
+# ``2024-02-01T05:48:33.551Z <Error> [0x84953][]WebViewController.swift:358 webView(…)``.
+_CLIENT_APP = re.compile(r"^\S+ <(?:error|warning|info|debug|notice)> \[0x[0-9a-f]+\]\[[^\]]*\]\w+\.(?:swift|mm?):\d+ ")
 _IDP_WORDS = re.compile(r"\bmsis\d{4}\b|microsoft\.identityserver|\bad fs\b|\badfs\b|\bid\d{4}: |okta|pingfederate|"
                         r"net\.shibboleth|relying party trust")
 
@@ -278,7 +281,7 @@ def place(text: str) -> str:
     low = text.lower()
     if _IDP_WORDS.search(low):
         return IDP
-    if "csf." in low or "xmppsdk" in low or "jabber" in low and ("[0x" in low or ".cpp" in low):
+    if "csf." in low or "xmppsdk" in low or "jabber" in low and ("[0x" in low or ".cpp" in low) or _CLIENT_APP.search(low):
         return JABBER
     if "|appinfo" in low or "sipstation" in low or "ccm" in low and "|" in low:
         return CUCM

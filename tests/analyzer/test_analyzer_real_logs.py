@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -85,17 +86,29 @@ def test_a_log_without_errors_is_not_given_an_invented_issue(tmp_path: Path) -> 
 
 _SYSLOG_PREFIX = re.compile(r"^(?:Line \d+: )?\d{4}-\d\d-\d\dT[\d:.+-]+ \S+ (?:tvcs|traffic_server\[\d+\]|edgeconfigprovisioning):? ?",
                             re.M)
+
+
+def _wrapped(text: str, width: int) -> str:
+    """As a mail client sends it: every line cut at the last space before ``width`` (a longer word kept whole)."""
+    return "\n".join(piece for line in text.splitlines()
+                     for piece in textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""])
+
+
 _PASTED_AS = {
     "crlf": lambda text: text.replace("\n", "\r\n"),
     "one line": lambda text: " ".join(line.strip() for line in text.splitlines() if line.strip()),
     "no syslog prefix": lambda text: _SYSLOG_PREFIX.sub("", text),
+    "mail wrapped at 76": lambda text: _wrapped(text, 76),
+    "quoted reply wrapped at 72": lambda text: "\n".join("> " + line for line in _wrapped(text, 72).splitlines()),
+    "numbered lines": lambda text: "\n".join(f"{n}: {line}" for n, line in enumerate(text.splitlines(), 1)),
 }
 
 
 @pytest.mark.parametrize("shape", sorted(_PASTED_AS))
 def test_every_real_excerpt_is_still_named_first_when_pasted_in_another_shape(shape: str, tmp_path: Path) -> None:
     """Signatures match the message, not the excerpt: Windows line endings, the records run together on one line (a web
-    page or PDF), or the log viewer's lines without the syslog timestamp and host all name the same cause first."""
+    page or PDF), the log viewer's lines without the syslog timestamp and host, lines a mail client wrapped (and
+    quoted with ``>`` in a reply), or an editor's numbered lines all name the same cause first."""
     missed = []
     for case in _cases():
         spec = json.loads((case / "case.json").read_text())

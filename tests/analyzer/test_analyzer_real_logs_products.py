@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,19 @@ def test_a_real_excerpt_is_placed_on_the_product_that_wrote_it(excerpt: Path, tm
 
 def test_there_are_real_healthy_baselines() -> None:
     assert len(HEALTHY) >= 2
+
+
+def test_a_real_healthy_log_wrapped_by_a_mail_client_is_still_given_no_cause(tmp_path: Path) -> None:
+    """Undoing a mail client's wrap (:func:`analyzer.normalize.unpaste`) joins lines, never invents an error."""
+    for case in HEALTHY:
+        logs = []
+        for i, log in enumerate(sorted(case.glob("*.log"))):
+            wrapped = "\n".join("> " + piece for line in log.read_text(encoding="utf-8").splitlines()
+                                for piece in textwrap.wrap(line, 72, break_long_words=False) or [""])
+            logs.append(tmp_path / f"{case.name}-{i}.log")
+            logs[-1].write_text(wrapped, encoding="utf-8")
+        report = analyze(logs)
+        assert report.corpus.events and not report.issues, (case.name, [f.id for f in report.issues])
 
 
 @pytest.mark.parametrize("case", HEALTHY, ids=lambda p: p.name)
