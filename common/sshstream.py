@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import ssl
-from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-import asyncssh
+if TYPE_CHECKING:  # asyncssh is imported by the Expressways only, not by every node that serves HTTP
+    import asyncssh
 
 
 class ChannelTransport(asyncio.Transport):
@@ -84,20 +83,24 @@ class ChannelTransport(asyncio.Transport):
         self.channel.set_write_buffer_limits(high, low)
 
 
-class ChannelSession(asyncssh.SSHTCPSession[bytes]):
-    """The asyncssh side of a :class:`ChannelTransport`: each event of the channel goes to the transport's current
-    protocol (a protocol may hand the transport on, as a TLS layer does, with ``set_protocol``)."""
+class ChannelSession:
+    """The asyncssh side of a :class:`ChannelTransport` (the methods of ``asyncssh.SSHTCPSession``): each event of the
+    channel goes to the transport's current protocol (a protocol may hand the transport on, as a TLS layer does, with
+    ``set_protocol``)."""
 
     def __init__(self, protocol: asyncio.BaseProtocol, extra: dict[str, Any]) -> None:
         self.initial, self.extra = protocol, extra
         self.transport: ChannelTransport | None = None
 
-    def connection_made(self, chan: asyncssh.SSHTCPChannel[bytes]) -> None:  # type: ignore[override]
+    def connection_made(self, chan: asyncssh.SSHTCPChannel[bytes]) -> None:
         self.transport = ChannelTransport(chan, self.extra)
         self.transport.set_protocol(self.initial)
         self.initial.connection_made(self.transport)
 
-    def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
+    def session_started(self) -> None:
+        pass
+
+    def data_received(self, data: bytes, datatype: int | None) -> None:
         assert self.transport is not None
         feed(self.transport.get_protocol(), data)
 
@@ -150,6 +153,8 @@ class TlsLayer(asyncio.Protocol):
     def __init__(self, app: asyncio.BaseProtocol, context: ssl.SSLContext, waiter: asyncio.Future[None], *,
                  server_side: bool, server_hostname: str | None, timeout: float | None) -> None:
         self.app, self.waiter = app, waiter
+        # whoever opened the channel may have given up on it before the handshake ended: no "never retrieved" noise
+        waiter.add_done_callback(lambda done: done.cancelled() or done.exception())
         self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.tls = context.wrap_bio(self.incoming, self.outgoing, server_side, server_hostname)
         self.transport: asyncio.Transport | None = None
@@ -361,38 +366,3 @@ async def start_tls(transport: asyncio.Transport, protocol: asyncio.BaseProtocol
         raise
     return layer.app_transport
 
-
-async def open_channel(conn: asyncssh.SSHClientConnection | asyncssh.SSHServerConnection,
-                       protocol_factory: Callable[[], asyncio.BaseProtocol], dest: tuple[str, int],
-                       orig: tuple[str, int], context: ssl.SSLContext | None = None,
-                       server_hostname: str | None = None,
-                       handshake_timeout: float | None = None) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
-    """A new channel of ``conn`` to ``dest`` (a ``forwarded-tcpip`` channel from the server's side, RFC 4254
-    section 7.2; ``orig`` is its originator), carrying ``protocol_factory()``'s protocol, over TLS with ``context``.
-
-    What ``loop.create_connection`` returns for a socket: the transport the protocol writes to and the protocol.
-    A refused channel raises ``ConnectionRefusedError``, a lost SSH connection ``ConnectionResetError``, a failed
-    handshake what OpenSSL raised.
-    """
-    app = protocol_factory()
-    extra = {"peername": dest, "sockname": orig}
-    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-    layer = TlsLayer(app, context, waiter, server_side=False, server_hostname=server_hostname,
-                     timeout=handshake_timeout) if context is not None else None
-    try:
-        _, session = await conn.create_connection(lambda: ChannelSession(layer or app, extra), *dest, *orig)
-    except asyncssh.ChannelOpenError as exc:
-        raise ConnectionRefusedError(errno.ECONNREFUSED, f"SSH channel refused: {exc.reason}") from None
-    except (asyncssh.Error, BrokenPipeError) as exc:
-        raise ConnectionResetError(errno.ECONNRESET, f"SSH connection lost: {exc}") from None
-    transport = cast(ChannelSession, session).transport
-    assert transport is not None
-    if layer is None:
-        return transport, app
-    try:
-        await waiter
-    except BaseException:
-        transport.abort()
-        raise
-    app.connection_made(layer.app_transport)
-    return layer.app_transport, app

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hmac
 import itertools
 import random
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import asyncssh
@@ -37,7 +38,7 @@ from common.clock import LabClock
 from common.labmodel import EdgeConfig
 from common.logformats.expressway import FAIL2BAN, SSHD, TVCS
 from common.nodelog import ExpresswayLog
-from common.sshstream import open_channel
+from common.sshstream import ChannelSession, TlsLayer
 from common.zone import ACTIVE, FAILED, SSH_TUNNEL, TUNNEL_ENCRYPTION, ZoneStatus
 from edge.intrusion import IntrusionProtection
 
@@ -202,6 +203,42 @@ class _Daemon(asyncssh.SSHServer):
     def server_requested(self, listen_host: str, listen_port: int):  # type: ignore[no-untyped-def]
         assert self.conn is not None
         return self.server.forward(self.conn, listen_host, listen_port)
+
+
+async def open_channel(conn: asyncssh.SSHClientConnection | asyncssh.SSHServerConnection,
+                       protocol_factory: Callable[[], asyncio.BaseProtocol], dest: tuple[str, int],
+                       orig: tuple[str, int], context: ssl.SSLContext | None = None,
+                       server_hostname: str | None = None,
+                       handshake_timeout: float | None = None) -> tuple[asyncio.Transport, asyncio.BaseProtocol]:
+    """A new channel of ``conn`` to ``dest`` (a ``forwarded-tcpip`` channel from the server's side, RFC 4254
+    section 7.2; ``orig`` is its originator), carrying ``protocol_factory()``'s protocol, over TLS with ``context``.
+
+    What ``loop.create_connection`` returns for a socket: the transport the protocol writes to and the protocol.
+    A refused channel raises ``ConnectionRefusedError``, a lost SSH connection ``ConnectionResetError``, a failed
+    handshake what OpenSSL raised.
+    """
+    app = protocol_factory()
+    extra = {"peername": dest, "sockname": orig}
+    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    layer = TlsLayer(app, context, waiter, server_side=False, server_hostname=server_hostname,
+                     timeout=handshake_timeout) if context is not None else None
+    try:
+        _, session = await conn.create_connection(lambda: ChannelSession(layer or app, extra), *dest, *orig)
+    except asyncssh.ChannelOpenError as exc:
+        raise ConnectionRefusedError(errno.ECONNREFUSED, f"SSH channel refused: {exc.reason}") from None
+    except (asyncssh.Error, BrokenPipeError) as exc:
+        raise ConnectionResetError(errno.ECONNRESET, f"SSH connection lost: {exc}") from None
+    transport = cast(ChannelSession, session).transport
+    assert transport is not None
+    if layer is None:
+        return transport, app
+    try:
+        await waiter
+    except BaseException:
+        transport.abort()
+        raise
+    app.connection_made(layer.app_transport)
+    return layer.app_transport, app
 
 
 def tunnel_connector(tunnel: TunnelServer) -> Callable[..., aiohttp.TCPConnector]:

@@ -4,12 +4,14 @@ handshake refused inside the tunnel is logged by both ends."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 
 from common.config import Lab
 from common.labmodel import CertStaging, TlsConfig
 from common.logformats.expressway import parse_log
+from common.sshstream import ChannelSession
 from lab.running import RunningLab, start_lab
 from tests.probes import ESTABLISHED, LISTEN, tcp_sockets, wait_for
 
@@ -47,3 +49,19 @@ async def test_a_c_certificate_e_does_not_trust_fails_inside_the_tunnel_on_both_
         assert line.get("Src-ip") == "127.0.0.1" and "unknown ca" in (line.get("Reason") or "")
     finally:
         await running.stop()
+
+
+class _ClosesAtOnce(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.close()
+
+
+async def test_a_channel_c_closes_before_the_handshake_is_a_502_and_the_next_one_works(running: RunningLab) -> None:
+    assert running.core.tunnel is not None
+    serve = running.core.tunnel.serve_channel
+    running.core.tunnel.serve_channel = lambda _host, _port: ChannelSession(_ClosesAtOnce(), {})
+    outcome, _ = await running.jabber().login()
+    assert not outcome.ok and outcome.failed_step == "get_edge_sso" and "502 Next Hop Connection Failed" in outcome.reason
+    assert "Next Hop Connection Failed: connect" in running.log_text("expressway-e")
+    running.core.tunnel.serve_channel = serve
+    assert (await running.jabber().login())[0].ok
