@@ -46,7 +46,10 @@ KNOWN_MODULES = frozenset({
 LOG4J_NODES = {"token": CUCM, "uds": CUCM, "cleanup": CUCM, "authz.AuthzKeyManager": CUCM, "xcp": IMP, "epas": IMP, "xmlframework": IMP,
                "authz.AuthZServerRefresher": UNITY, "vmrest": UNITY, "diagnostics": CUCM,
                # TLS (issue 11): Certificate Management's events, and Tomcat's failed handshakes (any Tomcat node)
-               "com.cisco.security.certmgmt.CertificateMonitor": CUCM, "org.apache.tomcat.util.net.NioEndpoint": CUCM}
+               "com.cisco.security.certmgmt.CertificateMonitor": CUCM, "org.apache.tomcat.util.net.NioEndpoint": CUCM,
+               # IM and Presence's admin (cupadmin log, doc 217514): com.cisco.cup.services / Presence Topology
+               "services.ServiceUtil": IMP, "logging.IMPCommonLogger": IMP, "actions.TopologyNodeStatusAction": IMP,
+               "actions.TopologyNodeStatusAction$ServiceRunner": IMP}
 
 
 def load(paths: Iterable[str | Path]) -> Corpus:

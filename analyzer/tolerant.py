@@ -53,6 +53,7 @@ _FIELD = re.compile(r'(?<![\w.-])([A-Za-z][\w.-]*)= ?"([^"]*)"(:?)')
 _EXPRESSWAY_FIELD = re.compile(r'(?<![\w.-])(?:Module|Event|Detail|UTCTime|Level|Txn-id|Service|Src-ip|Dst-ip|'
                                r'Action|Request-url|CodeLocation|ThreadID)= ?"')
 _REPEAT = re.compile(r'(?<![\w.-])(Module|Event|UTCTime)= ?"')
+_MODULE_NEXT = re.compile(r'[^"]*"\s*(?:Module|ThreadID)= ?"')
 _BLOCK = re.compile(r"\s*\b(HTTPMSG|MSGBODY|SIPMSG):\s*")
 _TIME = r"(?P<time>\d{4}-\d\d-\d\dT\S+|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\S*|(?:" + _MONTHS + r") [ \d]\d [\d:.]+) +"
 _EXPRESSWAY_HEAD = re.compile(
@@ -68,8 +69,8 @@ _OLD_CSF = re.compile(r"^(?P<level>" + LEVELS + r") +\[(?P<thread>[^\]]*)\] +- +
 _LOG4J = re.compile(r"^(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[,.]\d+) +(?P<level>" + LEVELS + r") +"
                     r"\[(?P<thread>[^\]]+)\] +(?P<category>\S+)(?: +\([\w$.]+:\d+\))? +- +(?P<message>.*)$", re.S)
 _SDL = re.compile(r"^\d{8}\.\d{3} +\|(?P<time>[\d:.]+) +\|(?P<level>\w+) *\|(?P<message>.*)$", re.S)
-_LOGLIKE = re.compile(r"\b(?:" + LEVELS + r")\b|\w= ?\"|\[[\w.:\\/ -]+\]|<[a-z:]+[ >/]|\bHTTP/1\.[01] \d{3}|\bSIP/2\.0 \d{3} |^Warning: \d{3} |"
-                      r"\d\d:\d\d:\d\d|\w::\w|\w(?:Exception|Error)\b|\b(?:MSIS|ID)\d{4}: |\berror:[0-9A-F]{6,}|\b[A-Z][A-Z0-9]+_[A-Z0-9_]{3,}\b")
+_LOGLIKE = re.compile(r"\b(?:" + LEVELS + r")\b|\w= ?\"|\[[\w.:\\/ -]+\]|<[a-z:]+[ >/]|\bHTTP/1\.[01] \d{3}|\bSIP/2\.0 \d{3} |(?:^|\s)Warning: \d{3} |\bCSeq: \d+ [A-Z]+\b|"
+                      r"\d\d:\d\d:\d\d|\w::\w|\w(?:Exception|Error)\b|\b(?:MSIS|ID)\d{4}: |[Ii]nvalid [\w ]{0,40}\b(?:[Rr]esponse|[Aa]ssertion|SAML)\b|\berror:[0-9A-F]{6,}|\b[A-Z][A-Z0-9]+_[A-Z0-9_]{3,}\b")
 _PROSE_ONLY = re.compile(r"^[A-Z][a-z]+(?: [a-z]+){3,}[^=\[\]<>|]*[.:]?$")
 _EXPRESSWAY_PROCESSES = frozenset(PROCESSES.replace("XCP_[A-Z_]+|", "").split("|"))
 _C_PORTS = {"6970", "6972", "5090", "5091", "2445", "3804", "8191"}
@@ -146,12 +147,14 @@ def _split_repeats(chunk: str) -> list[str]:
     cuts = []
     for match in _REPEAT.finditer(head):
         name = match.group(1)
-        if name in seen:
+        # An ``Event=`` record (``tvcs: Event="…" … UTCTime="…"``) ends with its time, a ``Module=`` record begins
+        # with it: after an Event, a UTCTime opens the next record only when a Module or ThreadID field follows it.
+        trailing = name == "UTCTime" and "Event" in seen and "UTCTime" not in seen \
+            and _MODULE_NEXT.match(head, match.end()) is None
+        if name in seen or name == "UTCTime" and "Event" in seen and not trailing and "UTCTime" not in seen:
             cuts.append(match.start())
             seen = set()
         seen.add(name)
-        if name == "Event":
-            seen.add("UTCTime") if "UTCTime" not in seen else None
     if not cuts:
         return [chunk]
     pieces, begin = [], 0
@@ -259,11 +262,16 @@ def _host_of(source: str) -> str:
     return source.rsplit("/", 1)[-1].rsplit("!", 1)[-1].split(".")[0]
 
 
+# log4j categories only IM and Presence writes: ``services.ServiceUtil`` is ``com.cisco.cup.services.ServiceUtil``
+# (the cupadmin log, doc 217514's stack trace).
+_IMP_CATEGORIES = ("services.serviceutil", "logging.impcommonlogger")
+
+
 def _log4j_node(category: str, text: str) -> str:
     low = (category + " " + text[:300]).lower()
-    if any(w in low for w in ("xcp", "epas", "cup", "presence", "sync agent", "intercluster")):
+    if any(w in low for w in ("xcp", "epas", "cup", "presence", "sync agent", "intercluster", *_IMP_CATEGORIES)):
         return IMP
-    if any(w in low for w in ("unity", "vmrest", "cuc", "authzserver")):
+    if any(w in low for w in ("unity", "vmrest", "authzserver")) or re.search(r"\bcuc\b", low):
         return UNITY
     return CUCM
 
@@ -285,7 +293,7 @@ def place(text: str) -> str:
         return JABBER
     if "|appinfo" in low or "sipstation" in low or "ccm" in low and "|" in low:
         return CUCM
-    if "xcp" in low or "presence" in low or "epas" in low:
+    if "xcp" in low or "presence" in low or "epas" in low or "com.cisco.cup." in low:
         return IMP
     if "unity" in low or "vmrest" in low:
         return UNITY

@@ -100,11 +100,14 @@ TRANSPORT_SIGNATURES: tuple[Signature, ...] = (
               "servers; re-trust after every renewal, or use CA-signed certificates.",
               f"{TS_VERIFY}; {CUCM_RENEWAL}", 92, _tomcat_renewed),
     Signature("cucm-tomcat-untrusted", ISSUE, "Expressway-C refuses CUCM's Tomcat certificate (TLS verify mode On)",
-              "CUCM's Tomcat certificate is not signed by a CA on Expressway-C's trusted CA list (here it is "
-              "self-signed and was never uploaded), and C's TLS verify mode for the server is On, so every HTTPS "
-              "call from C to CUCM fails the handshake.",
-              "Upload CUCM's Tomcat certificate or its CA to Expressway-C's trusted CA list and Refresh servers; keep "
-              "TLS verify mode On.", f"{TS_VERIFY}; {MRA_GUIDE}", 91, _tomcat_untrusted),
+              "CUCM's Tomcat certificate is not signed by a CA on Expressway-C's trusted CA list (self-signed and "
+              "never uploaded: 'depth=0'; signed by a CA missing from the list: depth above 0), and C verifies it "
+              "(TLS verify mode On; from X14.2 on every HTTPS request whatever the mode), so every HTTPS call from C "
+              "to CUCM fails the handshake and the client gets 502.",
+              "Upload CUCM's Tomcat certificate (or the tomcat-ECDSA one, if that is what it presents) or its CA "
+              "chain to Expressway-C's trusted CA list on every cluster node and Refresh servers; keep TLS verify "
+              "mode On ('xConfiguration EdgeConfigServer VerifyOriginServer: Off' only as a short-term workaround).",
+              f"{TS_VERIFY}; {MRA_GUIDE}", 91, _tomcat_untrusted),
     Signature("collab-edge-srv-missing", ISSUE, "No _collab-edge SRV record in the public DNS",
               "Service discovery from outside found neither _cisco-uds (as expected) nor _collab-edge._tls for the "
               "domain, so Jabber has no Expressway-E to connect to.",

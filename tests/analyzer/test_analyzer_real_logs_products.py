@@ -24,7 +24,9 @@ PRODUCT_OF_FILE = {"expressway-e.log": {EDGE}, "expressway-c.log": {CORE}, "jabb
                    # an excerpt whose records do not say which Expressway wrote them (a redacted host, a port both use)
                    "expressway.log": {EDGE, CORE},
                    # a bare SIP message as a document prints it: no product's log line around it
-                   "sip.log": set()}
+                   "sip.log": set(),
+                   # a bare SAML status or SSO error text as a document prints it (IdP response, SSO test page)
+                   "saml.log": set()}
 # log4j categories both CUCM and IM and Presence write (platform utilities): the line alone cannot say which node.
 SHARED_CATEGORIES = ("utilities.",)
 HEALTHY = sorted(p for p in (HERE / "real_logs_healthy").iterdir() if (p / "case.json").exists())
