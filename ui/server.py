@@ -33,6 +33,9 @@ SECURITY_HEADERS = {
 }
 
 
+HEARTBEAT = 60.0  # seconds between the server's websocket pings
+
+
 async def index(request: web.Request) -> web.Response:
     trainer = request.app[TRAINER]
     names = list(trainer.scenarios)
@@ -51,7 +54,9 @@ async def events(request: web.Request) -> web.StreamResponse:
     origin = request.headers.get("Origin")
     if origin is not None and origin.split("://", 1)[-1] != request.host:
         return web.json_response({"error": "this lab's event stream serves only its own page"}, status=403)
-    ws = web.WebSocketResponse(heartbeat=20, max_msg_size=64 * 1024)
+    # A ping every 60 s, and the page is given up only after 30 s without its pong (aiohttp waits half the
+    # heartbeat): a browser on a laptop busy with a whole lab, or a ladder being drawn, still answers in time.
+    ws = web.WebSocketResponse(heartbeat=HEARTBEAT, max_msg_size=64 * 1024)
     await ws.prepare(request)
     request.app[SOCKETS].add(ws)
     trainer = request.app[TRAINER]
