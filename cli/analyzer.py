@@ -12,11 +12,16 @@ import sys
 import time
 from pathlib import Path
 
-from analyzer.diagnose import Report, analyze, render_json, render_text
-from analyzer.ladder import render_html, render_json as render_ladder_json, render_mermaid
-from analyzer.ladder import render_text as ladder_text
-from analyzer.model import Session
+from typing import TYPE_CHECKING
+
 from cli.output import command, width
+
+if TYPE_CHECKING:
+    from analyzer.diagnose import Report
+    from analyzer.model import Session
+
+# The analyzer is imported when one of its commands runs, not with the command line: every other command (and
+# 'mrasim up --processes', whose imports are most of its ready time) would pay for its 22 modules.
 
 COMMANDS = ("diagnose", "ladder")
 
@@ -69,6 +74,8 @@ def _announce(paths: list[Path]) -> float | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzer.diagnose import analyze, render_json, render_text
+
     started = _announce(args.paths)
     try:
         report = analyze(args.paths)
@@ -98,6 +105,9 @@ def _pick(report: Report, number: int | None) -> Session | None:
 
 
 def _ladder(report: Report, args: argparse.Namespace) -> int:
+    from analyzer.ladder import render_html, render_json as render_ladder_json, render_mermaid
+    from analyzer.ladder import render_text as ladder_text
+
     session = _pick(report, args.session)
     if session is None:
         known = ", ".join(str(s.number) for s in report.sessions) or "none"

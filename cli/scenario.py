@@ -7,13 +7,26 @@ import asyncio
 import json
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cli.output import command, cut, emit, table, wants_json, width
 from cli.runcmd import row
 from common.config import ConfigError
-from scenarios.play import ScenarioResult, StepResult, play
 from scenarios.scenario import Scenario, catalog, find
+
+if TYPE_CHECKING:
+    from scenarios.play import ScenarioResult, StepResult
+
+
+async def play(scenario: Scenario, out: Path | None, on_step: Callable[[StepResult], None] | None = None,
+               ) -> ScenarioResult:
+    """Play ``scenario`` (:func:`scenarios.play.play`), imported only when one runs: the player brings the analyzer
+    and every node, which no other command should pay for at its start."""
+    from scenarios.play import play as run
+
+    return await run(scenario, out, on_step)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

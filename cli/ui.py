@@ -9,10 +9,7 @@ import sys
 from cli.output import command
 from common.config import ConfigError, load_lab
 from common.tasks import cancel_and_wait
-from scenarios.scenario import catalog
-from ui.attach import follow
-from ui.server import DEFAULT_PORT, serve
-from ui.trainer import Trainer
+from ui import DEFAULT_PORT
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,6 +47,12 @@ def _control_events(args: argparse.Namespace) -> str:
 
 
 async def _serve(host: str, port: int, attach: str | None) -> int:
+    # imported here, not with the command line: the page's modules bring the analyzer and the scenario player
+    from scenarios.scenario import catalog
+    from ui.attach import follow
+    from ui.server import serve
+    from ui.trainer import Trainer
+
     trainer = Trainer(catalog())
     runner, real = await serve(host, port, trainer)
     shown = f"[{host}]" if ":" in host else host

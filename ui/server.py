@@ -18,13 +18,13 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from scenarios.scenario import catalog
+from ui import DEFAULT_PORT
 from ui.links import read_link
 from ui.trainer import HEALTHY, Trainer, Viewer
 
 STATIC = Path(__file__).resolve().parent / "static"
 TRAINER = web.AppKey("trainer", Trainer)
 SOCKETS = web.AppKey("sockets", weakref.WeakSet)
-DEFAULT_PORT = 18900
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; "
                                "style-src 'self'; script-src 'self'",

@@ -43,3 +43,13 @@ def test_a_node_process_writes_its_log_file_and_keeps_no_ring_in_memory(tmp_path
     sink.close()
     assert sink.path is not None and sink.path.read_text() == "line 0\nline 1\nline 2\n"
     assert sink.keep == 0 and not sink.records
+
+
+def test_the_command_line_imports_the_analyzer_the_page_and_the_player_only_for_their_commands() -> None:
+    """``mrasim up --processes`` imports the command line before it forks its nodes (lab/forkserver.py): the
+    analyzer, the training page and the scenario player are no part of that."""
+    script = "import sys, cli.main; print(' '.join(m for m in sys.argv[1:] if m in sys.modules))"
+    found = subprocess.run([sys.executable, "-c", script, "analyzer.diagnose", "analyzer.ladder", "ui.trainer",
+                            "ui.server", "scenarios.play", "edge.node", "core.node"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout.split()
+    assert found == ["edge.node", "core.node"]
