@@ -81,6 +81,10 @@ def read_tree(root: int, ready_ms: float) -> Tree:
     return tree
 
 
+class StartFailed(Exception):
+    """The command ended before it was ready; the message is the end of what it printed on stderr."""
+
+
 def start_once(lab_file: Path, state: Path, logs: Path, processes: bool, users: int = 0, checkout: Path = HERE,
                env: dict[str, str] | None = None) -> Tree:
     command = [sys.executable, "-m", "cli.main", "--lab", str(lab_file), "up", "--logs", str(logs),
@@ -88,14 +92,18 @@ def start_once(lab_file: Path, state: Path, logs: Path, processes: bool, users: 
                *(["--storm-users", str(users)] if users else [])]
     env = {**(env if env is not None else os.environ), "PYTHONPATH": str(checkout)}
     started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=checkout,
+    errors = tempfile.TemporaryFile()
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, cwd=checkout,
                              env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert child.stdout is not None
     try:
         for line in child.stdout:
             if READY in line:
                 return read_tree(child.pid, (time.perf_counter() - started) * 1000)
-        raise SystemExit(f"mrasim up ({checkout}) exited with {child.wait()} before it was ready")
+        code = child.wait()
+        errors.seek(0)
+        said = errors.read().decode(errors="replace").strip().splitlines()[-2:]
+        raise StartFailed(f"exited with {code} before it was ready: {' / '.join(said)}")
     finally:
         child.send_signal(signal.SIGINT)
         try:
@@ -103,6 +111,7 @@ def start_once(lab_file: Path, state: Path, logs: Path, processes: bool, users: 
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+        errors.close()
 
 
 def summary(label: str, trees: list[Tree]) -> str:
@@ -140,8 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         for name, checkout in checkouts.items():
             lab_file = work / f"{name}.toml"
             lab_file.write_text(with_free_ports(DEFAULT_LAB.read_text()))
-            tree = start_once(lab_file, work / f"state-{name}", work / f"logs-{name}", args.processes, args.users,
-                              checkout, env)
+            try:
+                tree = start_once(lab_file, work / f"state-{name}", work / f"logs-{name}", args.processes,
+                                  args.users, checkout, env)
+            except StartFailed as exc:
+                print(f"run {run + 1} {name:<8} failed: {exc}", flush=True)
+                continue
             runs[name].append(tree)
             note = " (first start: keys generated)" if run == 0 else ""
             print(f"run {run + 1} {name:<8} ready in {tree.ready_ms:6.0f} ms, CPU {tree.cpu_total:5.2f} s, "
@@ -152,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{mode} ({os.cpu_count()} CPUs, load average {min(loads):.1f}-{max(loads):.1f}"
           f"{', bytecode cached' if args.bytecode else ''}); target < 1000 ms")
     for name, checkout in checkouts.items():
-        print(summary(f"{name} ({checkout})", runs[name]))
-    if args.compare:
+        if runs[name]:
+            print(summary(f"{name} ({checkout})", runs[name]))
+    if args.compare and runs["this"] and runs["compare"]:
         this, other = runs["this"][1:] or runs["this"], runs["compare"][1:] or runs["compare"]
         print(f"this / compare: ready time {percentile([t.ready_ms for t in this], 50) / percentile([t.ready_ms for t in other], 50):.2f}x, "
               f"CPU {percentile([t.cpu_total for t in this], 50) / percentile([t.cpu_total for t in other], 50):.2f}x")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -217,6 +218,7 @@ def serve_forks(sock: socket.socket) -> int:
     """Fork a child for each request on ``sock`` until the supervisor closes it."""
     _ignore_sigint()
     sock.setblocking(True)
+    gc.freeze()  # the imported modules' objects: no collection in a child touches (and so copies) their pages
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, 65536, 2)
