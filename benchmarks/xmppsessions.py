@@ -22,12 +22,15 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from common.clock import LabClock
 from common.config import DEFAULT_LAB
 from common.nodelog import LineSink
 from jabber.client import JabberClient
+from jabber.flow import Outcome
 from jabber.xmppclient import XmppConnection, connect_xmpp
 from lab import processes
 from lab.processes import network, start_processes, with_free_ports
@@ -48,9 +51,11 @@ def snapshot(pids: dict[str, int]) -> dict[str, tuple[int, int]]:
     return {name: (len(os.listdir(f"/proc/{pid}/fd")), proc_memory(pid)[0]) for name, pid in pids.items()}
 
 
-async def measure_xmpp_sessions(counts: list[int], concurrency: int = 50, lab_text: str | None = None
-                                ) -> dict[str, object]:
-    """Per-session descriptors and RSS at each of ``counts`` connected XMPP sessions (ascending)."""
+async def measure_xmpp_sessions(counts: list[int], concurrency: int = 50, lab_text: str | None = None,
+                                on_step: Callable[[dict[str, Any]], None] | None = None) -> dict[str, object]:
+    """Per-session descriptors and RSS at each of ``counts`` connected XMPP sessions (ascending); ``on_step`` sees
+    each step as it is measured (a long run on a busy machine shows its figures as they come). A sign-in that fails
+    (a timeout on a loaded machine) is tried again, twice at most, before the run gives up."""
     limit = raise_descriptor_limit()
     processes.READY_TIMEOUT = max(processes.READY_TIMEOUT, 120.0)  # a busy machine imports slowly
     root = Path(tempfile.mkdtemp(prefix="mrasim-xmpp-"))
@@ -73,12 +78,9 @@ async def measure_xmpp_sessions(counts: list[int], concurrency: int = 50, lab_te
         for target in counts:
             while len(connections) < target:
                 batch = min(concurrency, target - len(connections))
-                opened = await asyncio.gather(*(connect_xmpp(client, outcome, resource=f"bench{len(connections) + i}",
-                                                             presence=False) for i in range(batch)))
-                for result, connection in opened:
-                    if connection is None:
-                        raise RuntimeError(f"sign-in {len(connections)} failed: {result.reason}")
-                    connections.append(connection)
+                opened = await asyncio.gather(*(sign_in(client, outcome, f"bench{len(connections) + i}")
+                                                for i in range(batch)))
+                connections.extend(opened)
             await asyncio.sleep(0.5)
             now = snapshot(pids)
             step = {"sessions": target, "elapsed_s": round(time.perf_counter() - started, 1),
@@ -90,22 +92,41 @@ async def measure_xmpp_sessions(counts: list[int], concurrency: int = 50, lab_te
             step["rss_kib_per_session"] = sum(n["rss_kib_per_session"]  # type: ignore[union-attr]
                                               for n in step["per_node"].values())  # type: ignore[union-attr]
             results["steps"].append(step)  # type: ignore[union-attr]
+            if on_step is not None:
+                on_step(step)
     finally:
         await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
         await running.stop()
     return results
 
 
+async def sign_in(client: JabberClient, outcome: Outcome, resource: str, tries: int = 3) -> XmppConnection:
+    for attempt in range(1, tries + 1):
+        result, connection = await connect_xmpp(client, outcome, resource=resource, presence=False)
+        if connection is not None:
+            return connection
+        if attempt == tries:
+            raise RuntimeError(f"sign-in of {resource} failed {tries} times: {result.reason}")
+    raise AssertionError("unreachable")
+
+
+def render_step(step: dict[str, Any]) -> str:
+    nodes = step["per_node"]
+    fds = " / ".join(f"{nodes[n]['fds_per_session']:.2f}" for n in NODES if n in nodes)
+    rss = " / ".join(f"{nodes[n]['rss_kib_per_session']:.1f}" for n in NODES if n in nodes)
+    lab = sum(nodes[n]["rss_mib"] for n in nodes)
+    return (f"{step['sessions']:>6} sessions: descriptors {fds} = {step['fds_per_session']:.2f}; "
+            f"RSS KiB {rss} = {step['rss_kib_per_session']:.1f}; E, C and IM&P hold {lab:.0f} MiB "
+            f"({step['elapsed_s']} s)")
+
+
+def title(results: dict[str, object]) -> str:
+    return (f"XMPP sessions through E (descriptor limit {results['descriptor_limit']}), per session, "
+            "E / C / IM&P / lab total:")
+
+
 def render(results: dict[str, object]) -> str:
-    lines = [f"XMPP sessions through E (descriptor limit {results['descriptor_limit']}), per session, "
-             "E / C / IM&P / lab total:"]
-    for step in results["steps"]:  # type: ignore[attr-defined]
-        nodes = step["per_node"]
-        fds = " / ".join(f"{nodes[n]['fds_per_session']:.2f}" for n in NODES if n in nodes)
-        rss = " / ".join(f"{nodes[n]['rss_kib_per_session']:.1f}" for n in NODES if n in nodes)
-        lines.append(f"{step['sessions']:>6} sessions: descriptors {fds} = {step['fds_per_session']:.2f}; "
-                     f"RSS KiB {rss} = {step['rss_kib_per_session']:.1f}  ({step['elapsed_s']} s)")
-    return "\n".join(lines)
+    return "\n".join([title(results), *(render_step(step) for step in results["steps"])])  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,8 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=50, help="sign-ins at a time (%(default)s)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
-    results = asyncio.run(measure_xmpp_sessions(sorted(args.sessions), args.concurrency))
-    print(json.dumps(results, indent=2) if args.json else render(results))
+    if args.json:
+        print(json.dumps(asyncio.run(measure_xmpp_sessions(sorted(args.sessions), args.concurrency)), indent=2))
+        return 0
+    print(f"XMPP sessions through E, per session, E / C / IM&P / lab total; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
+    asyncio.run(measure_xmpp_sessions(sorted(args.sessions), args.concurrency,
+                                      on_step=lambda step: print(render_step(step), flush=True)))
     return 0
 
 

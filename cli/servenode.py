@@ -21,6 +21,7 @@ from pathlib import Path
 from cli.output import CliError, Parser, add_global_options, command, fail, node_name
 from common.clock import LabClock
 from common.config import DEFAULT_LAB, ConfigError, Lab, load_lab
+from common.memory import pin_mmap_threshold
 from common.nodelog import LineSink
 from common.resolver import LabResolver
 from common.tls import LabTls
@@ -79,6 +80,7 @@ def node_sink(folder: Path, node: str, lab: Lab) -> LineSink:
 
 
 async def serve(args: argparse.Namespace, lab: Lab) -> int:
+    pin_mmap_threshold()  # each TLS read buffer a mapping of its own (common/memory.py)
     lab = lab.with_sso() if getattr(args, "sso", False) else lab
     try:
         node = serve_target(args.node, lab)
