@@ -10,7 +10,7 @@ reuses one tunnel channel rather than opening one per request.
 
 from __future__ import annotations
 
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from aiohttp import web
 
@@ -27,8 +27,21 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "t
 DROPPED_RESPONSE = HOP_BY_HOP | {"date"}
 
 
+def without(headers: CIMultiDictProxy[str] | CIMultiDict[str], names: frozenset[str]) -> CIMultiDict[str]:
+    """A copy of ``headers`` without any field named in ``names`` (lower case), every other field in its order.
+
+    The same fields as filtering the pairs one by one, at a fraction of the cost: the copy and the deletions run in
+    multidict's C code, where a filter calls ``str.lower`` on every name (E relays every request and its answer).
+    """
+    kept = headers.copy()
+    for name in names:
+        if name in kept:
+            del kept[name]
+    return kept
+
+
 def forward_headers(request: web.Request, via: str) -> CIMultiDict[str]:
-    headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP)
+    headers = without(request.headers, HOP_BY_HOP)
     if TRACKING_HEADER not in headers:
         headers[TRACKING_HEADER] = new_tracking_id()
     headers.add("Via", via)
@@ -62,7 +75,7 @@ async def relay_to_core(request: web.Request, hop: HopClient, core_origin: str, 
         why = "no SSH tunnel from Expressway-C" if exc.kind == "dns" else exc.kind
         return web.Response(status=502, reason="Next Hop Connection Failed",
                             text=f"Next Hop Connection Failed: {why}\n", headers={"Server": "CE_E"})
-    headers = CIMultiDict((k, v) for k, v in answer.headers.items() if k.lower() not in DROPPED_RESPONSE)
+    headers = without(answer.headers, DROPPED_RESPONSE)
     headers.setdefault("Server", "CE_E")
     return web.Response(status=answer.status, reason=answer.reason, body=answer.body, headers=headers)
 
