@@ -4,7 +4,7 @@ Expressway-E authorizes nothing itself; every edge operation and proxied URL goe
 E adds what ATS adds — ``Via``, ``X-Forwarded-For`` and a ``TrackingID`` (X14+) that follows the request across hops —
 and drops hop-by-hop headers (RFC 9110 section 7.6.1). When C cannot be reached the client gets
 ``502 Next Hop Connection Failed``, as with a broken SSH tunnel in the field: E reaches C only through the tunnel C
-opened to E's 2222 (:mod:`edge.tunnel`), whose loopback end E's relay dials with kept-alive connections, so a login
+opened to E's 2222 (:mod:`edge.tunnel`), whose channels are the relay's kept-alive pooled connections, so a login
 reuses one tunnel channel rather than opening one per request.
 """
 
