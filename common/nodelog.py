@@ -141,7 +141,9 @@ class ExpresswayLog(_NodeLog):
 
     def write(self, style: ProcessStyle, level: str, fields: Mapping[str, object] | Iterable[tuple[str, object]],
               *, module: str | None = None, block_tag: str | None = None, block: str | None = None) -> None:
-        pairs = fields.items() if isinstance(fields, (dict, Mapping)) else fields  # dict first: no ABC check
+        # dict, list and tuple first: the Mapping check goes through ABCMeta (2 µs on a loaded machine, per line)
+        pairs = fields.items() if isinstance(fields, dict) else fields if isinstance(fields, (list, tuple)) \
+            else fields.items() if isinstance(fields, Mapping) else fields
         self._emit(level, style=style, fields=[(k, str(v)) for k, v in pairs], module=module,
                    block_tag=block_tag, block=block)
 

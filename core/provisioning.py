@@ -97,7 +97,7 @@ def build_edge_config(
 async def get_edge_config(request: web.Request) -> web.Response:
     state = request.app[CORE_STATE]
     principal = await authorize(request, state)
-    if isinstance(principal, web.Response):
+    if not isinstance(principal, Principal):  # a refusal; Principal is a plain class, Response an ABC's
         return principal
     requested = request.query.getall("service_name", [])
     try:

@@ -18,7 +18,7 @@ from common.domain import ProxyDescriptor
 from common.hop import HopError
 from common.logformats.expressway import TRAFFIC_SERVER
 from common.trafficlog import MODULE, TXN_KEY, tls_dial_failed
-from core.access import SERVER, authorize, bad_gateway
+from core.access import SERVER, Principal, authorize, bad_gateway
 from core.allowlist import Rule, Verdict, check, normal_path, rules_for
 from core.state import CoreState
 
@@ -69,7 +69,7 @@ async def relay(request: web.Request, state: CoreState, target: ProxyDescriptor,
                                                  "Method": request.method, "Reason": verdict.reason}, module=MODULE)
         return web.Response(status=403, text=f"Forbidden: {verdict.reason}\n", headers={"Server": SERVER})
     principal = await authorize(request, state)
-    if isinstance(principal, web.Response):
+    if not isinstance(principal, Principal):  # a refusal; Principal is a plain class, Response an ABC's
         return principal
     headers = {"Authorization": principal.authorization, "Accept": request.headers.get("Accept", "*/*")}
     body = await request.read() if request.body_exists else None

@@ -4,13 +4,13 @@ Expressway-E authorizes nothing itself; every edge operation and proxied URL goe
 E adds what ATS adds — ``Via``, ``X-Forwarded-For`` and a ``TrackingID`` (X14+) that follows the request across hops —
 and drops hop-by-hop headers (RFC 9110 section 7.6.1). When C cannot be reached the client gets
 ``502 Next Hop Connection Failed``, as with a broken SSH tunnel in the field: E reaches C only through the tunnel C
-opened to E's 2222 (:mod:`edge.tunnel`), whose loopback end E's relay dials with kept-alive connections, so a login
+opened to E's 2222 (:mod:`edge.tunnel`), whose channels are the relay's kept-alive pooled connections, so a login
 reuses one tunnel channel rather than opening one per request.
 """
 
 from __future__ import annotations
 
-from multidict import CIMultiDict
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from aiohttp import web
 
@@ -27,8 +27,21 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "t
 DROPPED_RESPONSE = HOP_BY_HOP | {"date"}
 
 
+def without(headers: CIMultiDictProxy[str] | CIMultiDict[str], names: frozenset[str]) -> CIMultiDict[str]:
+    """A copy of ``headers`` without any field named in ``names`` (lower case), every other field in its order.
+
+    The same fields as filtering the pairs one by one, at a fraction of the cost: the copy and the deletions run in
+    multidict's C code, where a filter calls ``str.lower`` on every name (E relays every request and its answer).
+    """
+    kept = headers.copy()
+    for name in names:
+        if name in kept:
+            del kept[name]
+    return kept
+
+
 def forward_headers(request: web.Request, via: str) -> CIMultiDict[str]:
-    headers = CIMultiDict((k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP)
+    headers = without(request.headers, HOP_BY_HOP)
     if TRACKING_HEADER not in headers:
         headers[TRACKING_HEADER] = new_tracking_id()
     headers.add("Via", via)
@@ -62,7 +75,7 @@ async def relay_to_core(request: web.Request, hop: HopClient, core_origin: str, 
         why = "no SSH tunnel from Expressway-C" if exc.kind == "dns" else exc.kind
         return web.Response(status=502, reason="Next Hop Connection Failed",
                             text=f"Next Hop Connection Failed: {why}\n", headers={"Server": "CE_E"})
-    headers = CIMultiDict((k, v) for k, v in answer.headers.items() if k.lower() not in DROPPED_RESPONSE)
+    headers = without(answer.headers, DROPPED_RESPONSE)
     headers.setdefault("Server", "CE_E")
     return web.Response(status=answer.status, reason=answer.reason, body=answer.body, headers=headers)
 

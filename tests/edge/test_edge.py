@@ -130,3 +130,23 @@ def test_login_form_from_the_template_is_the_page_lxml_builds() -> None:
         built = pages._build_login_form(segment, request.pairs(), request.email or "your account", message)
         assert pages.login_form(segment, request, message) == built
     assert pages._login_template.cache_info().hits > 0
+
+
+def test_relayed_headers_lose_exactly_the_hop_by_hop_fields_in_any_case_and_keep_order_and_repeats() -> None:
+    """E's relay copies headers with multidict's C code (issue 18, fourth round): the result is the same as filtering
+    pair by pair, whatever the case of a name, with repeated fields (two ``Set-Cookie``) kept in order."""
+    from multidict import CIMultiDict, CIMultiDictProxy
+
+    from edge.relay import DROPPED_RESPONSE, HOP_BY_HOP, without
+
+    pairs = [("Host", "expe.lab.example:8443"), ("set-cookie", "a=1"), ("CONNECTION", "keep-alive"),
+             ("Content-Type", "text/xml"), ("Set-Cookie", "b=2"), ("Transfer-Encoding", "chunked"),
+             ("Date", "Tue, 01 Dec 2026 18:00:00 GMT"), ("TE", "trailers"), ("X-Custom", "kept"),
+             ("content-length", "12"), ("Keep-Alive", "timeout=5"), ("Via", "1.1 cucm")]
+    headers = CIMultiDictProxy(CIMultiDict(pairs))
+    for names in (HOP_BY_HOP, DROPPED_RESPONSE):
+        expected = [(k, v) for k, v in pairs if k.lower() not in names]
+        assert list(without(headers, names).items()) == expected
+    assert [k for k, _ in without(headers, DROPPED_RESPONSE).items()] == [
+        "set-cookie", "Content-Type", "Set-Cookie", "X-Custom", "Via"]
+    assert list(headers.items()) == pairs  # the request's own headers are untouched
