@@ -160,6 +160,7 @@ class TlsLayer(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.app_transport = TlsTransport(self)
         self.secured = False
+        self.error: Exception | None = None
         self.timeout = timeout
         self._timer: asyncio.TimerHandle | None = None
 
@@ -227,9 +228,9 @@ class TlsLayer(asyncio.Protocol):
             closed = True
         except (ssl.SSLError, OSError) as exc:
             self._flush()
+            self.error = exc  # the application hears of it once, when the channel is gone (connection_lost)
             assert self.transport is not None
             self.transport.abort()
-            self.app.connection_lost(exc)
             return
         self._flush()  # what OpenSSL answers by itself (a refused renegotiation's alert, tickets)
         for chunk in received:
@@ -254,7 +255,7 @@ class TlsLayer(asyncio.Protocol):
             self.waiter.set_exception(exc or ConnectionResetError("connection lost during the TLS handshake"))
         elif self.secured:
             self.app_transport._closing = True
-            self.app.connection_lost(exc)
+            self.app.connection_lost(exc or self.error)
 
     def pause_writing(self) -> None:
         self.app.pause_writing()
