@@ -49,11 +49,20 @@ _COMMON = {"with", "from", "that", "this", "request", "response", "server", "cli
            "expressway", "jabber", "user", "https", "http", "level", "detail", "info", "debug", "module"}
 
 
+# Jabber's discovery states before the user typed a password: named FAILED_…, but no failure.
+_NOT_YET = re.compile(r"return code FAILED_(?:UCM90|EDGE|WEBEX)_CREDENTIALS_NOT_SET\s*$")
+
+
+def _is_error(event: Event) -> bool:
+    text = event.text[:2000]
+    return _ERROR.search(text) is not None and _NOT_YET.search(text) is None
+
+
 def first_error(events: list[Event]) -> Event | None:
     for event in events:
-        if event.level in ("ERROR", "FATAL", "CRITICAL", "WARN", "WARNING") and _ERROR.search(event.text[:2000]):
+        if event.level in ("ERROR", "FATAL", "CRITICAL", "WARN", "WARNING") and _is_error(event):
             return event
-    return next((e for e in events if _ERROR.search(e.text[:2000])), None)
+    return next((e for e in events if _is_error(e)), None)
 
 
 def stage(events: list[Event]) -> str:

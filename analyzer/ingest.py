@@ -337,7 +337,8 @@ def _parse_records(corpus: Corpus, name: str, records: Iterator[tuple[int, str]]
             if failed is not None:
                 failed.append((number, record))
             continue
-        by_category = _category_node(l4.category, corpus)
+        # IM and Presence's XCP services name their threads after themselves ([XCPConfigMgr], doc 217304)
+        by_category = IMP if l4.thread.startswith("XCP") else _category_node(l4.category, corpus)
         node = log4j_node or by_category
         append(Event(node, os.path.splitext(os.path.basename(name))[0], "log4j", _naive(l4.time), l4.level,
                      {"category": l4.category, "thread": l4.thread, "message": l4.message}, record, name, number))

@@ -101,8 +101,10 @@ def test_report_text_groups_findings_and_names_the_source_document(lab_logs: dic
 def test_signatures_the_lab_cannot_produce_yet_say_so() -> None:
     facts_only = {s.id for s in CATALOGUE if s.basis == FACTS_ONLY}
     assert facts_only == {"cert-san-missing", "untrusted-ca-c-cucm",
-                          # CUCM ssosp's SAML texts (issue 14), known by Cisco doc 217268's section names only
-                          "cucm-saml-invalid-status-code", "cucm-saml-response-not-processed"}
+                          # CUCM ssosp's SAML text (issue 14), known by Cisco doc 217268's section names only
+                          "cucm-saml-response-not-processed",
+                          # Jabber's discovery result codes, named from the documented causes (doc 221845, MRA guide)
+                          "jabber-discovery-edge-authentication-failed", "jabber-discovery-ucm-connection-failed"}
 
 
 def test_the_benchmark_runs_and_reports_both_speeds(capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,7 +28,7 @@ PRODUCT_OF_FILE = {"expressway-e.log": {EDGE}, "expressway-c.log": {CORE}, "jabb
                    # a bare SAML status or SSO error text as a document prints it (IdP response, SSO test page)
                    "saml.log": set()}
 # log4j categories both CUCM and IM and Presence write (platform utilities): the line alone cannot say which node.
-SHARED_CATEGORIES = ("utilities.",)
+SHARED_CATEGORIES = ("utilities.", "dbl.")  # dbl: the database layer library, in every CUCM and IM&P service
 HEALTHY = sorted(p for p in (HERE / "real_logs_healthy").iterdir() if (p / "case.json").exists())
 
 
