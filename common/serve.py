@@ -21,7 +21,7 @@ from typing import Any, cast
 from aiohttp import web
 
 from common.config import Listener
-from common.sshstream import ChannelSession, ChannelTransport, start_tls
+from common.sshstream import ChannelSession, ChannelTransport, feed, start_tls
 
 _HANDSHAKES: set[asyncio.Task[None]] = set()  # running handshakes, referenced until done
 STOP_GRACE = 5.0
@@ -125,7 +125,7 @@ class TlsAccept(asyncio.Protocol):
                 await asyncio.sleep(0)
             self.layered = True
             if self.early and not starting.done():
-                _feed(transport.get_protocol(), bytes(self.early))
+                feed(transport.get_protocol(), bytes(self.early))
                 self.early.clear()
             secured = await starting
         except (OSError, ssl.SSLError, TimeoutError, asyncio.TimeoutError, ConnectionError) as exc:
@@ -178,19 +178,6 @@ def _matches(name: str, names: tuple[str, ...]) -> bool:
         if name == candidate or (candidate.startswith("*.") and name.partition(".")[2] == candidate[2:]):
             return True
     return False
-
-
-def _feed(protocol: asyncio.BaseProtocol, data: bytes) -> None:
-    """Hand ``data`` to the TLS layer, which reads into its own buffer (``BufferedProtocol``) or takes bytes."""
-    if hasattr(protocol, "get_buffer"):
-        while data:
-            buffer = protocol.get_buffer(len(data))
-            size = min(len(buffer), len(data))
-            buffer[:size] = data[:size]
-            protocol.buffer_updated(size)
-            data = data[size:]
-    else:
-        protocol.data_received(data)  # type: ignore[attr-defined]
 
 
 async def serve(app: web.Application, listener: Listener, *, ssl_context: ssl.SSLContext | None = None,

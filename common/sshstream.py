@@ -125,14 +125,15 @@ class ChannelSession:
 
 
 def feed(protocol: asyncio.BaseProtocol, data: bytes) -> None:
-    """Hand ``data`` to ``protocol``, which reads into its own buffer (``BufferedProtocol``) or takes bytes."""
-    if isinstance(protocol, asyncio.BufferedProtocol):
+    """Hand ``data`` to ``protocol``, which reads into its own buffer (``get_buffer``/``buffer_updated``, as asyncio's
+    and uvloop's TLS layers do) or takes bytes."""
+    if hasattr(protocol, "get_buffer"):  # uvloop's SSLProtocol has the methods without subclassing BufferedProtocol
         view = memoryview(data)
         while view:
-            buffer = protocol.get_buffer(len(view))
+            buffer = protocol.get_buffer(len(view))  # type: ignore[attr-defined]
             size = min(len(buffer), len(view))
             buffer[:size] = view[:size]
-            protocol.buffer_updated(size)
+            protocol.buffer_updated(size)  # type: ignore[attr-defined]
             view = view[size:]
     else:
         protocol.data_received(data)  # type: ignore[attr-defined]

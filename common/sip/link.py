@@ -18,7 +18,7 @@ from typing import cast
 from common.config import Listener
 from common.dial import open_connection
 from common.resolver import LabResolver
-from common.serve import _feed as feed_tls  # the hand-over of early bytes the HTTPS listeners use
+from common.sshstream import feed as feed_tls  # the hand-over of early bytes the HTTPS listeners use too
 from common.sip.message import SipMessage
 from common.sip.stream import PONG, Frame, SipReader
 from common.tasks import cancel_and_wait
