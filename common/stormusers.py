@@ -27,10 +27,18 @@ def storm_userid(number: int) -> str:
     return f"{STORM_PREFIX}{number:05d}"
 
 
+def storm_number(userid: str) -> int | None:
+    """The number of the storm user ``userid`` names (the inverse of :func:`storm_userid`), or None."""
+    digits = userid[len(STORM_PREFIX):]
+    if not userid.startswith(STORM_PREFIX) or not digits.isdigit():
+        return None
+    number = int(digits)
+    return number if storm_userid(number) == userid else None
+
+
 def is_storm_userid(userid: str) -> bool:
     """Whether ``userid`` (or a bare JID's local part) names a generated storm user."""
-    number = userid.partition("@")[0][len(STORM_PREFIX):]
-    return userid.startswith(STORM_PREFIX) and len(number) >= 5 and number.isdigit()
+    return storm_number(userid.partition("@")[0]) is not None
 
 
 def storm_password(number: int) -> str:
@@ -62,11 +70,8 @@ class UserTable(Sequence[User]):
                 self._by_device.setdefault(device.name.upper(), user)
 
     def _storm_number(self, userid: str) -> int | None:
-        digits = userid[len(STORM_PREFIX):]
-        if not userid.startswith(STORM_PREFIX) or not digits.isdigit():
-            return None
-        number = int(digits)
-        return number if 1 <= number <= self.storm and storm_userid(number) == userid else None
+        number = storm_number(userid)
+        return number if number is not None and 1 <= number <= self.storm else None
 
     def find(self, userid: str) -> User | None:
         """The user with this userid, or None."""
