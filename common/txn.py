@@ -24,6 +24,15 @@ _POOL_IDS = 256
 _pool = bytearray()
 
 
+def _forget_pool() -> None:
+    """A forked node starts with no ids drawn: two processes never hand out the same pooled bytes."""
+    global _pool
+    _pool = bytearray()
+
+
+os.register_at_fork(after_in_child=_forget_pool)  # nodes are forked from one preloaded process (lab/forkserver.py)
+
+
 def new_tracking_id() -> str:
     """A random (version 4) UUID, as ``uuid.uuid4()`` makes, from the same source (``os.urandom``), but drawn 256 ids
     at a time: Expressway-E stamps every relayed request, and one ``getrandom`` system call per id cost more than the

@@ -463,3 +463,22 @@ def test_tracking_ids_are_distinct_random_version_4_uuids() -> None:
     for text in ids:
         parsed = uuid.UUID(text)
         assert (parsed.version, parsed.variant, str(parsed)) == (4, uuid.RFC_4122, text)
+
+
+def test_a_forked_process_draws_tracking_ids_of_its_own() -> None:
+    """Nodes are forked from one preloaded process: a child must not hand out the parent's pooled ids."""
+    import os
+
+    from common.txn import new_tracking_id
+
+    new_tracking_id()  # the parent holds a drawn batch
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, then out without running pytest's exit handlers
+        os.write(write, new_tracking_id().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert child and child != new_tracking_id()
